@@ -1,0 +1,57 @@
+# Exekra — the two commands: `make run` (set up and run the hub on the embedded default)
+# and `make test` (set up everything the suite needs and run it).
+
+VENV    ?= .venv
+PYTHON  ?= python3
+PY      := $(VENV)/bin/python
+EXEKRA  := $(VENV)/bin/exekra
+STAMP   := $(VENV)/.installed
+DATA    ?= $(HOME)/.exekra
+HOST    ?= 127.0.0.1
+PORT    ?= 5000
+PYTEST_ARGS ?=
+
+.PHONY: run test venv system-deps lint format check-format typecheck bench clean help
+
+help:
+	@echo "make run    - set up .venv, initialise the hub and serve it at http://$(HOST):$(PORT)"
+	@echo "make test   - set up .venv + system packages/services, lint, type-check, run all tests"
+	@echo "make lint   - ruff (lint + format check) and mypy on workflows/ and hub/"
+	@echo "make format - ruff format + fixes"
+	@echo "make bench  - run the benchmarks in bench/ (prints figures)"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	@EXEKRA_DATA_DIR=$(DATA) $(EXEKRA) hub init --data-dir $(DATA)
+	@$(EXEKRA) hub next-steps --data-dir $(DATA) --host $(HOST) --port $(PORT)
+	@EXEKRA_DATA_DIR=$(DATA) exec $(EXEKRA) hub serve --data-dir $(DATA) --host $(HOST) --port $(PORT)
+
+system-deps:
+	@bash tests/system-deps.sh
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: $(STAMP) system-deps lint
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: $(STAMP) system-deps
+	$(PY) bench/fleet.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts
