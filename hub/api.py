@@ -1,0 +1,267 @@
+"""Declared endpoints: one decorator validates requests and documents them in OpenAPI.
+
+A responder declares who may call it and the msgspec ``Struct`` types of its body and query::
+
+    class Collection:
+        @endpoint("Create a user", role="ADMIN", body=UserCreate, response=UserOut, status=201)
+        def on_post(self, req, resp): ...
+
+The decorator authenticates (``auth``: public / user / runner), checks the role, decodes and
+validates the body (unknown fields, wrong types and malformed JSON are 400; bodies over the
+limit are 413) and the query string, and leaves them in ``req.context.body`` /
+``req.context.query``. ``Routes`` records every route so ``openapi_document`` can describe every
+endpoint from the same declarations: the document cannot drift from the validation.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import falcon
+import msgspec
+
+from . import errors
+from .models import ROLE_RANK
+
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+@dataclass
+class Endpoint:
+    summary: str
+    auth: str = "user"  # public | user | runner
+    role: str | None = "OPERATOR"
+    body: Any = None
+    query: Any = None
+    response: Any = None
+    status: int = 200
+    description: str = ""
+    body_content_type: str = "application/json"
+    raw_body: bool = False  # the responder reads the (size-limited) body itself
+    responses: dict[int, str] = field(default_factory=dict)
+
+
+def _decode_error(exc: msgspec.ValidationError | msgspec.DecodeError) -> errors.ExekraError:
+    msg = str(exc)
+    if isinstance(exc, msgspec.ValidationError):
+        m = re.search(r"Object contains unknown field `([^`]+)`", msg)
+        if m:
+            return errors.ValidationFailed(f"unknown field {m.group(1)!r}", code="unknown_field")
+        return errors.ValidationFailed(msg)
+    return errors.BadRequest(f"malformed JSON: {msg}", code="malformed_json")
+
+
+def read_body(req: falcon.Request, limit: int) -> bytes:
+    """Read at most ``limit`` bytes of the body; more is 413 (Content-Length or streamed)."""
+    length = req.content_length
+    if length is not None and length > limit:
+        raise errors.PayloadTooLarge(f"the body is {length} bytes; the limit is {limit}")
+    data = req.bounded_stream.read(limit + 1)
+    if len(data) > limit:
+        raise errors.PayloadTooLarge(f"the body exceeds the limit of {limit} bytes")
+    return data
+
+
+def decode_body(req: falcon.Request, typ: Any) -> Any:
+    raw = read_body(req, req.context.max_body_bytes)
+    if not raw.strip():
+        raise errors.BadRequest("a JSON body is required", code="missing_body")
+    try:
+        return msgspec.json.decode(raw, type=typ)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise _decode_error(exc) from None
+
+
+def decode_query(req: falcon.Request, typ: Any) -> Any:
+    params: dict[str, Any] = {}
+    for key, val in req.params.items():
+        params[key] = val[-1] if isinstance(val, list) else val
+    known = {f.name for f in msgspec.structs.fields(typ)}
+    for key in params:
+        if key not in known:
+            raise errors.ValidationFailed(f"unknown query parameter {key!r}", code="unknown_field")
+    try:
+        return msgspec.convert(params, typ, strict=False)
+    except msgspec.ValidationError as exc:
+        raise errors.ValidationFailed(str(exc).replace("$.", "query parameter ")) from None
+
+
+def endpoint(summary: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    spec = Endpoint(summary=summary, **kwargs)
+    if spec.auth != "user":
+        spec.role = None if spec.auth in ("public", "runner") else spec.role
+
+    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def wrapper(resource: Any, req: falcon.Request, resp: falcon.Response, **kw: Any) -> Any:
+            authenticate(req, spec)
+            if spec.body is not None:
+                req.context.body = decode_body(req, spec.body)
+            if spec.query is not None:
+                req.context.query = decode_query(req, spec.query)
+            return fn(resource, req, resp, **kw)
+
+        wrapper.__endpoint__ = spec  # type: ignore[attr-defined]
+        return wrapper
+
+    return deco
+
+
+def authenticate(req: falcon.Request, spec: Endpoint) -> None:
+    auth = req.context.auth
+    if spec.auth == "public":
+        return
+    if spec.auth == "runner":
+        req.context.runner_claims = auth.runner_claims(req)
+        return
+    user = auth.current_user(req)
+    if spec.role and ROLE_RANK[user.role] < ROLE_RANK[spec.role]:
+        raise errors.Forbidden(f"this needs the {spec.role} role; you are {user.role}")
+
+
+def require_role(req: falcon.Request, role: str) -> None:
+    """For responders whose rule depends on the request (e.g. GET /api/license details)."""
+    user = req.context.auth.current_user(req)
+    if ROLE_RANK[user.role] < ROLE_RANK[role]:
+        raise errors.Forbidden(f"this needs the {role} role; you are {user.role}")
+
+
+def send(resp: falcon.Response, payload: Any, status: int = 200) -> None:
+    resp.status = status
+    resp.content_type = falcon.MEDIA_JSON
+    resp.data = msgspec.json.encode(payload)
+
+
+def page(req: falcon.Request) -> tuple[int, int]:
+    q = req.context.query
+    return q.limit, q.offset
+
+
+class Routes:
+    """Adds routes to the app and remembers them for the OpenAPI document."""
+
+    def __init__(self, app: falcon.App) -> None:
+        self.app = app
+        self.table: list[tuple[str, Any, str | None]] = []
+
+    def add(self, path: str, resource: Any, suffix: str | None = None) -> None:
+        self.app.add_route(path, resource, suffix=suffix) if suffix else self.app.add_route(
+            path, resource
+        )
+        self.table.append((path, resource, suffix))
+
+
+_PARAM = re.compile(r"\{(\w+)(?::(\w+))?\}")
+
+
+def openapi_document(routes: Routes, *, version: str, title: str = "Exekra hub API") -> dict:
+    ops: list[tuple[str, str, Endpoint, Any]] = []
+    types: list[Any] = []
+    for path, resource, suffix in routes.table:
+        for method in METHODS:
+            name = f"on_{method}" + (f"_{suffix}" if suffix else "")
+            fn = getattr(resource, name, None)
+            spec = getattr(fn, "__endpoint__", None)
+            if spec is None:
+                continue
+            ops.append((path, method, spec, fn))
+            for t in (spec.body, spec.response):
+                if t is not None and t not in types:
+                    types.append(t)
+            if spec.query is not None and spec.query not in types:
+                types.append(spec.query)
+    schemas, components = msgspec.json.schema_components(
+        types, ref_template="#/components/schemas/{name}"
+    )
+    schema_of = dict(zip(types, schemas, strict=True))
+    paths: dict[str, dict[str, Any]] = {}
+    for path, method, spec, fn in ops:
+        oa_path = _PARAM.sub(lambda m: "{" + m.group(1) + "}", path)
+        params: list[dict[str, Any]] = []
+        for m in _PARAM.finditer(path):
+            ptype = "integer" if m.group(2) == "int" else "string"
+            params.append(
+                {"name": m.group(1), "in": "path", "required": True, "schema": {"type": ptype}}
+            )
+        if spec.query is not None:
+            qschema = components.get(spec.query.__name__, {})
+            required = set(qschema.get("required", []))
+            for pname, pschema in qschema.get("properties", {}).items():
+                params.append(
+                    {"name": pname, "in": "query", "required": pname in required, "schema": pschema}
+                )
+        op: dict[str, Any] = {
+            "summary": spec.summary,
+            "operationId": f"{method}_{oa_path.strip('/').replace('/', '_')}".replace("{", "")
+            .replace("}", "")
+            .replace("-", "_"),
+            "tags": [oa_path.split("/")[2] if oa_path.count("/") >= 2 else "hub"],
+            "responses": {},
+        }
+        if spec.description or fn.__doc__:
+            op["description"] = spec.description or (fn.__doc__ or "").strip()
+        if params:
+            op["parameters"] = params
+        if spec.body is not None:
+            op["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": schema_of[spec.body]}},
+            }
+        elif spec.raw_body:
+            op["requestBody"] = {
+                "required": True,
+                "content": {spec.body_content_type: {"schema": {"type": "string"}}},
+            }
+        ok: dict[str, Any] = {"description": "OK" if spec.status < 300 else "Success"}
+        if spec.response is not None:
+            ok["content"] = {"application/json": {"schema": schema_of[spec.response]}}
+        op["responses"][str(spec.status)] = ok
+        for code, text in spec.responses.items():
+            op["responses"][str(code)] = {"description": text}
+        err = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        if spec.body is not None or spec.query is not None:
+            op["responses"].setdefault("400", {"description": "Invalid input", **err})
+        if spec.auth != "public":
+            op["responses"].setdefault("401", {"description": "Not authenticated", **err})
+            op["security"] = (
+                [{"runnerToken": []}]
+                if spec.auth == "runner"
+                else [
+                    {"bearer": []},
+                    {"cookie": []},
+                ]
+            )
+        if spec.role and spec.role != "OPERATOR":
+            op["responses"].setdefault("403", {"description": f"Needs {spec.role}", **err})
+        paths.setdefault(oa_path, {})[method] = op
+    components["Error"] = {
+        "type": "object",
+        "properties": {
+            "title": {"type": "string"},
+            "description": {"type": "string"},
+            "code": {"type": "string"},
+        },
+        "required": ["title", "code"],
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": title,
+            "version": version,
+            "description": "The REST contract of the Exekra hub (see API.md).",
+        },
+        "servers": [{"url": "/"}],
+        "paths": dict(sorted(paths.items())),
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "cookie": {"type": "apiKey", "in": "cookie", "name": "exekra_session"},
+                "runnerToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+            },
+        },
+    }

@@ -1,0 +1,1 @@
+"""Authentication: passwords, tokens, and resolving who is calling."""

@@ -1,0 +1,57 @@
+"""Who is calling: the user behind a bearer token / session cookie, or a runner's claims."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import falcon
+
+from .. import errors
+from ..models import User
+from .tokens import RUNNER_AUDIENCE, USER_AUDIENCE, TokenService
+
+COOKIE_NAME = "exekra_session"
+
+
+def bearer_token(req: falcon.Request) -> str | None:
+    header = req.get_header("Authorization")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise errors.Unauthorized("use `Authorization: Bearer <token>`")
+        return value.strip()
+    return None
+
+
+class Auth:
+    def __init__(self, tokens: TokenService) -> None:
+        self.tokens = tokens
+
+    def current_user(self, req: falcon.Request) -> User:
+        cached = getattr(req.context, "user", None)
+        if cached is not None:
+            return cached
+        token = bearer_token(req)
+        if token is None:
+            cookies = req.get_cookie_values(COOKIE_NAME)
+            token = cookies[0] if cookies else None
+        if not token:
+            raise errors.Unauthorized("sign in first (no token or session cookie)")
+        claims = self.tokens.decode(token, USER_AUDIENCE, "user")
+        user = User.get_or_none(User.id == int(claims["sub"]))
+        if user is None or not user.active or user.token_version != claims.get("ver"):
+            raise errors.Unauthorized("the session is no longer valid; sign in again")
+        req.context.user = user
+        return user
+
+    def optional_user(self, req: falcon.Request) -> User | None:
+        try:
+            return self.current_user(req)
+        except errors.Unauthorized:
+            return None
+
+    def runner_claims(self, req: falcon.Request) -> dict[str, Any]:
+        token = bearer_token(req)
+        if not token:
+            raise errors.Unauthorized("runner endpoints need `Authorization: Bearer <token>`")
+        return self.tokens.decode(token, RUNNER_AUDIENCE, "runner")

@@ -1,0 +1,275 @@
+"""Peewee models: the hub's data model (ARCHITECTURE.md "Data model").
+
+Times are naive UTC datetimes in the database and ISO 8601 UTC strings on the wire. JSON columns
+are text so the same schema runs on SQLite and PostgreSQL. The schema itself is created by the
+numbered migrations in ``hub/migrations`` (which freeze their own model copies); these classes
+are the current view of it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import peewee as pw
+
+from .db import database_proxy
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value.isoformat(timespec="milliseconds") + "Z"
+
+
+class JSONField(pw.TextField):
+    """JSON stored as text (portable between SQLite and PostgreSQL)."""
+
+    def db_value(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+    def python_value(self, value: Any) -> Any:
+        if value is None or value == "":
+            return None
+        return json.loads(value)
+
+
+class BaseModel(pw.Model):
+    class Meta:
+        database = database_proxy
+        legacy_table_names = False
+
+
+ROLES = ("ADMIN", "DEVELOPER", "OPERATOR")
+ROLE_RANK = {"OPERATOR": 1, "DEVELOPER": 2, "ADMIN": 3}
+
+
+class User(BaseModel):
+    id = pw.AutoField()
+    email = pw.CharField(max_length=254, unique=True)
+    name = pw.CharField(max_length=200)
+    role = pw.CharField(max_length=16, default="OPERATOR")
+    password_hash = pw.CharField(max_length=100)
+    active = pw.BooleanField(default=True)
+    #: bumped when the user is disabled, deleted or changes password: older tokens stop working
+    token_version = pw.IntegerField(default=1)
+    created_at = pw.DateTimeField(default=utcnow)
+    updated_at = pw.DateTimeField(default=utcnow)
+    last_login_at = pw.DateTimeField(null=True)
+
+    class Meta:
+        table_name = "users"
+
+
+class Workflow(BaseModel):
+    id = pw.AutoField()
+    name = pw.CharField(max_length=200, unique=True)
+    description = pw.TextField(default="")
+    latest_version = pw.IntegerField(default=0)
+    published_version = pw.IntegerField(null=True)
+    archived = pw.BooleanField(default=False)
+    created_by = pw.IntegerField(null=True)
+    created_at = pw.DateTimeField(default=utcnow)
+    updated_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "workflows"
+
+
+class WorkflowVersion(BaseModel):
+    id = pw.AutoField()
+    workflow = pw.ForeignKeyField(Workflow, backref="versions", on_delete="CASCADE")
+    number = pw.IntegerField()
+    graph = JSONField()
+    comment = pw.TextField(default="")
+    #: set once when the version is published; a version ever published is immutable
+    published_at = pw.DateTimeField(null=True)
+    published_by = pw.IntegerField(null=True)
+    created_by = pw.IntegerField(null=True)
+    created_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "workflow_versions"
+        indexes = ((("workflow", "number"), True),)
+
+
+class Runner(BaseModel):
+    id = pw.AutoField()
+    name = pw.CharField(max_length=200, unique=True)
+    machine_key = pw.CharField(max_length=64, unique=True)
+    secret_hash = pw.CharField(max_length=100)
+    #: bumped by regenerate-secret: tokens carry it, so old tokens stop working at once
+    secret_version = pw.IntegerField(default=1)
+    status = pw.CharField(max_length=16, default="OFFLINE", index=True)
+    labels = JSONField(default=list)
+    last_seen = pw.DateTimeField(null=True, index=True)
+    cpu = pw.FloatField(null=True)
+    memory = pw.FloatField(null=True)
+    disk = pw.FloatField(null=True)
+    version = pw.CharField(max_length=64, null=True)
+    hostname = pw.CharField(max_length=255, null=True)
+    #: recent heartbeat samples [[iso, cpu, memory, disk], ...] for sparklines
+    metrics_history = JSONField(default=list)
+    current_execution_id = pw.IntegerField(null=True)
+    created_at = pw.DateTimeField(default=utcnow)
+    created_by = pw.IntegerField(null=True)
+
+    class Meta:
+        table_name = "runners"
+
+
+EXECUTION_STATUSES = ("QUEUED", "ASSIGNED", "RUNNING", "COMPLETED", "FAILED", "STOPPED")
+
+
+class Execution(BaseModel):
+    id = pw.AutoField()
+    workflow = pw.ForeignKeyField(Workflow, backref="executions", on_delete="RESTRICT")
+    version = pw.IntegerField()
+    status = pw.CharField(max_length=16, default="QUEUED")
+    runner = pw.ForeignKeyField(Runner, null=True, backref="executions", on_delete="SET NULL")
+    #: interactive run: only this runner may take it
+    target_runner_id = pw.IntegerField(null=True)
+    required_labels = JSONField(default=list)
+    priority = pw.IntegerField(default=0)
+    trigger = JSONField(default=dict)
+    trigger_id = pw.IntegerField(null=True, index=True)
+    inputs = JSONField(default=dict)
+    error = pw.TextField(null=True)
+    reason = pw.CharField(max_length=32, null=True)
+    failed_node = pw.CharField(max_length=200, null=True)
+    attempt = pw.IntegerField(default=0)
+    requeue_count = pw.IntegerField(default=0)
+    stop_requested = pw.BooleanField(default=False)
+    request_hash = pw.CharField(max_length=64, null=True, index=True)
+    idempotency_key = pw.CharField(max_length=200, null=True, unique=True)
+    metrics = JSONField(null=True)
+    created_by = pw.IntegerField(null=True)
+    queued_at = pw.DateTimeField(default=utcnow)
+    assigned_at = pw.DateTimeField(null=True)
+    started_at = pw.DateTimeField(null=True)
+    finished_at = pw.DateTimeField(null=True)
+    updated_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "executions"
+        indexes = (
+            (("status", "priority", "queued_at"), False),
+            (("runner", "status"), False),
+            (("workflow", "status"), False),
+        )
+
+
+class ExecutionLog(BaseModel):
+    id = pw.AutoField()
+    execution = pw.ForeignKeyField(Execution, backref="logs", on_delete="CASCADE")
+    seq = pw.IntegerField()
+    at = pw.DateTimeField()
+    level = pw.CharField(max_length=16, default="info")
+    node_id = pw.CharField(max_length=200, null=True)
+    message = pw.TextField()
+
+    class Meta:
+        table_name = "execution_logs"
+        indexes = ((("execution", "seq"), True),)
+
+
+class Trigger(BaseModel):
+    id = pw.AutoField()
+    workflow = pw.ForeignKeyField(Workflow, backref="triggers", on_delete="CASCADE")
+    name = pw.CharField(max_length=200, default="")
+    type = pw.CharField(max_length=16)
+    cron = pw.CharField(max_length=200, null=True)
+    timezone = pw.CharField(max_length=64, default="UTC")
+    enabled = pw.BooleanField(default=True)
+    inputs = JSONField(default=dict)
+    priority = pw.IntegerField(default=0)
+    misfire = pw.CharField(max_length=8, default="once")
+    next_run = pw.DateTimeField(null=True, index=True)
+    last_run = pw.DateTimeField(null=True)
+    #: public, unguessable id used in the webhook URL
+    webhook_id = pw.CharField(max_length=64, null=True, unique=True)
+    #: optional HMAC secret (AES-GCM encrypted) for X-Exekra-Signature
+    webhook_secret = pw.TextField(null=True)
+    created_by = pw.IntegerField(null=True)
+    created_at = pw.DateTimeField(default=utcnow)
+    updated_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "triggers"
+
+
+class Credential(BaseModel):
+    id = pw.AutoField()
+    name = pw.CharField(max_length=200, unique=True)
+    username = pw.CharField(max_length=400, null=True)
+    description = pw.TextField(default="")
+    secret = pw.TextField()  # AES-256-GCM, base64(nonce + ciphertext)
+    created_by = pw.IntegerField(null=True)
+    created_at = pw.DateTimeField(default=utcnow)
+    updated_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "credentials"
+
+
+class License(BaseModel):
+    id = pw.AutoField()
+    blob = pw.TextField()  # the .lic content, AES-256-GCM encrypted, base64(nonce + ciphertext)
+    status = pw.CharField(max_length=16)
+    activated_at = pw.DateTimeField(default=utcnow)
+    checked_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "license"
+
+
+class AuditLog(BaseModel):
+    id = pw.AutoField()
+    user_id = pw.IntegerField(null=True, index=True)
+    user_email = pw.CharField(max_length=254, null=True)
+    action = pw.CharField(max_length=64, index=True)
+    resource = pw.CharField(max_length=200, default="")
+    details = JSONField(null=True)
+    ip = pw.CharField(max_length=64, null=True)
+    at = pw.DateTimeField(default=utcnow, index=True)
+
+    class Meta:
+        table_name = "audit_logs"
+
+
+class JobRun(BaseModel):
+    """One row per periodic job: claiming ``next_due`` makes each run happen once per interval."""
+
+    name = pw.CharField(max_length=64, primary_key=True)
+    next_due = pw.DateTimeField()
+    last_started = pw.DateTimeField(null=True)
+    last_finished = pw.DateTimeField(null=True)
+    last_error = pw.TextField(null=True)
+    owner = pw.CharField(max_length=100, null=True)
+
+    class Meta:
+        table_name = "job_runs"
+
+
+ALL_MODELS: list[type[BaseModel]] = [
+    User,
+    Workflow,
+    WorkflowVersion,
+    Runner,
+    Execution,
+    ExecutionLog,
+    Trigger,
+    Credential,
+    License,
+    AuditLog,
+    JobRun,
+]

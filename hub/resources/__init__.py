@@ -1,0 +1,14 @@
+"""REST resources, one module per collection; each module has ``register(routes, hub)``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..api import Routes
+
+
+def register_all(routes: Routes, hub: Any) -> None:
+    from . import audit, auth, license, system, users
+
+    for module in (system, license, auth, users, audit):
+        module.register(routes, hub)

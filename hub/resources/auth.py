@@ -1,0 +1,98 @@
+"""``/api/auth``: sign in (token + HTTP-only session cookie), sign out, who am I."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import falcon
+import msgspec
+
+from ..api import Routes, endpoint, send
+from ..auth.context import COOKIE_NAME
+from ..services import audit
+from ..services.users import to_dict as user_dict
+
+
+class Login(msgspec.Struct, forbid_unknown_fields=True):
+    email: str
+    password: str
+
+
+class UserOut(msgspec.Struct):
+    id: int
+    email: str
+    name: str
+    role: str
+    active: bool
+    created_at: str | None = None
+    last_login_at: str | None = None
+
+
+class LoginOut(msgspec.Struct):
+    token: str
+    expires_at: str
+    user: UserOut
+
+
+def secure_cookie(req: falcon.Request, setting: str) -> bool:
+    if setting == "always":
+        return True
+    if setting == "never":
+        return False
+    forwarded = (req.get_header("X-Forwarded-Proto") or "").lower()
+    return req.scheme == "https" or forwarded == "https"
+
+
+def set_session_cookie(req: falcon.Request, resp: falcon.Response, hub: Any, token: str) -> None:
+    resp.set_cookie(
+        COOKIE_NAME,
+        token,
+        max_age=hub.settings.user_token_hours * 3600,
+        path="/",
+        http_only=True,
+        secure=secure_cookie(req, hub.settings.secure_cookies),
+        same_site="Strict",
+    )
+
+
+class LoginResource:
+    def __init__(self, hub: Any) -> None:
+        self.hub = hub
+
+    @endpoint("Sign in", auth="public", body=Login, response=LoginOut)
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body: Login = req.context.body
+        user = self.hub.users.authenticate(body.email, body.password)
+        token, exp = self.hub.tokens.issue_user(user.id, user.token_version)
+        set_session_cookie(req, resp, self.hub, token)
+        audit.record(user, "auth.login", f"user:{user.id}", ip=req.context.ip)
+        send(
+            resp,
+            {
+                "token": token,
+                "expires_at": exp.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "user": user_dict(user),
+            },
+        )
+
+
+class LogoutResource:
+    def __init__(self, hub: Any) -> None:
+        self.hub = hub
+
+    @endpoint("Sign out (clears the session cookie)", role=None)
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.unset_cookie(COOKIE_NAME, path="/", same_site="Strict")
+        send(resp, {"message": "signed out"})
+
+
+class MeResource:
+    @endpoint("The current user", role=None, response=UserOut)
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        send(resp, user_dict(req.context.auth.current_user(req)))
+
+
+def register(routes: Routes, hub: Any) -> None:
+    routes.add("/api/auth/login", LoginResource(hub))
+    routes.add("/api/auth/logout", LogoutResource(hub))
+    routes.add("/api/auth/me", MeResource())

@@ -1,0 +1,125 @@
+"""``/api/license`` (status, activation, renewal) and ``/api/setup/admin`` (the first admin)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import falcon
+import msgspec
+
+from .. import errors
+from ..api import Routes, endpoint, read_body, send
+from ..models import User
+from ..services import audit
+from ..services.license import RUNNABLE
+from ..services.users import to_dict as user_dict
+
+
+class LicenseOut(msgspec.Struct):
+    status: str
+    organization: str | None = None
+    email: str | None = None
+    max_runners: int | None = None
+    expires_at: str | None = None
+    issued_at: str | None = None
+    license_id: str | None = None
+
+
+class AdminSetup(msgspec.Struct, forbid_unknown_fields=True):
+    email: str
+    password: str
+    name: str
+
+
+class LicenseResource:
+    def __init__(self, hub: Any) -> None:
+        self.hub = hub
+
+    @endpoint(
+        "License status (details for ADMIN)",
+        auth="public",
+        response=LicenseOut,
+        description="Anyone sees the status; an ADMIN also sees organisation, email, runner "
+        "limit and expiry.",
+    )
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        state = self.hub.license.current()
+        user = req.context.auth.optional_user(req)
+        send(resp, state.details() if user and user.role == "ADMIN" else state.public())
+
+    @endpoint(
+        "Activate or renew the license",
+        auth="public",
+        raw_body=True,
+        body_content_type="text/plain",
+        response=LicenseOut,
+        description="Body: the content of the .lic file. Public while no user exists (first "
+        "activation, before the first admin); after that only an ADMIN may renew.",
+        responses={400: "Not a valid license (bad signature, malformed, expired)"},
+    )
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        actor = None
+        if User.select().exists():
+            actor = req.context.auth.current_user(req)
+            if actor.role != "ADMIN":
+                raise errors.Forbidden("only an ADMIN may renew the license")
+        raw = read_body(req, req.context.max_body_bytes)
+        try:
+            text = raw.decode()
+        except UnicodeDecodeError:
+            raise errors.BadRequest("the license file must be UTF-8 text") from None
+        if text.lstrip().startswith('"'):  # a JSON-encoded string of the file content
+            try:
+                text = msgspec.json.decode(text.encode(), type=str)
+            except msgspec.DecodeError:
+                pass
+        state = self.hub.license.activate(text)
+        audit.record(
+            actor,
+            "license.activate",
+            f"license:{state.license_id}",
+            ip=req.context.ip,
+            details={"organization": state.organization, "expires_at": state.expires_at},
+        )
+        send(resp, state.details())
+
+
+class SetupAdminResource:
+    def __init__(self, hub: Any) -> None:
+        self.hub = hub
+
+    @endpoint(
+        "Create the first administrator",
+        auth="public",
+        body=AdminSetup,
+        status=201,
+        description="Only while no user exists and the license is active; the email must be "
+        "the license's.",
+        responses={409: "A user already exists", 403: "No active license / wrong email"},
+    )
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body: AdminSetup = req.context.body
+        if User.select().exists():
+            raise errors.Conflict("the first administrator already exists", code="setup_done")
+        state = self.hub.license.current(fresh=True)
+        if state.status not in RUNNABLE:
+            raise errors.LicenseForbids(f"activate a license first (status: {state.status})")
+        if body.email.strip().lower() != (state.email or "").lower():
+            raise errors.Forbidden(
+                "the first administrator's email must be the license's email",
+                code="email_mismatch",
+            )
+        db = self.hub.database
+        with db.atomic():
+            if User.select().exists():
+                raise errors.Conflict("the first administrator already exists", code="setup_done")
+            user = self.hub.users.create(
+                email=body.email, password=body.password, name=body.name, role="ADMIN"
+            )
+            audit.record(user, "setup.admin", f"user:{user.id}", ip=req.context.ip)
+        send(resp, user_dict(user), 201)
+
+
+def register(routes: Routes, hub: Any) -> None:
+    routes.add("/api/license", LicenseResource(hub))
+    routes.add("/api/setup/admin", SetupAdminResource(hub))

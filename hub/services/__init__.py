@@ -1,0 +1,1 @@
+"""Domain logic (no HTTP): every state change goes through a function here."""
