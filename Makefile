@@ -30,10 +30,19 @@ $(STAMP): pyproject.toml | $(PY)
 
 venv: $(STAMP)
 
+# Without a vendor key configured, `make run` makes a demo vendor key pair in the data folder so
+# the first-run flow (issue a license -> activate -> first admin) works on this machine.
+DEMO_VENDOR := $(DATA)/demo-vendor
+
 run: $(STAMP)
-	@EXEKRA_DATA_DIR=$(DATA) $(EXEKRA) hub init --data-dir $(DATA)
-	@$(EXEKRA) hub next-steps --data-dir $(DATA) --host $(HOST) --port $(PORT)
-	@EXEKRA_DATA_DIR=$(DATA) exec $(EXEKRA) hub serve --data-dir $(DATA) --host $(HOST) --port $(PORT)
+	@mkdir -p $(DATA)
+	@if [ -z "$$EXEKRA_LICENSE_PUBLIC_KEY" ] && [ ! -f "$(DEMO_VENDOR)/public.pem" ]; then \
+	  $(EXEKRA) license keygen --out "$(DEMO_VENDOR)" >/dev/null; fi
+	@export EXEKRA_LICENSE_PUBLIC_KEY="$${EXEKRA_LICENSE_PUBLIC_KEY:-$(DEMO_VENDOR)/public.pem}"; \
+	  $(EXEKRA) hub init --data-dir "$(DATA)" && \
+	  $(EXEKRA) hub next-steps --data-dir "$(DATA)" --host $(HOST) --port $(PORT) \
+	    $$( [ -f "$(DEMO_VENDOR)/private.pem" ] && echo --demo-vendor "$(DEMO_VENDOR)" ) && \
+	  exec $(EXEKRA) hub serve --data-dir "$(DATA)" --host $(HOST) --port $(PORT)
 
 system-deps:
 	@bash tests/system-deps.sh

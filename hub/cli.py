@@ -107,26 +107,39 @@ def _is_loopback(host: str) -> bool:
 @click.option("--data-dir", envvar="EXEKRA_DATA_DIR")
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
-def next_steps_cmd(data_dir: str | None, host: str, port: int) -> None:
+@click.option("--demo-vendor", default=None, help="Folder of a demo vendor key pair, if any.")
+def next_steps_cmd(data_dir: str | None, host: str, port: int, demo_vendor: str | None) -> None:
     """Print what to do after the hub starts."""
     url = f"http://{host}:{port}"
     settings = _settings(data_dir)
-    key = settings.license_public_key or "<vendor public.pem>"
+    exe = "exekra"
+    if demo_vendor:
+        issue = (
+            f"{exe} license issue --private-key {demo_vendor}/private.pem --org ACME \\\n"
+            "                          --email admin@acme.test --runners 5 --days 365 "
+            "--out exekra.lic"
+        )
+        key_note = f"(demo vendor key in {demo_vendor}; production hubs use the vendor's key)"
+    else:
+        issue = "(use the .lic file from your vendor)"
+        key_note = f"(vendor key: {settings.license_public_key or 'EXEKRA_LICENSE_PUBLIC_KEY'})"
     click.echo(
         f"""
 Exekra hub starting at {url}   (data folder: {settings.data_path})
+  ({exe} is .venv/bin/{exe}; `source .venv/bin/activate` puts it on PATH)
 
 Next steps:
-  1. Health:            curl {url}/api/health
-  2. Activate a license (vendor key via EXEKRA_LICENSE_PUBLIC_KEY={key}):
-                        curl -X POST --data-binary @exekra.lic {url}/api/license
-  3. First admin:       curl -X POST {url}/api/setup/admin -H 'Content-Type: application/json' \\
-                          -d '{{"email": "<license email>", "password": "...", "name": "Admin"}}'
-  4. Console:           .venv/bin/exekra console --hub {url}
-  5. Runner:            register one in the console (Runners > r), then
-                        .venv/bin/exekra runner connect --hub {url} --key FC-... --secret ...
-                        .venv/bin/exekra runner start
-  Web view:             {url}/
+  1. Health:          curl {url}/api/health
+  2. A license:       {issue}
+                      {key_note}
+  3. Activate it:     curl -X POST --data-binary @exekra.lic {url}/api/license
+  4. First admin:     curl -X POST {url}/api/setup/admin -H 'Content-Type: application/json' \\
+                      -d '{{"email": "admin@acme.test", "password": "change-me", "name": "Admin"}}'
+  5. Console:         {exe} console --hub {url}
+  6. A runner:        register it in the console (Runners, then r), then
+                      {exe} runner connect --hub {url} --key FC-... --secret ...
+                      {exe} runner start
+  Web view:           {url}/
 """
     )
 
