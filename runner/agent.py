@@ -1,0 +1,303 @@
+"""The runner agent: authenticate, heartbeat, poll, execute, report.
+
+``Agent.tick(now)`` does one round of the loop (authenticate or refresh the token when due,
+heartbeat every ``heartbeat_interval``, poll every ``poll_interval`` while idle) and
+``Agent.run()`` repeats it until shut down, so tests drive it with their own clock. An execution
+runs in a worker thread; its log lines are shipped in batches while it runs, and its final report
+is written to an outbox file before it is sent, so a report survives the hub being down and even
+the runner being restarted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .client import AuthRejected, HubClient, HubError, HubUnavailable, WriteRefused
+from .metrics import prime, system_metrics
+from .settings import RunnerSettings
+
+log = logging.getLogger("exekra.runner")
+
+Executor = Callable[[dict[str, Any], Callable[[dict[str, Any]], None], threading.Event], dict]
+
+
+class FatalAuthError(Exception):
+    """The hub keeps refusing the machine credentials: the operator must reconnect."""
+
+
+class LogShipper:
+    """Buffers an execution's log lines and sends them in batches (idempotent by ``seq``)."""
+
+    def __init__(
+        self, agent: Agent, execution_id: int, attempt: int, stop: threading.Event
+    ) -> None:
+        self.agent = agent
+        self.execution_id = execution_id
+        self.attempt = attempt
+        self.stop_event = stop
+        self.buffer: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+        self.refused = False
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="log-shipper", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def add(self, line: dict[str, Any]) -> None:
+        with self.lock:
+            self.buffer.append(line)
+
+    def take(self) -> list[dict[str, Any]]:
+        with self.lock:
+            lines, self.buffer = self.buffer, []
+        return lines
+
+    def _loop(self) -> None:
+        interval = self.agent.settings.log_flush_interval
+        while not self._done.wait(interval):
+            self.flush()
+
+    def flush(self) -> None:
+        size = self.agent.settings.log_batch_size
+        while not self.refused:
+            with self.lock:
+                batch = self.buffer[:size]
+            if not batch:
+                return
+            try:
+                answer = self.agent.client.logs(self.execution_id, self.attempt, batch)
+            except WriteRefused as exc:
+                log.warning("execution %s: log write refused: %s", self.execution_id, exc)
+                self.refused = True
+                self.stop_event.set()
+                return
+            except (HubError, HubUnavailable) as exc:
+                log.debug("log batch not sent yet: %s", exc)
+                return  # keep the lines; the next round (or the final report) sends them
+            with self.lock:
+                self.buffer = self.buffer[len(batch) :]
+            if answer.get("stop"):
+                self.stop_event.set()
+
+    def close(self) -> list[dict[str, Any]]:
+        self._done.set()
+        self._thread.join(timeout=5)
+        return self.take()
+
+
+class Agent:
+    def __init__(
+        self,
+        settings: RunnerSettings,
+        machine_secret: str,
+        *,
+        executor: Executor | None = None,
+        client: HubClient | None = None,
+    ) -> None:
+        self.settings = settings
+        self.secret = machine_secret
+        self.client = client or HubClient(settings.hub_url, timeout=settings.request_timeout)
+        if executor is None:
+            from .execute import run_execution
+
+            executor = run_execution
+        self.executor = executor
+        self.shutdown = threading.Event()
+        self.next_heartbeat = 0.0
+        self.next_poll = 0.0
+        self.next_auth = 0.0
+        self.auth_failures = 0
+        self.backoff = settings.backoff_initial
+        self.current: dict[str, Any] | None = None
+        self.current_stop: threading.Event | None = None
+        self.worker: threading.Thread | None = None
+        self.connected = False
+        self.outbox = settings.data_path / "outbox"
+        self.outbox.mkdir(parents=True, exist_ok=True)
+        prime()
+
+    # -- the loop ------------------------------------------------------------------------
+    def run(self) -> None:
+        log.info("runner %s starting; hub %s", self.settings.machine_key, self.settings.hub_url)
+        while not self.shutdown.is_set():
+            try:
+                self.tick()
+            except FatalAuthError:
+                raise
+            except Exception:  # noqa: BLE001 - the daemon must outlive any one failure
+                log.exception("unexpected error in the runner loop")
+            self.shutdown.wait(0.2)
+        self._shutdown_execution()
+        log.info("runner stopped")
+
+    def tick(self, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        if now < self.next_auth:
+            return
+        try:
+            if self.client.token_due():
+                self._authenticate(now)
+            self.flush_outbox()
+            if now >= self.next_heartbeat:
+                self._heartbeat(now)
+            if self.idle and now >= self.next_poll and not self.shutdown.is_set():
+                self.next_poll = now + self.settings.poll_interval
+                self._poll()
+            self.backoff = self.settings.backoff_initial
+            if not self.connected:
+                log.info("connected to %s", self.settings.hub_url)
+                self.connected = True
+        except HubUnavailable as exc:
+            self._retry_later(now, f"hub unavailable: {exc}")
+        except AuthRejected as exc:
+            # the token was refused mid-flight (secret regenerated, hub re-keyed): re-authenticate
+            log.warning("token refused (%s); authenticating again", exc)
+            self.client.token = None
+            self._retry_later(now, "re-authenticating")
+
+    def _retry_later(self, now: float, why: str) -> None:
+        if self.connected:
+            log.warning("%s; retrying with back-off", why)
+        self.connected = False
+        delay = self.backoff * (0.8 + 0.4 * random.random())  # jitter spreads a fleet's retries
+        self.next_auth = now + delay
+        self.backoff = min(self.backoff * 2, self.settings.backoff_max)
+        log.debug("next attempt in %.1f s", delay)
+
+    @property
+    def idle(self) -> bool:
+        return self.worker is None or not self.worker.is_alive()
+
+    def _authenticate(self, now: float) -> None:
+        try:
+            body = self.client.authenticate(self.settings.machine_key, self.secret)
+        except AuthRejected as exc:
+            self.auth_failures += 1
+            if self.auth_failures >= self.settings.auth_attempts:
+                raise FatalAuthError(
+                    f"the hub refused machine key {self.settings.machine_key} "
+                    f"{self.auth_failures} times ({exc}). Check the key and secret, or run "
+                    "`exekra runner connect` with the values from the hub (regenerate the "
+                    "secret there if it was lost)."
+                ) from None
+            log.warning(
+                "authentication refused (%s); attempt %d of %d",
+                exc,
+                self.auth_failures,
+                self.settings.auth_attempts,
+            )
+            raise HubUnavailable("authentication refused") from None
+        self.auth_failures = 0
+        log.info("authenticated as runner %s; token valid until %s", body.get("runner_id"),
+                 body.get("expires_at"))
+
+    def _heartbeat(self, now: float) -> None:
+        metrics = system_metrics(self.settings.data_path)
+        metrics["version"] = __version__
+        answer = self.client.heartbeat(metrics)
+        self.next_heartbeat = now + self.settings.heartbeat_interval
+        stop_ids = set(answer.get("stop") or [])
+        if self.current and self.current["id"] in stop_ids and self.current_stop is not None:
+            log.info("hub asks to stop execution %s", self.current["id"])
+            self.current_stop.set()
+
+    def _poll(self) -> None:
+        payload = self.client.poll()
+        if payload is None:
+            return
+        self.start_execution(payload)
+
+    # -- executions ----------------------------------------------------------------------
+    def start_execution(self, payload: dict[str, Any]) -> None:
+        exec_id, attempt = int(payload["id"]), int(payload["attempt"])
+        log.info("execution %s (attempt %s): starting", exec_id, attempt)
+        stop = threading.Event()
+        try:
+            self.client.status(exec_id, {"attempt": attempt, "status": "RUNNING"})
+        except WriteRefused as exc:
+            log.warning("execution %s: hub refused RUNNING (%s); skipping", exec_id, exc)
+            return
+        self.current, self.current_stop = payload, stop
+        self.worker = threading.Thread(
+            target=self._execute, args=(payload, stop), name=f"execution-{exec_id}", daemon=True
+        )
+        self.worker.start()
+
+    def _execute(self, payload: dict[str, Any], stop: threading.Event) -> None:
+        exec_id, attempt = int(payload["id"]), int(payload["attempt"])
+        shipper = LogShipper(self, exec_id, attempt, stop)
+        shipper.start()
+        try:
+            result = self.executor(payload, shipper.add, stop)
+        except Exception as exc:  # noqa: BLE001 - an engine crash is a FAILED execution
+            log.exception("execution %s: engine crashed", exec_id)
+            result = {"status": "FAILED", "error": f"runner error: {exc}", "reason": "runner_error"}
+        rest = shipper.close()
+        if shipper.refused:
+            log.warning("execution %s: no longer ours; dropping its result", exec_id)
+            self.current = self.current_stop = None
+            return
+        report = {"attempt": attempt, **result, "logs": rest}
+        self._write_outbox(exec_id, report)
+        self.current = self.current_stop = None
+        log.info("execution %s: %s", exec_id, result.get("status"))
+        try:
+            self.flush_outbox()
+        except HubError as exc:  # the main loop delivers it once the hub is back
+            log.warning("execution %s: final report waits in the outbox (%s)", exec_id, exc)
+
+    def _write_outbox(self, exec_id: int, report: dict[str, Any]) -> None:
+        path = self.outbox / f"{exec_id}-{report['attempt']}.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"execution_id": exec_id, "report": report}))
+        os.replace(tmp, path)
+
+    def flush_outbox(self) -> None:
+        for path in sorted(self.outbox.glob("*.json")):
+            item = json.loads(path.read_text())
+            exec_id, report = item["execution_id"], item["report"]
+            try:
+                self.client.status(exec_id, report)
+            except WriteRefused as exc:
+                log.warning("final report of execution %s refused: %s", exec_id, exc)
+            except (HubUnavailable, AuthRejected):
+                raise
+            except HubError as exc:
+                log.error("final report of execution %s not accepted: %s", exec_id, exc)
+            path.unlink(missing_ok=True)
+
+    def _shutdown_execution(self) -> None:
+        if self.idle or self.current_stop is None:
+            return
+        log.info("shutting down: stopping the running execution")
+        self.current_stop.set()
+        if self.worker is not None:
+            self.worker.join(timeout=self.settings.shutdown_grace)
+        deadline = time.monotonic() + 10
+        while list(self.outbox.glob("*.json")) and time.monotonic() < deadline:
+            try:
+                self.flush_outbox()
+            except HubError:
+                time.sleep(0.5)
+
+    def stop(self) -> None:
+        self.shutdown.set()
+
+
+def utc_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def outbox_dir(settings: RunnerSettings) -> Path:
+    return settings.data_path / "outbox"

@@ -1,0 +1,160 @@
+"""``exekra runner ...``: connect, start, install-service."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .client import AuthRejected, HubClient, HubUnavailable
+from .secrets_store import SecretStore, SecretStoreError
+from .settings import RunnerConfigError, RunnerSettings, load_runner_settings
+
+CTX = {"help_option_names": ["-h", "--help"]}
+
+
+def _settings(data_dir: str | None, **overrides: Any) -> RunnerSettings:
+    try:
+        return load_runner_settings(data_dir, **overrides)
+    except RunnerConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+@click.group("runner", context_settings=CTX)
+def runner_group() -> None:
+    """Connect this machine to a hub and run workflows for it."""
+
+
+@runner_group.command("connect")
+@click.option("--hub", "hub_url", required=True, help="Hub URL, e.g. https://hub:4545")
+@click.option("--key", "machine_key", required=True, help="Machine Key (FC-...) from the hub.")
+@click.option(
+    "--secret",
+    "machine_secret",
+    prompt=True,
+    hide_input=True,
+    help="Machine Secret shown once at registration (prompted when omitted).",
+)
+@click.option("--data-dir", envvar="EXEKRA_RUNNER_DATA_DIR", help="Runner data folder.")
+def connect_cmd(hub_url: str, machine_key: str, machine_secret: str, data_dir: str | None) -> None:
+    """Check the key and secret with the hub, then store them securely.
+
+    The secret goes into the OS keyring (Windows Credential Manager on Windows) or, where no
+    keyring exists, into a file encrypted with a key only this user can read.
+    """
+    if not machine_key.startswith("FC-"):
+        raise click.UsageError("the Machine Key starts with FC- (copy it from the hub)")
+    settings = _settings(data_dir, hub_url=hub_url.rstrip("/"), machine_key=machine_key)
+    client = HubClient(settings.hub_url, timeout=15)
+    try:
+        body = client.authenticate(machine_key, machine_secret)
+    except AuthRejected as exc:
+        raise click.ClickException(f"the hub refused this key and secret: {exc}") from None
+    except HubUnavailable as exc:
+        raise click.ClickException(
+            f"cannot reach the hub at {settings.hub_url}: {exc}. "
+            "Check the URL (protocol and port) and try `curl <hub>/api/health`."
+        ) from None
+    finally:
+        client.close()
+    store = SecretStore(settings.data_path)
+    try:
+        store.save(machine_key, machine_secret)
+    except SecretStoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    path = settings.save()
+    click.echo(
+        f"connected: runner {body.get('runner_id')} at {settings.hub_url}\n"
+        f"secret stored in {store.backend}; settings in {path}\n"
+        "start it with `exekra runner start` (or install the service)"
+    )
+
+
+def setup_logging(settings: RunnerSettings, verbose: bool) -> Path:
+    settings.data_path.mkdir(parents=True, exist_ok=True)
+    path = settings.data_path / "runner.log"
+    handler = logging.handlers.RotatingFileHandler(path, maxBytes=5_000_000, backupCount=5)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler.setFormatter(fmt)
+    console = logging.StreamHandler(sys.stderr)
+    console.setFormatter(fmt)
+    root = logging.getLogger()
+    root.handlers[:] = [handler, console]
+    level = logging.DEBUG if verbose else getattr(logging, settings.log_level.upper(), 20)
+    root.setLevel(level)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    return path
+
+
+@runner_group.command("start")
+@click.option("--data-dir", envvar="EXEKRA_RUNNER_DATA_DIR", help="Runner data folder.")
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+def start_cmd(data_dir: str | None, verbose: bool) -> None:
+    """Run the agent in the foreground (service managers run this).
+
+    Heartbeats every 30 s, polls every 5 s while idle, reconnects on its own when the hub is
+    away, and on SIGTERM / Ctrl-C stops a running execution and reports it as STOPPED.
+    """
+    from .agent import Agent, FatalAuthError
+
+    settings = _settings(data_dir)
+    if not settings.hub_url or not settings.machine_key:
+        raise click.UsageError("not connected yet: run `exekra runner connect` first")
+    try:
+        secret = SecretStore(settings.data_path).load(settings.machine_key)
+    except SecretStoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not secret:
+        raise click.UsageError(
+            f"no stored secret for {settings.machine_key}: run `exekra runner connect` again"
+        )
+    log_path = setup_logging(settings, verbose)
+    agent = Agent(settings, secret)
+
+    def on_signal(signum: int, frame: Any) -> None:
+        logging.getLogger("exekra.runner").info("signal %s: shutting down", signum)
+        agent.stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    click.echo(f"runner {settings.machine_key} -> {settings.hub_url} (log: {log_path})", err=True)
+    try:
+        agent.run()
+    except FatalAuthError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        agent.client.close()
+
+
+@runner_group.command("install-service")
+@click.option("--data-dir", envvar="EXEKRA_RUNNER_DATA_DIR", help="Runner data folder.")
+@click.option(
+    "--unit-dir",
+    default="/etc/systemd/system",
+    show_default=True,
+    help="Where to write the systemd unit (Linux).",
+)
+@click.option("--no-enable", is_flag=True, help="Write the unit but do not enable/start it.")
+def install_service_cmd(data_dir: str | None, unit_dir: str, no_enable: bool) -> None:
+    """Install the runner as a service: systemd on Linux, a Windows service on Windows."""
+    from . import service
+
+    settings = _settings(data_dir)
+    if not settings.machine_key:
+        raise click.UsageError("run `exekra runner connect` first")
+    if sys.platform == "win32":  # pragma: no cover - Windows only
+        name = service.install_windows(str(settings.data_path))
+        click.echo(f"Windows service {name} installed")
+        return
+    try:
+        path = service.install_systemd(
+            str(settings.data_path), unit_dir=Path(unit_dir), enable=not no_enable
+        )
+    except (OSError, Exception) as exc:  # noqa: BLE001 - report any install failure plainly
+        raise click.ClickException(f"could not install the service: {exc}") from None
+    click.echo(f"systemd unit written to {path}" + ("" if no_enable else " and enabled"))

@@ -1,0 +1,84 @@
+"""Runner settings: defaults < ``runner-config.json`` in the runner's data folder < environment.
+
+The data folder (``EXEKRA_RUNNER_DATA_DIR``, default ``~/.exekra-runner``) holds the config
+(hub URL, machine key, intervals), the rotating log file, the encrypted credential file when no
+keyring backend exists, and the outbox of final reports not yet delivered to the hub.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+CONFIG_FILE = "runner-config.json"
+
+
+class RunnerConfigError(Exception):
+    pass
+
+
+@dataclass
+class RunnerSettings:
+    data_dir: str = field(default_factory=lambda: str(Path.home() / ".exekra-runner"))
+    hub_url: str = ""
+    machine_key: str = ""
+    heartbeat_interval: float = 30.0
+    poll_interval: float = 5.0
+    metrics_interval: float = 5.0
+    log_flush_interval: float = 1.0
+    log_batch_size: int = 200
+    auth_attempts: int = 5
+    backoff_initial: float = 1.0
+    backoff_max: float = 60.0
+    request_timeout: float = 30.0
+    shutdown_grace: float = 20.0
+    execution_timeout: float = 0.0  # 0: none (the spec has no hard timeout)
+    work_dir: str = ""  # default: <data_dir>/work
+    log_level: str = "INFO"
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir).expanduser()
+
+    @property
+    def work_path(self) -> Path:
+        return Path(self.work_dir).expanduser() if self.work_dir else self.data_path / "work"
+
+    def save(self) -> Path:
+        self.data_path.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.data_path, 0o700)
+        path = self.data_path / CONFIG_FILE
+        values = {k: v for k, v in asdict(self).items() if k != "data_dir"}
+        path.write_text(json.dumps(values, indent=2, sort_keys=True) + "\n")
+        os.chmod(path, 0o600)
+        return path
+
+
+def load_runner_settings(data_dir: str | None = None, **overrides: Any) -> RunnerSettings:
+    env = os.environ
+    chosen = data_dir or env.get("EXEKRA_RUNNER_DATA_DIR") or RunnerSettings().data_dir
+    values: dict[str, Any] = {"data_dir": str(Path(chosen).expanduser())}
+    known = {f.name: f.type for f in fields(RunnerSettings)}
+    path = Path(values["data_dir"]) / CONFIG_FILE
+    if path.exists():
+        try:
+            stored = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise RunnerConfigError(f"{path} is not valid JSON: {exc}") from None
+        for key, val in stored.items():
+            if key in known and key != "data_dir":
+                values[key] = val
+    for key, typ in known.items():
+        raw = env.get("EXEKRA_RUNNER_" + key.upper())
+        if raw is not None and key != "data_dir":
+            try:
+                values[key] = float(raw) if typ == "float" else int(raw) if typ == "int" else raw
+            except ValueError:
+                raise RunnerConfigError(f"EXEKRA_RUNNER_{key.upper()}={raw!r} is invalid") from None
+    for key, val in overrides.items():
+        if val is not None:
+            values[key] = val
+    return RunnerSettings(**values)
