@@ -46,6 +46,7 @@ __all__ = [
     "is_identifier",
     "references",
     "render",
+    "uses_credential",
 ]
 
 CREDENTIAL_TOKEN = "{{credential}}"  # noqa: S105 - a placeholder, not a secret
@@ -282,6 +283,15 @@ def has_expressions(text: str) -> bool:
     except ExpressionError:
         return True
     return any(not isinstance(seg, str) for seg in segments)
+
+
+def uses_credential(text: str) -> bool:
+    """True if the template contains the ``{{credential}}`` token."""
+    try:
+        segments = _parse_template(text)
+    except ExpressionError:
+        return False
+    return any(isinstance(seg, _Credential) for seg in segments)
 
 
 def check_template(text: str) -> list[str]:

@@ -1,0 +1,381 @@
+"""Graph validation: every problem at once, each naming its node, edge and param.
+
+:func:`validate` never raises for a bad document (anything JSON can hold is accepted as input);
+it returns the list of :class:`Problem`. The hub answers 400 with ``[p.to_dict() ...]`` so the
+console can point at the node. :func:`ensure_valid` raises :class:`InvalidGraph` instead and
+returns the :class:`Graph`.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from . import catalog
+from .catalog import Activity, Param
+from .expressions import (
+    check_condition,
+    check_template,
+    has_expressions,
+    is_identifier,
+    uses_credential,
+)
+from .graph import Graph
+from .problems import InvalidGraph, Problem
+from .schema import FORMAT, schema_problems
+
+__all__ = ["CODES", "InvalidGraph", "Problem", "ensure_valid", "validate"]
+
+#: every problem code, with what it means
+CODES: dict[str, str] = {
+    "json": "the text is not valid JSON",
+    "schema": "the document's structure is wrong (missing, unknown or wrongly typed fields)",
+    "format": "the graph format is not 1",
+    "unknown_type": "a node's activity type is not in the catalog",
+    "missing_param": "a required param is missing or empty",
+    "param_type": "a param has the wrong type (or is not one of its choices)",
+    "unknown_param": "a param the activity does not have",
+    "invalid_name": "a variable name (output, item, variables, ...) is not a valid identifier",
+    "expression": "a template or condition has a syntax error",
+    "missing_credential": "{{credential}} is used but the node names no credential",
+    "duplicate_node": "two nodes have the same id",
+    "dangling_edge": "an edge starts or ends at a node that does not exist",
+    "no_start": "no node without an incoming edge (or no nodes at all)",
+    "multiple_starts": "more than one node without an incoming edge",
+    "unknown_port": "an edge leaves by a port the node's activity does not have",
+    "missing_port": "an edge without a port leaves a node whose activity needs one",
+    "duplicate_edge": "the same edge twice",
+    "duplicate_port": "two edges leave one node by the same port",
+    "unreachable": "a node that execution can never reach from the start node",
+}
+
+#: a param every node may have: the vault credential whose secret ``{{credential}}`` becomes
+CREDENTIAL_PARAM = "credential"
+#: the port every node has: taken when the node fails
+ERROR_PORT = "error"
+
+_TEXT_TYPES = frozenset({"string", "text", "code", "condition", "variable", "choice"})
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _type_ok(param: Param, value: Any) -> bool:
+    kind = param.type
+    if isinstance(value, str) and kind not in _TEXT_TYPES and has_expressions(value):
+        return True  # "{count}" for an integer: resolved at run time
+    if kind in ("string", "text", "code", "condition", "variable"):
+        return isinstance(value, str)
+    if kind == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind == "list":
+        return isinstance(value, list)
+    if kind == "object":
+        return isinstance(value, dict)
+    if kind == "choice":
+        return isinstance(value, str) and (value in param.choices or has_expressions(value))
+    return True  # any
+
+
+def _expected(param: Param) -> str:
+    if param.type == "choice":
+        return "one of " + ", ".join(repr(c) for c in param.choices)
+    return {
+        "string": "text",
+        "text": "text",
+        "code": "text (source code)",
+        "condition": "a condition (text)",
+        "variable": "a variable name",
+        "integer": "a whole number",
+        "number": "a number",
+        "boolean": "true or false",
+        "list": "a list",
+        "object": "an object",
+    }.get(param.type, param.type)
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string inside a param value (dict values and list items, recursively)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
+def _check_params(
+    node_id: str, activity: Activity | None, params: Mapping[str, Any]
+) -> list[Problem]:
+    problems: list[Problem] = []
+
+    def add(code: str, param: str | None, message: str) -> None:
+        problems.append(Problem(code, message, node_id=node_id, param=param))
+
+    specs = {p.name: p for p in activity.params} if activity is not None else {}
+    if activity is not None:
+        for required in activity.params:
+            value = params.get(required.name)
+            empty = value is None or (required.type in _TEXT_TYPES and value == "")
+            if required.required and empty:
+                add(
+                    "missing_param",
+                    required.name,
+                    f"node {node_id!r} ({activity.type}): required param "
+                    f"{required.name!r} is missing",
+                )
+    uses_secret = False
+    for name, value in params.items():
+        spec = specs.get(name)
+        if spec is None and activity is not None and name != CREDENTIAL_PARAM:
+            known = ", ".join(sorted(specs)) or "none"
+            add(
+                "unknown_param",
+                name,
+                f"node {node_id!r} ({activity.type}): unknown param {name!r} (params: {known})",
+            )
+            continue
+        if name == CREDENTIAL_PARAM and spec is None:
+            if value is not None and not isinstance(value, str):
+                add("param_type", name, f"node {node_id!r}: 'credential' must be a name (text)")
+            continue
+        if spec is not None and value is not None and not _type_ok(spec, value):
+            given = repr(value) if isinstance(value, str) else _describe(value)
+            add(
+                "param_type",
+                name,
+                f"node {node_id!r}: param {name!r} must be {_expected(spec)}, not {given}",
+            )
+            continue
+        kind = spec.type if spec is not None else "any"
+        if (kind == "variable" or name == "output") and isinstance(value, str) and value != "":
+            if not is_identifier(value):
+                add(
+                    "invalid_name",
+                    name,
+                    f"node {node_id!r}: {name} {value!r} is not a valid variable name "
+                    "(letters, digits and _, not starting with a digit or __)",
+                )
+            continue
+        if kind == "condition" and isinstance(value, str):
+            for msg in check_condition(value):
+                add("expression", name, f"node {node_id!r}: condition {name!r}: {msg}")
+            continue
+        if kind == "code":
+            continue  # source code is passed as is, never rendered
+        for text in _strings(value):
+            for msg in check_template(text):
+                add("expression", name, f"node {node_id!r}: param {name!r}: {msg}")
+            uses_secret = uses_secret or uses_credential(text)
+    if uses_secret and not params.get(CREDENTIAL_PARAM):
+        add(
+            "missing_credential",
+            CREDENTIAL_PARAM,
+            f"node {node_id!r} uses {{{{credential}}}} but has no 'credential' param "
+            "naming a vault credential",
+        )
+    return problems
+
+
+def validate(doc: Any) -> list[Problem]:
+    """Every problem of a graph document (empty list: the graph is valid)."""
+    problems = schema_problems(doc)
+    if not isinstance(doc, Mapping):
+        return problems
+
+    fmt = doc.get("format")
+    if isinstance(fmt, int) and not isinstance(fmt, bool) and fmt != FORMAT:
+        problems.append(Problem("format", f"unsupported graph format {fmt}; expected {FORMAT}"))
+
+    variables = doc.get("variables")
+    if isinstance(variables, Mapping):
+        for name in variables:
+            if isinstance(name, str) and name.startswith("__"):
+                problems.append(
+                    Problem("invalid_name", f"variable {name!r}: names may not start with __")
+                )
+
+    # --- nodes
+    raw_nodes = doc.get("nodes")
+    node_activity: dict[str, Activity | None] = {}
+    order: list[str] = []
+    for raw in raw_nodes if isinstance(raw_nodes, list) else []:
+        if not isinstance(raw, Mapping) or not isinstance(raw.get("id"), str):
+            continue  # reported by the schema
+        node_id = raw["id"]
+        if node_id in node_activity:
+            problems.append(
+                Problem("duplicate_node", f"node id {node_id!r} is used twice", node_id=node_id)
+            )
+            continue
+        order.append(node_id)
+        activity: Activity | None = None
+        node_type = raw.get("type")
+        if isinstance(node_type, str):
+            try:
+                activity = catalog.get(node_type)
+            except catalog.UnknownActivity:
+                problems.append(
+                    Problem(
+                        "unknown_type",
+                        f"node {node_id!r}: unknown activity type {node_type!r}",
+                        node_id=node_id,
+                    )
+                )
+        node_activity[node_id] = activity
+        params = raw.get("params", {})
+        if isinstance(params, Mapping):
+            problems.extend(_check_params(node_id, activity, params))
+
+    # --- edges
+    raw_edges = doc.get("edges")
+    seen_edges: set[tuple[str, str, str | None]] = set()
+    port_targets: dict[tuple[str, str | None], str] = {}
+    adjacency: dict[str, list[str]] = {n: [] for n in order}
+    has_incoming: set[str] = set()
+    for index, raw in enumerate(raw_edges if isinstance(raw_edges, list) else []):
+        if not isinstance(raw, Mapping):
+            continue
+        source, target, port = raw.get("from"), raw.get("to"), raw.get("port")
+        if not isinstance(source, str) or not isinstance(target, str):
+            continue
+        if port is not None and not isinstance(port, str):
+            continue
+        edge = {"index": index, "from": source, "to": target, "port": port}
+        dangling = False
+        for end, name in (("from", source), ("to", target)):
+            if name not in node_activity:
+                dangling = True
+                problems.append(
+                    Problem(
+                        "dangling_edge",
+                        f"edge {index} ({source} -> {target}): '{end}' node {name!r} "
+                        "does not exist",
+                        edge=edge,
+                    )
+                )
+        key = (source, target, port)
+        if key in seen_edges:
+            problems.append(
+                Problem(
+                    "duplicate_edge",
+                    f"edge {index} ({source} -> {target}"
+                    f"{f', port {port}' if port else ''}) appears twice",
+                    node_id=source,
+                    edge=edge,
+                )
+            )
+            continue
+        seen_edges.add(key)
+        if dangling:
+            continue
+        adjacency[source].append(target)
+        has_incoming.add(target)
+        previous = port_targets.setdefault((source, port), target)
+        if previous != target:
+            via = f"port {port!r}" if port else "the default (no) port"
+            problems.append(
+                Problem(
+                    "duplicate_port",
+                    f"node {source!r} has two edges leaving by {via} (to {previous!r} and "
+                    f"{target!r}); each port leads to one node",
+                    node_id=source,
+                    edge=edge,
+                )
+            )
+        activity = node_activity[source]
+        if activity is None or port == ERROR_PORT:
+            continue
+        named = list(activity.ports)
+        if port is None and (named or activity.dynamic_ports):
+            wanted = ", ".join(named) if named else "a case value or 'default'"
+            problems.append(
+                Problem(
+                    "missing_port",
+                    f"edge {index} from {source!r} ({activity.type}) needs a port: {wanted}",
+                    node_id=source,
+                    edge=edge,
+                )
+            )
+        elif port is not None and not activity.dynamic_ports and port not in named:
+            allowed = ", ".join([*named, ERROR_PORT]) if named else f"none besides {ERROR_PORT!r}"
+            problems.append(
+                Problem(
+                    "unknown_port",
+                    f"edge {index}: {activity.type} node {source!r} has no port {port!r} "
+                    f"(ports: {allowed})",
+                    node_id=source,
+                    edge=edge,
+                )
+            )
+
+    # --- start node and reachability
+    if isinstance(raw_nodes, list):
+        starts = [n for n in order if n not in has_incoming]
+        if not order:
+            if not any(p.code == "schema" for p in problems):
+                problems.append(Problem("no_start", "the workflow has no nodes"))
+        elif not starts:
+            problems.append(
+                Problem(
+                    "no_start",
+                    "every node has an incoming edge; execution begins at the one node without one",
+                )
+            )
+        elif len(starts) > 1:
+            for node_id in starts:
+                problems.append(
+                    Problem(
+                        "multiple_starts",
+                        f"node {node_id!r} has no incoming edge, and neither do "
+                        f"{', '.join(repr(s) for s in starts if s != node_id)}; "
+                        "exactly one start node is allowed",
+                        node_id=node_id,
+                    )
+                )
+        else:
+            reached = {starts[0]}
+            queue = deque([starts[0]])
+            while queue:
+                for nxt in adjacency[queue.popleft()]:
+                    if nxt not in reached:
+                        reached.add(nxt)
+                        queue.append(nxt)
+            for node_id in order:
+                if node_id not in reached:
+                    problems.append(
+                        Problem(
+                            "unreachable",
+                            f"node {node_id!r} cannot be reached from the start node {starts[0]!r}",
+                            node_id=node_id,
+                        )
+                    )
+    return problems
+
+
+def ensure_valid(doc: Any) -> Graph:
+    """The :class:`Graph` of a valid document; raises :class:`InvalidGraph` otherwise."""
+    problems = validate(doc)
+    if problems:
+        raise InvalidGraph(problems)
+    return Graph.from_dict(doc)
