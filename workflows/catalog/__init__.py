@@ -158,4 +158,4 @@ def types() -> Iterable[str]:
 
 
 # Category modules register themselves on import (order = toolbox order).
-from . import core  # noqa: E402,F401
+from . import core, text, files, http, database, script  # noqa: E402,F401,I001
