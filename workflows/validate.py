@@ -22,6 +22,7 @@ from .expressions import (
     uses_credential,
 )
 from .graph import Graph
+from .params import CREDENTIAL_PARAM
 from .problems import InvalidGraph, Problem
 from .schema import FORMAT, schema_problems
 
@@ -50,8 +51,6 @@ CODES: dict[str, str] = {
     "unreachable": "a node that execution can never reach from the start node",
 }
 
-#: a param every node may have: the vault credential whose secret ``{{credential}}`` becomes
-CREDENTIAL_PARAM = "credential"
 #: the port every node has: taken when the node fails
 ERROR_PORT = "error"
 

@@ -1,0 +1,58 @@
+"""Turning a node's written params into the values an activity receives.
+
+The runner calls :func:`resolve_params` for each node it executes. Rules (the same ones the
+validator checks at save time):
+
+* defaults from the catalog fill params the node leaves out;
+* ``string``/``text``/``list``/``object``/``any``/numbers/... are rendered as templates
+  (:func:`workflows.expressions.render`, recursively, with ``{{credential}}`` → the secret);
+* ``condition`` params stay as written — the engine evaluates them with
+  :func:`workflows.expressions.evaluate` each time they are checked;
+* ``variable`` params (``output``, ``item``, ``name``, ...) stay as written: they are names;
+* ``code`` params stay as written: source code is full of braces and receives values through
+  its ``inputs`` param instead;
+* the ``credential`` param (any node may have it) stays as written: it is a vault name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from . import catalog
+from .catalog import Activity
+from .expressions import render
+
+__all__ = ["CREDENTIAL_PARAM", "RAW_PARAM_TYPES", "resolve_params"]
+
+CREDENTIAL_PARAM = "credential"
+#: param types passed to the activity exactly as written
+RAW_PARAM_TYPES = frozenset({"condition", "variable", "code"})
+
+
+def resolve_params(
+    activity: Activity | str,
+    params: Mapping[str, Any],
+    variables: Mapping[str, Any],
+    *,
+    credential: str | None = None,
+) -> dict[str, Any]:
+    """The params of one node with defaults filled in and templates rendered.
+
+    Raises :class:`workflows.expressions.ExpressionError` (undefined variable, missing path,
+    ``{{credential}}`` without a credential) and :class:`workflows.catalog.UnknownActivity`.
+    """
+    act = catalog.get(activity) if isinstance(activity, str) else activity
+    out: dict[str, Any] = {}
+    for declared in act.params:
+        if declared.name not in params and declared.default is not None:
+            out[declared.name] = declared.default
+    for name, value in params.items():
+        spec = act.param(name)
+        if name == CREDENTIAL_PARAM and spec is None:
+            out[name] = value
+        elif spec is not None and spec.type in RAW_PARAM_TYPES:
+            out[name] = value
+        else:
+            out[name] = render(value, variables, credential=credential)
+    return out
