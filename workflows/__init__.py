@@ -4,8 +4,9 @@ activity catalog — shared by the hub, the runner and the console. Pure: no I/O
 
 from __future__ import annotations
 
-from . import catalog
+from . import catalog, examples
 from .catalog import CATALOG, Activity, Param, UnknownActivity
+from .diff import diff, format_diff
 from .expressions import (
     ExpressionError,
     check_condition,
@@ -16,6 +17,7 @@ from .expressions import (
     render,
 )
 from .graph import Edge, Graph, Node, Retry, canonical, dumps, loads
+from .params import resolve_params
 from .problems import InvalidGraph, Problem
 from .schema import SCHEMA, schema_problems
 from .validate import CODES, ensure_valid, validate
@@ -38,13 +40,17 @@ __all__ = [
     "catalog",
     "check_condition",
     "check_template",
+    "diff",
     "dumps",
     "ensure_valid",
     "escape",
     "evaluate",
+    "examples",
+    "format_diff",
     "loads",
     "references",
     "render",
+    "resolve_params",
     "schema_problems",
     "validate",
 ]
