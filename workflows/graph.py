@@ -112,6 +112,11 @@ class Graph:
             raise InvalidGraph(
                 [Problem("format", f"unsupported graph format {data['format']!r}; expected 1")]
             )
+        return cls._build(data)
+
+    @classmethod
+    def _build(cls, data: Mapping[str, Any]) -> Graph:
+        """Build from a document already known to match the schema."""
         return cls(
             nodes=[Node.from_dict(n) for n in data["nodes"]],
             edges=[Edge.from_dict(e) for e in data.get("edges", [])],

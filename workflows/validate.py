@@ -377,4 +377,4 @@ def ensure_valid(doc: Any) -> Graph:
     problems = validate(doc)
     if problems:
         raise InvalidGraph(problems)
-    return Graph.from_dict(doc)
+    return Graph._build(doc)
