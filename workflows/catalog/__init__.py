@@ -157,5 +157,20 @@ def types() -> Iterable[str]:
     return sorted(CATALOG)
 
 
+def document() -> dict[str, Any]:
+    """The whole catalog as JSON (what the hub serves and the console's toolbox shows):
+    ``{"categories": [{"name", "title", "activities": [Activity.to_dict(), ...]}]}``."""
+    return {
+        "categories": [
+            {
+                "name": cat,
+                "title": CATEGORY_TITLES.get(cat, cat.replace("_", " ").title()),
+                "activities": [a.to_dict() for a in acts],
+            }
+            for cat, acts in by_category().items()
+        ]
+    }
+
+
 # Category modules register themselves on import (order = toolbox order).
 from . import core, text, files, http, database, script  # noqa: E402,F401,I001
