@@ -1,0 +1,49 @@
+"""The runner's activity library: one module per catalog module, each registering its
+implementations with :func:`activity`. Importing this package loads them all."""
+
+from __future__ import annotations
+
+from .base import (
+    REGISTRY,
+    ActivityError,
+    ActivityFunc,
+    Branch,
+    BreakLoop,
+    Context,
+    ContinueLoop,
+    Credential,
+    DuplicateActivity,
+    EngineError,
+    Implementation,
+    Loop,
+    LoopSignal,
+    StopRequested,
+    Timeout,
+    UnknownActivity,
+    activity,
+    get,
+)
+
+__all__ = [
+    "REGISTRY",
+    "ActivityError",
+    "ActivityFunc",
+    "BreakLoop",
+    "Branch",
+    "ContinueLoop",
+    "Context",
+    "Credential",
+    "DuplicateActivity",
+    "EngineError",
+    "Implementation",
+    "Loop",
+    "LoopSignal",
+    "StopRequested",
+    "Timeout",
+    "UnknownActivity",
+    "activity",
+    "get",
+]
+
+# Implementations register themselves on import.
+from . import core, text, files, http, database, script  # noqa: E402,F401,I001

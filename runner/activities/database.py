@@ -1,0 +1,147 @@
+"""``database.query``: one parameterised statement through the DB-API drivers.
+
+``sqlite:///relative.db``, ``sqlite:////absolute.db`` and ``sqlite:///:memory:`` use
+:mod:`sqlite3`; ``postgresql://`` (or ``postgres://``) uses psycopg2 with the URL as libpq DSN;
+``mysql://`` (or ``mariadb://``) uses PyMySQL. Values are only ever passed as driver parameters.
+A cancelled node interrupts SQLite through its progress handler and bounds PostgreSQL/MySQL by
+statement/read timeouts derived from the node's deadline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import sqlite3
+import uuid
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from .base import ActivityError, Context, activity, number, text
+
+
+def _plain(value: Any) -> Any:
+    """A database value as something JSON can carry."""
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, memoryview):
+        value = bytes(value)
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", errors="replace")
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+def _params(params: dict[str, Any]) -> Sequence[Any] | dict[str, Any]:
+    value = params.get("params")
+    if value in (None, ""):
+        return ()
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, list | tuple):
+        return tuple(value)
+    raise ActivityError(f"param 'params' must be a list or an object, got {type(value).__name__}")
+
+
+def _redacted(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return parts._replace(netloc=netloc).geturl()
+    return url
+
+
+def _connect(url: str, ctx: Context, connect_timeout: float) -> Any:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "sqlite":
+        path = unquote(url.split("://", 1)[1])
+        if not path.startswith("/"):
+            raise ActivityError(
+                "a SQLite URL looks like sqlite:///relative.db or sqlite:////abs.db"
+            )
+        path = path[1:]
+        if not path:
+            raise ActivityError("the SQLite URL names no database file")
+        conn = sqlite3.connect(path, timeout=connect_timeout)
+        conn.set_progress_handler(lambda: 1 if ctx.cancelled() else 0, 10_000)
+        return conn
+    if scheme in {"postgresql", "postgres"}:
+        import psycopg2
+
+        options = {}
+        left = ctx.remaining()
+        if left is not None:
+            options["options"] = f"-c statement_timeout={max(1, int(left * 1000))}"
+        return psycopg2.connect(url, connect_timeout=max(1, int(connect_timeout)), **options)
+    if scheme in {"mysql", "mariadb"}:
+        import pymysql
+
+        query = dict(parse_qsl(parts.query))
+        left = ctx.remaining()
+        return pymysql.connect(
+            host=parts.hostname or "localhost",
+            port=parts.port or 3306,
+            user=unquote(parts.username or ""),
+            password=unquote(parts.password or ""),
+            database=unquote(parts.path.lstrip("/")) or None,
+            charset=query.get("charset", "utf8mb4"),
+            connect_timeout=max(1, int(connect_timeout)),
+            read_timeout=int(left) + 1 if left is not None else None,
+            autocommit=False,
+        )
+    raise ActivityError(
+        f"unsupported connection {_redacted(url)!r}: use sqlite:///, postgresql:// or mysql://"
+    )
+
+
+@activity("database.query")
+def query(params: dict[str, Any], ctx: Context) -> Any:
+    url = text(params, "connection")
+    sql = text(params, "sql")
+    if not sql.strip():
+        raise ActivityError("param 'sql' must not be empty")
+    values = _params(params)
+    connect_timeout = max(ctx.remaining(number(params, "timeout", 30)) or 0.0, 1.0)
+    parsed = urlsplit(url)
+    if parsed.password:
+        ctx.add_secret(unquote(parsed.password))
+    try:
+        conn = _connect(url, ctx, connect_timeout)
+    except ActivityError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - each driver has its own error tree
+        raise ActivityError(f"cannot connect to {_redacted(url)}: {exc}".strip()) from None
+    try:
+        cursor = conn.cursor()
+        try:
+            cursor.execute(sql, values)
+            if cursor.description is not None:
+                columns = [d[0] for d in cursor.description]
+                rows = [
+                    {c: _plain(v) for c, v in zip(columns, row, strict=True)}
+                    for row in cursor.fetchall()
+                ]
+                conn.commit()
+                ctx.log("debug", f"query returned {len(rows)} row(s)")
+                return rows
+            conn.commit()
+            ctx.log("debug", f"statement affected {cursor.rowcount} row(s)")
+            return {"rowcount": cursor.rowcount}
+        finally:
+            cursor.close()
+    except Exception as exc:  # noqa: BLE001 - each driver has its own error tree
+        try:
+            conn.rollback()
+        except Exception:  # noqa: BLE001, S110 - the connection may be gone already
+            pass
+        ctx.check()  # an interrupt caused by a stop/timeout is reported as such
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ActivityError(f"query failed: {message}") from None
+    finally:
+        conn.close()

@@ -1,0 +1,618 @@
+"""The workflow engine: runs one graph (WORKFLOW_FORMAT.md) to a :class:`Result`.
+
+``Engine(graph, inputs, credentials, log_sink, stop_event).run()`` starts at the node without
+incoming edges and follows edges: control-flow activities answer with a :class:`Branch` (a port)
+or a :class:`Loop` (rounds of the ``body`` chain, then ``done``); other activities' values go
+into their ``output`` variable. Node failures are retried (``retry``), then take the node's
+``error`` port when it has one, otherwise fail the execution naming the node.
+
+Control flow is by exception and decided in two places only: :meth:`Engine._node_failed` maps a
+node's exception to retry / error port / failure, and :meth:`Engine.run` maps what escapes the
+graph (failure, stop request, execution timeout) to the final status.
+
+Activities other than quick in-memory ones run on a worker thread, so a node ``timeout``, the
+execution timeout and a stop request end the wait even when the activity does not cooperate;
+cooperative activities (delay, scripts, HTTP, copies) notice ``ctx.cancel`` and stop, scripts'
+processes are killed.
+
+Every log line goes through the redactor (credential secrets, ``secret`` params, passwords in
+database URLs) before it reaches ``log_sink``; so do error messages in the result.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import threading
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import psutil
+
+from workflows import catalog
+from workflows.expressions import ExpressionError, render
+from workflows.graph import Graph, Node
+from workflows.problems import InvalidGraph
+
+from . import activities
+from .activities import (
+    ActivityError,
+    Branch,
+    Context,
+    Credential,
+    Loop,
+    LoopSignal,
+    StopRequested,
+    Timeout,
+    UnknownActivity,
+)
+
+log = logging.getLogger(__name__)
+
+LEVELS = ("debug", "info", "warning", "error")
+#: params the engine passes as written (evaluated or run by the activity, not templates)
+RAW_PARAM_TYPES = frozenset({"condition", "code"})
+#: how long an abandoned activity gets to notice ``ctx.cancel`` before it is left behind
+CANCEL_GRACE = 1.0
+#: how often the engine checks stop requests and deadlines while an activity runs
+POLL = 0.05
+#: variable that receives ``{"node", "type", "message"}`` when a node takes its error port
+ERROR_VARIABLE = "last_error"
+REDACTED = "***"
+
+
+class Status(StrEnum):
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    STOPPED = "STOPPED"
+
+
+@dataclass(frozen=True)
+class LogLine:
+    seq: int
+    at: str  # ISO 8601, UTC
+    level: str
+    node_id: str | None
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "at": self.at,
+            "level": self.level,
+            "node_id": self.node_id,
+            "message": self.message,
+        }
+
+
+@dataclass
+class Result:
+    status: Status
+    error: str | None = None
+    failed_node: str | None = None
+    variables: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    started_at: str = ""
+    finished_at: str = ""
+    duration: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": str(self.status),
+            "error": self.error,
+            "failed_node": self.failed_node,
+            "variables": self.variables,
+            "metrics": dict(self.metrics),
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "duration": self.duration,
+        }
+
+
+LogSink = Callable[[LogLine], None]
+StopSignal = threading.Event | Callable[[], bool]
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class NodeFailed(Exception):  # noqa: N818 - the outcome, carried to run()
+    """A node failed for good (after retries, without an error port)."""
+
+    def __init__(self, node: Node, message: str) -> None:
+        super().__init__(message)
+        self.node = node
+        self.message = message
+
+
+class Redactor:
+    """Replaces every known secret value in text by ``***``."""
+
+    def __init__(self) -> None:
+        self._secrets: set[str] = set()
+        self._lock = threading.Lock()
+        self._ordered: list[str] = []
+
+    def add(self, secret: Any) -> None:
+        if not isinstance(secret, str) or not secret:
+            return
+        forms = {secret, secret.encode("unicode_escape").decode("ascii")}
+        with self._lock:
+            new = forms - self._secrets
+            if new:
+                self._secrets |= new
+                self._ordered = sorted(self._secrets, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._ordered:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
+
+
+class ProcessSampler:
+    """Samples CPU% and RSS of this process and its children every ``interval`` seconds.
+
+    CPU is a share of the whole machine (0-100, like the agent's heartbeat); memory is the sum of
+    resident set sizes in MiB. A sample is also taken when the sampler stops, so short runs
+    report figures too.
+    """
+
+    def __init__(self, interval: float = 5.0, pid: int | None = None) -> None:
+        self.interval = interval
+        self._root = psutil.Process(pid or os.getpid())
+        self._procs: dict[int, psutil.Process] = {}
+        self._cpu: list[float] = []
+        self._mem: list[float] = []
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._cores = psutil.cpu_count() or 1
+
+    def _tree(self) -> list[psutil.Process]:
+        try:
+            found = [self._root, *self._root.children(recursive=True)]
+        except psutil.Error:
+            found = [self._root]
+        alive: dict[int, psutil.Process] = {}
+        for proc in found:
+            alive[proc.pid] = self._procs.get(proc.pid, proc)
+        self._procs = alive
+        return list(alive.values())
+
+    def sample(self, *, record: bool = True) -> None:
+        cpu = 0.0
+        rss = 0
+        for proc in self._tree():
+            try:
+                cpu += proc.cpu_percent(interval=None)
+                rss += proc.memory_info().rss
+            except psutil.Error:
+                continue
+        if record:
+            self._cpu.append(cpu / self._cores)
+            self._mem.append(rss / (1024 * 1024))
+
+    def _loop(self) -> None:
+        while not self._done.wait(self.interval):
+            self.sample()
+
+    def start(self) -> None:
+        self.sample(record=False)  # primes cpu_percent
+        self._started = time.monotonic()
+        self._thread = threading.Thread(target=self._loop, name="exekra-metrics", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> dict[str, float]:
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.sample()
+        return self.summary()
+
+    def summary(self) -> dict[str, float]:
+        if not self._cpu:
+            return {"cpu_avg": 0.0, "cpu_peak": 0.0, "mem_avg_mb": 0.0, "mem_peak_mb": 0.0}
+        return {
+            "cpu_avg": round(sum(self._cpu) / len(self._cpu), 2),
+            "cpu_peak": round(max(self._cpu), 2),
+            "mem_avg_mb": round(sum(self._mem) / len(self._mem), 2),
+            "mem_peak_mb": round(max(self._mem), 2),
+            "samples": len(self._cpu),
+        }
+
+
+class Engine:
+    """Runs one workflow graph. Create one per execution; :meth:`run` once."""
+
+    def __init__(
+        self,
+        graph: Graph | Mapping[str, Any],
+        inputs: Mapping[str, Any] | None = None,
+        credentials: Mapping[str, Mapping[str, str]] | None = None,
+        log_sink: LogSink | None = None,
+        stop_event: StopSignal | None = None,
+        *,
+        timeout: float | None = None,
+        metrics_interval: float = 5.0,
+        log_level: str = "info",
+    ) -> None:
+        if log_level not in LEVELS:
+            raise ValueError(f"log_level must be one of {LEVELS}")
+        self._graph_source = graph
+        self._inputs = dict(inputs or {})
+        self._credentials = {
+            str(name): Credential(str(c.get("username") or ""), str(c.get("secret") or ""))
+            for name, c in (credentials or {}).items()
+        }
+        self._sink = log_sink
+        self._external_stop = stop_event
+        self._stop = threading.Event()
+        self._timeout = timeout
+        self._metrics_interval = metrics_interval
+        self._min_level = LEVELS.index(log_level)
+        self._redact = Redactor()
+        for cred in self._credentials.values():
+            self._redact.add(cred.secret)
+        self._seq = 0
+        self._log_lock = threading.Lock()
+        self._deadline: float | None = None
+        self._loops: list[str] = []
+        self._current: Node | None = None
+        self.variables: dict[str, Any] = {}
+        self._nodes: dict[str, Node] = {}
+        self._edges: dict[str, dict[str | None, str]] = {}
+
+    # -- public ---------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask the execution to stop (thread-safe); it ends as STOPPED."""
+        self._stop.set()
+
+    def run(self) -> Result:
+        started_at, t0 = utc_now(), time.monotonic()
+        if self._timeout is not None:
+            self._deadline = t0 + self._timeout
+        sampler = ProcessSampler(self._metrics_interval)
+        sampler.start()
+        status, error, failed = Status.COMPLETED, None, None
+        self._log("info", "execution started", None)
+        try:
+            start = self._prepare()
+            self._run_chain(start)
+        except NodeFailed as exc:
+            status, error, failed = Status.FAILED, exc.message, exc.node.id
+        except StopRequested:
+            status = Status.STOPPED
+            failed = self._current.id if self._current else None
+            error = "stopped on request" + (f" at node {failed!r}" if failed else "")
+        except Timeout as exc:
+            status, error = Status.FAILED, str(exc)
+            failed = self._current.id if self._current else None
+        except (InvalidGraph, GraphError) as exc:
+            status, error = Status.FAILED, str(exc)
+            failed = getattr(exc, "node_id", None)
+        except Exception as exc:  # noqa: BLE001 - a bug must still end the execution cleanly
+            log.exception("engine failure")
+            status, error = Status.FAILED, f"internal error: {type(exc).__name__}: {exc}"
+            failed = self._current.id if self._current else None
+        metrics = sampler.stop()
+        duration = round(time.monotonic() - t0, 3)
+        error = self._redact(error) if error else None
+        if status is Status.COMPLETED:
+            self._log("info", f"execution completed in {duration:g} s", None)
+        elif status is Status.STOPPED:
+            self._log("warning", f"execution {error}", None)
+        else:
+            self._log("error", f"execution failed: {error}", failed)
+        return Result(
+            status=status,
+            error=error,
+            failed_node=failed,
+            variables=self.variables,
+            metrics=metrics,
+            started_at=started_at,
+            finished_at=utc_now(),
+            duration=duration,
+        )
+
+    # -- graph ----------------------------------------------------------------------------
+
+    def _prepare(self) -> str:
+        source = self._graph_source
+        graph = source if isinstance(source, Graph) else Graph.from_dict(source)
+        self.variables = copy.deepcopy(graph.variables)
+        self.variables.update(copy.deepcopy(self._inputs))
+        if not graph.nodes:
+            raise GraphError("the workflow has no nodes")
+        for node in graph.nodes:
+            if node.id in self._nodes:
+                raise GraphError(f"two nodes have the id {node.id!r}", node.id)
+            self._nodes[node.id] = node
+            try:
+                activities.get(node.type)
+            except UnknownActivity as exc:
+                raise GraphError(f"node {node.id!r}: {exc}", node.id) from None
+        incoming: set[str] = set()
+        for edge in graph.edges:
+            for end in (edge.source, edge.target):
+                if end not in self._nodes:
+                    raise GraphError(f"an edge refers to the unknown node {end!r}")
+            ports = self._edges.setdefault(edge.source, {})
+            if edge.port in ports:
+                port = "the default port" if edge.port is None else f"port {edge.port!r}"
+                raise GraphError(
+                    f"node {edge.source!r} has several outgoing edges on {port}", edge.source
+                )
+            ports[edge.port] = edge.target
+            incoming.add(edge.target)
+        starts = [n.id for n in graph.nodes if n.id not in incoming]
+        if len(starts) != 1:
+            detail = "none" if not starts else ", ".join(repr(s) for s in starts)
+            raise GraphError(
+                f"a workflow needs exactly one start node (a node without incoming edges); "
+                f"found {detail}"
+            )
+        return starts[0]
+
+    def _next(self, node: Node, port: str | None, fallback: str | None = None) -> str | None:
+        ports = self._edges.get(node.id, {})
+        if port in ports:
+            return ports[port]
+        if fallback is not None and fallback in ports:
+            return ports[fallback]
+        return None
+
+    # -- execution ------------------------------------------------------------------------
+
+    def _run_chain(self, node_id: str | None) -> None:
+        """Run nodes from ``node_id`` until the chain ends (or reaches a running loop)."""
+        while node_id is not None:
+            if node_id in self._loops:
+                return  # an edge back to a running loop ends the round
+            node_id = self._run_node(self._nodes[node_id])
+
+    def _run_node(self, node: Node) -> str | None:
+        """Run one node (with retries); return the id of the node to run next."""
+        attempts = node.retry.attempts if node.retry else 1
+        attempt = 1
+        while True:
+            self._check_between(node)
+            self._current = node
+            try:
+                value = self._attempt(node)
+            except Exception as exc:  # noqa: BLE001 - classified in _node_failed
+                decision = self._node_failed(node, exc, attempt, attempts)
+                if decision == "retry":
+                    attempt += 1
+                    continue
+                return self._next(node, "error")
+            break
+        if isinstance(value, Branch):
+            nxt = self._next(node, value.port, value.fallback)
+            self._log("debug", f"took port {value.port!r}", node.id)
+            return nxt
+        if isinstance(value, Loop):
+            return self._run_loop(node, value)
+        return self._next(node, None)
+
+    def _run_loop(self, node: Node, loop: Loop) -> str | None:
+        body = self._next(node, "body")
+        self._loops.append(node.id)
+        rounds = 0
+        try:
+            while True:
+                self._check_between(node)
+                self._current = node
+                try:
+                    if not loop.next_round(self.variables):
+                        break
+                except Exception as exc:  # noqa: BLE001 - classified in _node_failed
+                    self._node_failed(node, exc, 1, 1)
+                    return self._next(node, "error")
+                rounds += 1
+                try:
+                    self._run_chain(body)
+                except activities.BreakLoop:
+                    break
+                except activities.ContinueLoop:
+                    continue
+        finally:
+            self._loops.pop()
+        self._log("debug", f"loop ended after {rounds} round(s)", node.id)
+        return self._next(node, "done")
+
+    def _node_failed(self, node: Node, exc: Exception, attempt: int, attempts: int) -> str:
+        """The one place a node's exception becomes an outcome: ``"retry"``, ``"error"`` (take
+        the error port) or an exception that ends the execution."""
+        if isinstance(exc, StopRequested):
+            raise exc
+        if isinstance(exc, Timeout) and exc.execution:
+            raise exc
+        if isinstance(exc, LoopSignal):
+            if self._loops:
+                raise exc
+            message = f"{node.type} outside a loop"
+        elif isinstance(exc, ActivityError | Timeout | ExpressionError):
+            message = str(exc)
+        else:
+            self._log("debug", traceback.format_exc(), node.id)
+            message = f"{type(exc).__name__}: {exc}"
+        message = self._redact(message)
+        if attempt < attempts:
+            delay = node.retry.delay if node.retry else 0
+            self._log(
+                "warning",
+                f"attempt {attempt} of {attempts} failed: {message}; retrying in {delay:g} s",
+                node.id,
+            )
+            self._sleep(delay, node)
+            return "retry"
+        if self._next(node, "error") is not None:
+            self._log("error", f"failed: {message} (taking the error port)", node.id)
+            self.variables[ERROR_VARIABLE] = {
+                "node": node.id,
+                "type": node.type,
+                "message": message,
+            }
+            return "error"
+        raise NodeFailed(node, f"node {node.id!r} ({node.type}) failed: {message}")
+
+    def _attempt(self, node: Node) -> Any:
+        impl = activities.get(node.type)
+        spec = catalog.CATALOG.get(node.type)
+        credential = self._credential(node)
+        params = self._params(node, spec, credential)
+        node_deadline = time.monotonic() + node.timeout if node.timeout else None
+        deadlines = [d for d in (node_deadline, self._deadline) if d is not None]
+        ctx = Context(
+            node_id=node.id,
+            variables=self.variables,
+            log=lambda level, message: self._log(level, message, node.id),
+            deadline=min(deadlines) if deadlines else None,
+            stop_requested=self._stop_requested,
+            credential=credential,
+            add_secret=self._redact.add,
+        )
+        self._log("debug", f"{node.type} started", node.id)
+        if impl.inline:
+            value = impl.func(params, ctx)
+        else:
+            value = self._call(impl, params, ctx, node, node_deadline)
+        output = params.get("output")
+        if output and not isinstance(value, Branch | Loop):
+            if not isinstance(output, str):
+                raise ActivityError(f"param 'output' must be a variable name, got {output!r}")
+            self.variables[output] = value
+        return value
+
+    def _call(
+        self,
+        impl: activities.Implementation,
+        params: dict[str, Any],
+        ctx: Context,
+        node: Node,
+        node_deadline: float | None,
+    ) -> Any:
+        """Run the activity on a worker thread; stop waiting on stop requests and deadlines."""
+        box: dict[str, Any] = {}
+        done = threading.Event()
+
+        def work() -> None:
+            try:
+                box["value"] = impl.func(params, ctx)
+            except BaseException as exc:  # noqa: BLE001 - handed to the engine's thread
+                box["error"] = exc
+            finally:
+                done.set()
+
+        worker = threading.Thread(target=work, name=f"exekra-node-{node.id}", daemon=True)
+        worker.start()
+        while not done.wait(POLL):
+            stop = self._stop_requested()
+            late = ctx.deadline is not None and time.monotonic() >= ctx.deadline
+            if stop or late:
+                ctx.cancel.set()
+                ctx.kill_processes()
+                if not done.wait(CANCEL_GRACE):
+                    self._log("warning", f"{node.type} did not stop; left behind", node.id)
+                if stop:
+                    raise StopRequested("stop requested")
+                self._raise_timeout(node, node_deadline)
+        if "error" in box:
+            error = box["error"]
+            if isinstance(error, Timeout):
+                self._raise_timeout(node, node_deadline)
+            raise error
+        return box.get("value")
+
+    def _raise_timeout(self, node: Node, node_deadline: float | None) -> None:
+        if self._deadline is not None and (
+            node_deadline is None or self._deadline <= node_deadline
+        ):
+            raise Timeout(f"execution timed out after {self._timeout:g} s", execution=True)
+        raise Timeout(f"timed out after {node.timeout:g} s")
+
+    def _credential(self, node: Node) -> Credential | None:
+        name = node.params.get("credential")
+        if name in (None, ""):
+            return None
+        name = render(name, self.variables)
+        if not isinstance(name, str) or name not in self._credentials:
+            raise ActivityError(f"credential {name!r} is not available to this execution")
+        return self._credentials[name]
+
+    def _params(
+        self, node: Node, spec: catalog.Activity | None, credential: Credential | None
+    ) -> dict[str, Any]:
+        secret = credential.secret if credential else None
+        params: dict[str, Any] = {}
+        for name, raw in node.params.items():
+            pspec = spec.param(name) if spec else None
+            if pspec is not None and pspec.type in RAW_PARAM_TYPES:
+                params[name] = raw
+                continue
+            if name == "credential":
+                params[name] = render(raw, self.variables)
+                continue
+            value = render(raw, self.variables, credential=secret)
+            if pspec is not None and pspec.secret:
+                self._redact.add(value)
+            params[name] = value
+        if spec is not None:
+            for pspec in spec.params:
+                if pspec.name not in params and pspec.default is not None:
+                    params[pspec.name] = pspec.default
+        return params
+
+    # -- stop, deadlines, logs ------------------------------------------------------------
+
+    def _stop_requested(self) -> bool:
+        if self._stop.is_set():
+            return True
+        ext = self._external_stop
+        if ext is None:
+            return False
+        stopped = ext.is_set() if isinstance(ext, threading.Event) else bool(ext())
+        if stopped:
+            self._stop.set()
+        return stopped
+
+    def _check_between(self, node: Node) -> None:
+        if self._stop_requested():
+            raise StopRequested("stop requested")
+        if self._deadline is not None and time.monotonic() >= self._deadline:
+            raise Timeout(f"execution timed out after {self._timeout:g} s", execution=True)
+
+    def _sleep(self, seconds: float, node: Node) -> None:
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            self._check_between(node)
+            self._stop.wait(min(left, POLL * 2))
+        self._check_between(node)
+
+    def _log(self, level: str, message: str, node_id: str | None) -> None:
+        if LEVELS.index(level) < self._min_level or self._sink is None:
+            return
+        message = self._redact(message)
+        with self._log_lock:
+            self._seq += 1
+            line = LogLine(self._seq, utc_now(), level, node_id, message)
+            try:
+                self._sink(line)
+            except Exception:  # noqa: BLE001 - a broken sink must not break the execution
+                log.exception("log sink failed")
+
+
+class GraphError(ValueError):
+    """The graph cannot be executed (no start node, unknown activity, ...)."""
+
+    def __init__(self, message: str, node_id: str | None = None) -> None:
+        super().__init__(message)
+        self.node_id = node_id
