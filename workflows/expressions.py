@@ -204,8 +204,18 @@ def _parse_path(source: str, offset: int) -> _Path:
     return _Path(source, root, literal, tuple(steps))
 
 
-@lru_cache(maxsize=4096)
+#: templates up to this length are parsed once and cached (longer ones are parsed every time,
+#: so the cache never pins large texts in a long-running runner)
+_CACHE_MAX_LENGTH = 2_048
+
+
 def _parse_template(text: str) -> tuple[_Segment, ...]:
+    if len(text) <= _CACHE_MAX_LENGTH:
+        return _parse_template_cached(text)
+    return _parse_template_uncached(text)
+
+
+def _parse_template_uncached(text: str) -> tuple[_Segment, ...]:
     segments: list[_Segment] = []
     buf: list[str] = []
     i = 0
@@ -257,6 +267,9 @@ def _parse_template(text: str) -> tuple[_Segment, ...]:
     if buf:
         segments.append("".join(buf))
     return tuple(segments)
+
+
+_parse_template_cached = lru_cache(maxsize=4096)(_parse_template_uncached)
 
 
 def escape(text: str) -> str:
@@ -641,10 +654,14 @@ _NODE_HINTS: dict[type, str] = {
 }
 
 
-@lru_cache(maxsize=2048)
 def _parse_condition(condition: str) -> ast.Expression:
     if not isinstance(condition, str):
         raise ExpressionError("a condition must be text")
+    return _parse_condition_cached(condition)
+
+
+@lru_cache(maxsize=2048)
+def _parse_condition_cached(condition: str) -> ast.Expression:
     if len(condition) > MAX_CONDITION_LENGTH:
         raise ExpressionError(f"condition longer than {MAX_CONDITION_LENGTH} characters")
     if not condition.strip():

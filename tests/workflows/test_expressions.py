@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import json
 from typing import Any
 
 import pytest
@@ -365,3 +366,59 @@ def test_conditions_are_parsed_not_compiled() -> None:
     tree = ast.parse("len(a) > 0", mode="eval")
     assert all(isinstance(n, expressions._ALLOWED_NODES) for n in ast.walk(tree))
     assert "eval" not in expressions.FUNCTIONS and "getattr" not in expressions.FUNCTIONS
+
+
+@SAFE
+@given(st.text(max_size=60))
+def test_condition_check_agrees_with_evaluation(text: str) -> None:
+    """A condition the checker rejects never evaluates; one it accepts evaluates to a value
+    or fails with ExpressionError (undefined variable, bad operand) — nothing else."""
+    problems = check_condition(text)
+    try:
+        evaluate(text, {"a": 1, "b": "x", "c": [1, 2], "d": {"k": None}})
+    except ExpressionError:
+        return
+    assert problems == []
+
+
+keys = st.text(alphabet="abcxyz_-. ", min_size=1, max_size=6)
+data = st.recursive(
+    st.integers() | st.text(max_size=5) | st.none() | st.booleans(),
+    lambda inner: (
+        st.lists(inner, min_size=1, max_size=3)
+        | st.dictionaries(keys, inner, min_size=1, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+@st.composite
+def value_and_path(draw: st.DrawFn) -> tuple[Any, str, Any]:
+    """A nested value, a template path into it, and the value the path reaches."""
+    root = draw(data)
+    value: Any = root
+    path = "v"
+    while isinstance(value, dict | list) and draw(st.booleans()):
+        if isinstance(value, list):
+            index = draw(st.integers(-len(value), len(value) - 1))
+            path += f"[{index}]"
+            value = value[index]
+        else:
+            key = draw(st.sampled_from(sorted(value)))
+            if expressions.is_identifier(key) and draw(st.booleans()):
+                path += f".{key}"
+            else:
+                path += "[" + json.dumps(key) + "]"
+            value = value[key]
+    return root, path, value
+
+
+@SAFE
+@given(value_and_path())
+def test_template_paths_reach_the_value(case: tuple[Any, str, Any]) -> None:
+    root, path, expected = case
+    assert render("{" + path + "}", {"v": root}) == expected
+    assert render("<{" + path + "}>", {"v": root}) == f"<{expressions.format_value(expected)}>"
+    assert references("{" + path + "}") == {"v"}
+    # the condition language reaches the same value with the same path
+    assert evaluate(path, {"v": root}) == expected

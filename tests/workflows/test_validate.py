@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from workflows import CODES, InvalidGraph, Problem, ensure_valid, validate
 
@@ -386,3 +388,46 @@ def test_validate_never_raises_on_junk() -> None:
     for doc in junk:
         problems = validate(doc)
         assert problems and all(isinstance(p, Problem) for p in problems)
+
+
+json_any = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+node_like = st.fixed_dictionaries(
+    {"id": st.sampled_from(["a", "b", "c", "a b", ""]) | json_any},
+    optional={
+        "type": st.sampled_from(["log.write", "logic.if", "loop.for_each", "x.y", "bad"])
+        | json_any,
+        "params": st.dictionaries(
+            st.sampled_from(["message", "condition", "items", "item", "level", "credential", "zz"]),
+            json_any | st.sampled_from(["{x}", "{", "len(", "{{credential}}", "a.b", "ok"]),
+        )
+        | json_any,
+    },
+)
+edge_like = st.fixed_dictionaries(
+    {
+        "from": st.sampled_from(["a", "b", "c", "z"]) | json_any,
+        "to": st.sampled_from(["a", "b", "c"]),
+    },
+    optional={"port": st.sampled_from(["true", "false", "body", "error", None, ""]) | json_any},
+)
+graph_like = st.fixed_dictionaries(
+    {"format": st.just(1) | json_any, "nodes": st.lists(node_like, max_size=5) | json_any},
+    optional={"edges": st.lists(edge_like, max_size=6) | json_any, "variables": json_any},
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(graph_like | json_any)
+def test_validate_never_raises_and_always_names_the_problem(doc: Any) -> None:
+    problems = validate(doc)
+    for p in problems:
+        assert p.code in CODES and p.message
+        json.dumps(p.to_dict())
+    if not problems:
+        ensure_valid(doc)  # a document without problems builds a graph
