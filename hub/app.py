@@ -32,6 +32,7 @@ from .migrations import migrate
 from .ratelimit import RateLimiter
 from .services.license import LicenseService
 from .services.users import UserService
+from .services.workflows import WorkflowService
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class Hub:
     limiter: RateLimiter
     jobs: JobRunner
     redis: Any = None
+    workflows: WorkflowService = field(default_factory=WorkflowService)
     version: str = __version__
     #: services added by later areas (fleet, executions, workflows, triggers) by name
     extra: dict[str, Any] = field(default_factory=dict)
@@ -163,6 +165,9 @@ def create_app(settings: Settings, *, start_background: bool = False) -> HubApp:
     from .resources import register_all
 
     register_all(routes, hub)
+    from .web import register_web
+
+    register_web(app, hub)
     app.hub = hub
     app.routes = routes
 
