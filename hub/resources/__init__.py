@@ -9,6 +9,8 @@ from ..api import Routes
 
 def register_all(routes: Routes, hub: Any) -> None:
     from . import audit, auth, license, system, users
+    from . import catalog, workflows
+    from . import triggers
 
-    for module in (system, license, auth, users, audit):
+    for module in (system, license, auth, users, audit, catalog, workflows, triggers):
         module.register(routes, hub)
