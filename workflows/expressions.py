@@ -505,6 +505,18 @@ def _fn_split(value: Any, separator: Any = None) -> list[str]:
     return _text(value).split(sep)
 
 
+def _fn_sum(items: Any) -> Any:
+    """Sum of a list of numbers (only numbers: summing lists or text could build huge values)."""
+    if not isinstance(items, list | tuple):
+        raise ExpressionError("sum() needs a list of numbers")
+    total: int | float = 0
+    for item in items:
+        if not isinstance(item, int | float):
+            raise ExpressionError(f"sum() needs numbers, not {type(item).__name__}")
+        total = _check_int(total + item)
+    return total
+
+
 def _fn_get(container: Any, key: Any, default: Any = None) -> Any:
     if isinstance(container, Mapping):
         return container.get(key, default)
@@ -530,7 +542,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "max": max,
     "abs": abs,
     "round": _fn_round,
-    "sum": sum,
+    "sum": _fn_sum,
     "keys": _fn_keys,
     "values": _fn_values,
     "is_empty": _fn_is_empty,
@@ -657,11 +669,12 @@ _NODE_HINTS: dict[type, str] = {
 def _parse_condition(condition: str) -> ast.Expression:
     if not isinstance(condition, str):
         raise ExpressionError("a condition must be text")
-    return _parse_condition_cached(condition)
+    if len(condition) <= _CACHE_MAX_LENGTH:
+        return _parse_condition_cached(condition)
+    return _parse_condition_uncached(condition)
 
 
-@lru_cache(maxsize=2048)
-def _parse_condition_cached(condition: str) -> ast.Expression:
+def _parse_condition_uncached(condition: str) -> ast.Expression:
     if len(condition) > MAX_CONDITION_LENGTH:
         raise ExpressionError(f"condition longer than {MAX_CONDITION_LENGTH} characters")
     if not condition.strip():
@@ -706,6 +719,9 @@ def _condition_problems(tree: ast.Expression) -> list[str]:
             problems.append("bytes literals are not available in conditions")
     # dedupe, keep order
     return list(dict.fromkeys(problems))
+
+
+_parse_condition_cached = lru_cache(maxsize=2048)(_parse_condition_uncached)
 
 
 def check_condition(condition: str) -> list[str]:

@@ -16,6 +16,7 @@ validator checks at save time):
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -46,7 +47,7 @@ def resolve_params(
     out: dict[str, Any] = {}
     for declared in act.params:
         if declared.name not in params and declared.default is not None:
-            out[declared.name] = declared.default
+            out[declared.name] = copy.deepcopy(declared.default)
     for name, value in params.items():
         spec = act.param(name)
         if name == CREDENTIAL_PARAM and spec is None:

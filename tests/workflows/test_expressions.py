@@ -207,6 +207,8 @@ def test_evaluate(condition: str, expected: Any) -> None:
         ("'%s' % name", "formatting"),
         ("round(1.5, 1000)", "digits"),
         ('matches(name, "(")', "regular expression"),
+        ("sum([items, items])", "needs numbers"),
+        ("sum(name)", "list of numbers"),
     ],
 )
 def test_evaluate_errors(condition: str, fragment: str) -> None:
