@@ -422,7 +422,7 @@ graph_like = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(graph_like | json_any)
 def test_validate_never_raises_and_always_names_the_problem(doc: Any) -> None:
     problems = validate(doc)
