@@ -1,0 +1,303 @@
+"""``/api/triggers``: schedules, webhooks and manual triggers (read OPERATOR, write DEVELOPER).
+
+``POST /api/triggers/webhook/{trigger_id}`` is public (the id is a random token, and an
+optional HMAC secret makes a signature mandatory); it is exempt from the per-client rate limit
+(``hub.middleware.RATE_LIMIT_EXEMPT``) but not from the body-size limit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import falcon
+import msgspec
+
+from .. import errors
+from ..api import Routes, endpoint, page, read_body, send
+from ..services.scheduler import MAX_PREVIEW
+from ..services.triggers import SIGNATURE_HEADER, TriggerService, install
+from .common import Page
+
+
+class TriggerCreate(msgspec.Struct, forbid_unknown_fields=True):
+    workflow_id: int
+    type: str
+    name: str = ""
+    cron: str | None = None
+    timezone: str | None = None
+    enabled: bool = True
+    inputs: dict[str, Any] | None = None
+    priority: int = 0
+    misfire: str = "once"
+    #: WEBHOOK only: HMAC-SHA256 key; requests must then carry X-Exekra-Signature
+    webhook_secret: str | None = None
+
+
+class TriggerPatch(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    name: str | msgspec.UnsetType = msgspec.UNSET
+    cron: str | msgspec.UnsetType = msgspec.UNSET
+    timezone: str | msgspec.UnsetType = msgspec.UNSET
+    enabled: bool | msgspec.UnsetType = msgspec.UNSET
+    inputs: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
+    priority: int | msgspec.UnsetType = msgspec.UNSET
+    misfire: str | msgspec.UnsetType = msgspec.UNSET
+    #: null removes the secret (the webhook then accepts unsigned calls)
+    webhook_secret: str | None | msgspec.UnsetType = msgspec.UNSET
+
+
+class TriggerOut(msgspec.Struct):
+    id: int
+    workflow_id: int
+    name: str
+    type: str
+    enabled: bool
+    inputs: dict[str, Any]
+    priority: int
+    cron: str | None
+    timezone: str
+    misfire: str
+    next_run: str | None
+    last_run: str | None
+    webhook_id: str | None
+    url: str | None
+    signed: bool
+    created_by: int | None
+    created_at: str | None
+    updated_at: str | None
+
+
+class TriggerList(msgspec.Struct):
+    items: list[TriggerOut]
+    total: int
+
+
+class TriggerQuery(Page, forbid_unknown_fields=True):
+    workflow_id: int | None = None
+    type: str | None = None
+    enabled: bool | None = None
+
+
+Count = Annotated[int, msgspec.Meta(ge=1, le=MAX_PREVIEW)]
+
+
+class PreviewQuery(msgspec.Struct, forbid_unknown_fields=True):
+    count: Count = 5
+    #: ISO 8601 instant to start from (default: now)
+    after: str | None = None
+
+
+class CronPreviewQuery(msgspec.Struct, forbid_unknown_fields=True):
+    cron: str
+    timezone: str = "UTC"
+    count: Count = 5
+    after: str | None = None
+
+
+class FireTime(msgspec.Struct):
+    at: str
+    local: str
+
+
+class PreviewOut(msgspec.Struct):
+    cron: str
+    timezone: str
+    items: list[FireTime]
+
+
+class RunBody(msgspec.Struct, forbid_unknown_fields=True):
+    inputs: dict[str, Any] | None = None
+
+
+class Started(msgspec.Struct):
+    execution_id: int
+    duplicate: bool = False
+
+
+def _service(hub: Any) -> TriggerService:
+    service: TriggerService = hub.extra["triggers"]
+    return service
+
+
+def _base_url(req: falcon.Request) -> str:
+    return req.forwarded_prefix if req.context.ip != req.remote_addr else req.prefix
+
+
+def _after(value: str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        at = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise errors.ValidationFailed(f"after={value!r} is not an ISO 8601 time") from None
+    if at.tzinfo is not None:
+        at = at.astimezone(dt.UTC).replace(tzinfo=None)
+    return at
+
+
+class Collection:
+    def __init__(self, hub: Any) -> None:
+        self.hub = hub
+
+    @endpoint("List triggers", query=TriggerQuery, response=TriggerList)
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        q: TriggerQuery = req.context.query
+        svc = _service(self.hub)
+        limit, offset = page(req)
+        items, total = svc.find(
+            workflow_id=q.workflow_id, type=q.type, enabled=q.enabled, limit=limit, offset=offset
+        )
+        base = _base_url(req)
+        send(resp, {"items": [svc.to_dict(t, base) for t in items], "total": total})
+
+    @endpoint(
+        "Create a trigger",
+        role="DEVELOPER",
+        body=TriggerCreate,
+        response=TriggerOut,
+        status=201,
+        description="SCHEDULE needs `cron` (5 fields) and takes an IANA `timezone` (default "
+        "UTC) and `misfire` (once|skip); WEBHOOK answers with its `url` and may take a "
+        "`webhook_secret`; MANUAL stores inputs/priority to run later.",
+    )
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        fields = msgspec.structs.asdict(req.context.body)
+        svc = _service(self.hub)
+        t = svc.create(req.context.user, fields, ip=req.context.ip)
+        send(resp, svc.to_dict(t, _base_url(req)), 201)
+
+
+class Item:
+    def __init__(self, hub: Any) -> None:
+        self.hub = hub
+
+    @endpoint("Read a trigger", response=TriggerOut)
+    def on_get(self, req: falcon.Request, resp: falcon.Response, trigger_id: int) -> None:
+        svc = _service(self.hub)
+        send(resp, svc.to_dict(svc.get(trigger_id), _base_url(req)))
+
+    @endpoint(
+        "Change a trigger",
+        role="DEVELOPER",
+        body=TriggerPatch,
+        response=TriggerOut,
+        description="A changed cron or time zone takes effect at once (next_run is recomputed "
+        "from now); disabling stops it at once. `webhook_secret: null` removes the secret.",
+    )
+    def on_patch(self, req: falcon.Request, resp: falcon.Response, trigger_id: int) -> None:
+        changes = {
+            k: v
+            for k, v in msgspec.structs.asdict(req.context.body).items()
+            if v is not msgspec.UNSET
+        }
+        svc = _service(self.hub)
+        t = svc.update(req.context.user, trigger_id, changes, ip=req.context.ip)
+        send(resp, svc.to_dict(t, _base_url(req)))
+
+    @endpoint("Delete a trigger", role="DEVELOPER", status=204)
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, trigger_id: int) -> None:
+        _service(self.hub).delete(req.context.user, trigger_id, ip=req.context.ip)
+        resp.status = 204
+
+
+class Preview:
+    def __init__(self, hub: Any) -> None:
+        self.hub = hub
+
+    @endpoint("Next fire times of a schedule trigger", query=PreviewQuery, response=PreviewOut)
+    def on_get(self, req: falcon.Request, resp: falcon.Response, trigger_id: int) -> None:
+        q: PreviewQuery = req.context.query
+        send(resp, _service(self.hub).preview(trigger_id, q.count, _after(q.after)))
+
+
+class CronPreview:
+    def __init__(self, hub: Any) -> None:
+        self.hub = hub
+
+    @endpoint(
+        "Next fire times of an unsaved cron expression",
+        query=CronPreviewQuery,
+        response=PreviewOut,
+        description="For live previews while typing: 400 says what is wrong with the cron "
+        "expression or the time zone.",
+    )
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        q: CronPreviewQuery = req.context.query
+        send(
+            resp,
+            _service(self.hub).preview_cron(q.cron, q.timezone, q.count, _after(q.after)),
+        )
+
+
+class Run:
+    def __init__(self, hub: Any) -> None:
+        self.hub = hub
+
+    @endpoint(
+        "Run a trigger now",
+        raw_body=True,
+        response=Started,
+        status=201,
+        description='Body (optional): `{"inputs": {...}}`, merged over the trigger\'s inputs. '
+        "The execution records who started it and from which trigger.",
+        responses={409: "The trigger is disabled or the workflow has no published version"},
+    )
+    def on_post(self, req: falcon.Request, resp: falcon.Response, trigger_id: int) -> None:
+        raw = read_body(req, req.context.max_body_bytes)
+        inputs = None
+        if raw.strip():
+            try:
+                inputs = msgspec.json.decode(raw, type=RunBody).inputs
+            except msgspec.ValidationError as exc:
+                raise errors.ValidationFailed(str(exc)) from None
+            except msgspec.DecodeError as exc:
+                raise errors.BadRequest(f"malformed JSON: {exc}", code="malformed_json") from None
+        execution, duplicate = _service(self.hub).run(
+            req.context.user, trigger_id, inputs, ip=req.context.ip
+        )
+        send(
+            resp, {"execution_id": execution.id, "duplicate": duplicate}, 200 if duplicate else 201
+        )
+
+
+class Webhook:
+    def __init__(self, hub: Any) -> None:
+        self.hub = hub
+
+    @endpoint(
+        "Call a webhook trigger",
+        auth="public",
+        raw_body=True,
+        response=Started,
+        status=202,
+        description="The JSON object body becomes the execution's inputs (merged over the "
+        f"trigger's). When the trigger has a secret, `{SIGNATURE_HEADER}: sha256=<hex>` "
+        "(HMAC-SHA256 of the raw body) is required. An `Idempotency-Key` header makes retries "
+        "safe. Not rate limited per client; the body-size limit applies.",
+        responses={
+            401: "Signature missing or wrong",
+            404: "Unknown webhook",
+            413: "Body too large",
+        },
+    )
+    def on_post(self, req: falcon.Request, resp: falcon.Response, trigger_id: str) -> None:
+        body = read_body(req, req.context.max_body_bytes)
+        execution, duplicate = _service(self.hub).webhook(
+            trigger_id,
+            body,
+            signature_header=req.get_header(SIGNATURE_HEADER),
+            ip=req.context.ip,
+            idempotency_key=req.get_header("Idempotency-Key"),
+        )
+        send(resp, {"execution_id": execution.id, "duplicate": duplicate}, 202)
+
+
+def register(routes: Routes, hub: Any) -> None:
+    if "triggers" not in hub.extra:  # the service and the scheduler (background + shutdown)
+        install(hub)
+    routes.add("/api/triggers", Collection(hub))
+    routes.add("/api/triggers/preview", CronPreview(hub))
+    routes.add("/api/triggers/webhook/{trigger_id}", Webhook(hub))
+    routes.add("/api/triggers/{trigger_id:int}", Item(hub))
+    routes.add("/api/triggers/{trigger_id:int}/preview", Preview(hub))
+    routes.add("/api/triggers/{trigger_id:int}/run", Run(hub))
