@@ -11,7 +11,8 @@ validator checks at save time):
 * ``variable`` params (``output``, ``item``, ``name``, ...) stay as written: they are names;
 * ``code`` params stay as written: source code is full of braces and receives values through
   its ``inputs`` param instead;
-* the ``credential`` param (any node may have it) stays as written: it is a vault name.
+* the ``credential`` param (any node may have it) is a vault name: rendered, but never with the
+  secret itself.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def resolve_params(
     for name, value in params.items():
         spec = act.param(name)
         if name == CREDENTIAL_PARAM and spec is None:
-            out[name] = value
+            out[name] = render(value, variables)  # a vault name, possibly "{which_login}"
         elif spec is not None and spec.type in RAW_PARAM_TYPES:
             out[name] = value
         else:

@@ -157,6 +157,9 @@ def _check_params(
         if name == CREDENTIAL_PARAM and spec is None:
             if value is not None and not isinstance(value, str):
                 add("param_type", name, f"node {node_id!r}: 'credential' must be a name (text)")
+            elif isinstance(value, str):
+                for msg in check_template(value):
+                    add("expression", name, f"node {node_id!r}: param {name!r}: {msg}")
             continue
         if spec is not None and value is not None and not _type_ok(spec, value):
             given = repr(value) if isinstance(value, str) else _describe(value)

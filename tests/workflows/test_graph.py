@@ -290,6 +290,13 @@ def test_resolve_params_fills_defaults_and_renders_templates() -> None:
         credential="s3cret",
     )
     assert resolved == {"name": "pw", "value": {"p": "s3cret"}, "credential": "erp"}
+    # the credential's name may come from a variable; the secret never renders into it
+    assert (
+        resolve_params(
+            "log.write", {"message": "m", "credential": "{name}"}, variables, credential="s3cret"
+        )["credential"]
+        == "x"
+    )
     with pytest.raises(ExpressionError, match="undefined variable 'missing'"):
         resolve_params("log.write", {"message": "{missing}"}, variables)
 

@@ -201,6 +201,10 @@ def test_credential_param_is_allowed_everywhere_and_required_by_the_token() -> N
     assert validate(doc) == []
     doc["nodes"][0]["params"]["credential"] = 5
     assert only(doc, "param_type").param == "credential"
+    doc["nodes"][0]["params"]["credential"] = "{login"
+    assert only(doc, "expression").param == "credential"
+    doc["nodes"][0]["params"]["credential"] = "{login}"
+    assert validate(doc) == []
 
 
 @pytest.mark.parametrize(
