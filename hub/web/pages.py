@@ -63,6 +63,7 @@ class View:
             path=req.path,
             now=utcnow(),
             refresh=ctx.pop("refresh", 0),
+            nav=ctx.pop("nav", ""),
             **ctx,
         )
         page_headers(resp)
