@@ -30,7 +30,11 @@ from .middleware import (
 )
 from .migrations import migrate
 from .ratelimit import RateLimiter
+from .services.credentials import CredentialService
+from .services.dispatch import Dispatcher
+from .services.executions import ExecutionService
 from .services.license import LicenseService
+from .services.runners import RunnerService
 from .services.users import UserService
 from .services.workflows import WorkflowService
 
@@ -52,6 +56,11 @@ class Hub:
     jobs: JobRunner
     redis: Any = None
     workflows: WorkflowService = field(default_factory=WorkflowService)
+    #: fleet and executions (hub/queue.py ``install`` sets these in create_app)
+    executions: ExecutionService | None = None
+    runners: RunnerService | None = None
+    dispatcher: Dispatcher | None = None
+    credentials: CredentialService | None = None
     version: str = __version__
     #: services added by later areas (fleet, executions, workflows, triggers) by name
     extra: dict[str, Any] = field(default_factory=dict)
@@ -161,6 +170,9 @@ def create_app(settings: Settings, *, start_background: bool = False) -> HubApp:
     app.add_error_handler(peewee.OperationalError, _handle_db)
     app.add_error_handler(peewee.InterfaceError, _handle_db)
 
+    from .queue import install as install_fleet
+
+    install_fleet(hub)
     routes = Routes(app)
     from .resources import register_all
 

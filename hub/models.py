@@ -158,6 +158,9 @@ class Execution(BaseModel):
     started_at = pw.DateTimeField(null=True)
     finished_at = pw.DateTimeField(null=True)
     updated_at = pw.DateTimeField(default=utcnow)
+    #: foreign-key ids peewee exposes (declared for the type checker)
+    runner_id: int | None
+    workflow_id: int
 
     class Meta:
         table_name = "executions"

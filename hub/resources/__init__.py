@@ -11,6 +11,8 @@ def register_all(routes: Routes, hub: Any) -> None:
     from . import audit, auth, license, system, users
     from . import catalog, workflows
     from . import triggers
+    from . import analytics, credentials, executions, runner_api, runners
 
-    for module in (system, license, auth, users, audit, catalog, workflows, triggers):
+    fleet = (runners, runner_api, executions, credentials, analytics)
+    for module in (system, license, auth, users, audit, catalog, workflows, triggers, *fleet):
         module.register(routes, hub)

@@ -1,0 +1,48 @@
+"""``/api/analytics``: dashboard summary and per-workflow process performance."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import falcon
+import msgspec
+
+from ..api import Routes, endpoint, send
+from ..services import analytics
+
+
+class SummaryQuery(msgspec.Struct, forbid_unknown_fields=True):
+    hours: Annotated[int, msgspec.Meta(ge=1, le=24 * 31)] = 24
+
+
+class PerfQuery(msgspec.Struct, forbid_unknown_fields=True):
+    workflow_id: int | None = None
+
+
+class Summary:
+    def __init__(self, hub: Any) -> None:
+        self.hub = hub
+
+    @endpoint(
+        "Counts by status, runners by status, executions per hour",
+        query=SummaryQuery,
+    )
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        send(resp, analytics.summary(hours=req.context.query.hours))
+
+
+class Performance:
+    def __init__(self, hub: Any) -> None:
+        self.hub = hub
+
+    @endpoint(
+        "Per workflow: runs, success rate, duration p50/p95, cpu and memory avg/peak",
+        query=PerfQuery,
+    )
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        send(resp, analytics.process_performance(req.context.query.workflow_id))
+
+
+def register(routes: Routes, hub: Any) -> None:
+    routes.add("/api/analytics/summary", Summary(hub))
+    routes.add("/api/analytics/process-performance", Performance(hub))

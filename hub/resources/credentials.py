@@ -1,0 +1,103 @@
+"""``/api/credentials``: the vault (DEVELOPER). Secrets are write-only."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import falcon
+import msgspec
+
+from ..api import Routes, endpoint, page, send
+from ..services.credentials import to_dict
+from .common import Page
+
+
+class CredentialCreate(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+    secret: str
+    username: Annotated[str, msgspec.Meta(max_length=400)] | None = None
+    description: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+
+
+class CredentialPatch(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    name: str | msgspec.UnsetType = msgspec.UNSET
+    secret: str | msgspec.UnsetType = msgspec.UNSET
+    username: Annotated[str, msgspec.Meta(max_length=400)] | None | msgspec.UnsetType = (
+        msgspec.UNSET
+    )
+    description: Annotated[str, msgspec.Meta(max_length=2000)] | msgspec.UnsetType = msgspec.UNSET
+
+
+class CredentialOut(msgspec.Struct):
+    id: int
+    name: str
+    username: str | None
+    description: str
+    created_at: str | None
+    updated_at: str | None
+
+
+class CredentialList(msgspec.Struct):
+    items: list[CredentialOut]
+    total: int
+
+
+class Collection:
+    def __init__(self, hub: Any) -> None:
+        self.hub = hub
+
+    @endpoint(
+        "List credentials (never their secrets)",
+        role="DEVELOPER",
+        query=Page,
+        response=CredentialList,
+    )
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        limit, offset = page(req)
+        rows, total = self.hub.credentials.list(limit=limit, offset=offset)
+        send(resp, {"items": [to_dict(r) for r in rows], "total": total})
+
+    @endpoint(
+        "Store a credential",
+        role="DEVELOPER",
+        body=CredentialCreate,
+        response=CredentialOut,
+        status=201,
+    )
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body: CredentialCreate = req.context.body
+        row = self.hub.credentials.create(
+            name=body.name,
+            secret=body.secret,
+            username=body.username,
+            description=body.description,
+            actor=req.context.user,
+            ip=req.context.ip,
+        )
+        send(resp, to_dict(row), 201)
+
+
+class Item:
+    def __init__(self, hub: Any) -> None:
+        self.hub = hub
+
+    @endpoint("Read a credential (never its secret)", role="DEVELOPER", response=CredentialOut)
+    def on_get(self, req: falcon.Request, resp: falcon.Response, credential_id: int) -> None:
+        send(resp, to_dict(self.hub.credentials.get(credential_id)))
+
+    @endpoint("Change a credential", role="DEVELOPER", body=CredentialPatch, response=CredentialOut)
+    def on_patch(self, req: falcon.Request, resp: falcon.Response, credential_id: int) -> None:
+        changes = msgspec.structs.asdict(req.context.body)
+        changes = {k: v for k, v in changes.items() if v is not msgspec.UNSET}
+        row = self.hub.credentials.update(credential_id, changes, req.context.user, req.context.ip)
+        send(resp, to_dict(row))
+
+    @endpoint("Delete a credential", role="DEVELOPER", status=204)
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, credential_id: int) -> None:
+        self.hub.credentials.delete(credential_id, req.context.user, req.context.ip)
+        resp.status = 204
+
+
+def register(routes: Routes, hub: Any) -> None:
+    routes.add("/api/credentials", Collection(hub))
+    routes.add("/api/credentials/{credential_id:int}", Item(hub))

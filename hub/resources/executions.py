@@ -1,0 +1,184 @@
+"""``/api/executions``: run a published workflow, follow it, read its logs, stop it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import falcon
+import msgspec
+
+from ..api import Routes, endpoint, page, send
+from ..services import audit
+from .common import Page
+
+
+class ExecutionCreate(msgspec.Struct, forbid_unknown_fields=True):
+    workflow_id: int
+    inputs: dict[str, Any] = {}
+    priority: int = 0
+    runner_id: int | None = None
+    labels: list[str] = []
+
+
+class ExecutionOut(msgspec.Struct):
+    id: int
+    workflow_id: int
+    workflow_name: str | None
+    version: int
+    status: str
+    runner_id: int | None
+    trigger: dict[str, Any]
+    priority: int
+    inputs: dict[str, Any]
+    error: str | None
+    reason: str | None
+    failed_node: str | None
+    attempt: int
+    queued_at: str | None
+    started_at: str | None
+    finished_at: str | None
+    metrics: dict[str, Any] | None
+    labels: list[str] = []
+    target_runner_id: int | None = None
+    trigger_id: int | None = None
+    requeue_count: int = 0
+    stop_requested: bool = False
+    assigned_at: str | None = None
+    duration_seconds: float | None = None
+    pending_reason: dict[str, Any] | None = None
+    duplicate: bool | None = None
+
+
+class ExecutionList(msgspec.Struct):
+    items: list[ExecutionOut]
+    total: int
+
+
+class ExecutionQuery(Page, forbid_unknown_fields=True):
+    status: str | None = None
+    workflow_id: int | None = None
+    runner_id: int | None = None
+    trigger_id: int | None = None
+
+
+class LogQuery(msgspec.Struct, forbid_unknown_fields=True):
+    after: int = -1
+    limit: Annotated[int, msgspec.Meta(ge=1, le=5000)] = 1000
+
+
+class LogLineOut(msgspec.Struct):
+    seq: int
+    at: str | None
+    level: str
+    node_id: str | None
+    message: str
+
+
+class LogList(msgspec.Struct):
+    items: list[LogLineOut]
+
+
+class Collection:
+    def __init__(self, hub: Any) -> None:
+        self.hub = hub
+
+    @endpoint("List executions, newest first", query=ExecutionQuery, response=ExecutionList)
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        q: ExecutionQuery = req.context.query
+        limit, offset = page(req)
+        rows, total = self.hub.executions.list(
+            status=q.status,
+            workflow_id=q.workflow_id,
+            runner_id=q.runner_id,
+            trigger_id=q.trigger_id,
+            limit=limit,
+            offset=offset,
+        )
+        items = [self.hub.executions.to_dict(r, pending=False) for r in rows]
+        send(resp, {"items": items, "total": total})
+
+    @endpoint(
+        "Run the published version of a workflow",
+        body=ExecutionCreate,
+        response=ExecutionOut,
+        status=201,
+        description="201 with the QUEUED execution; a request identical to one still QUEUED "
+        "(or repeating an `Idempotency-Key` header) answers that one with 200 and "
+        '`"duplicate": true`. 409 `not_published` when no version is published; 403 when '
+        "the license does not allow executions. `runner_id` makes it an interactive run on "
+        "that runner only; `labels` restricts it to runners having all of them.",
+        responses={200: "Duplicate of a queued execution", 403: "License", 409: "Not published"},
+    )
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body: ExecutionCreate = req.context.body
+        user = req.context.user
+        execution, duplicate = self.hub.executions.create(
+            workflow_id=body.workflow_id,
+            inputs=body.inputs,
+            priority=body.priority,
+            runner_id=body.runner_id,
+            labels=body.labels,
+            trigger={"type": "MANUAL", "user_id": user.id, "user_email": user.email},
+            actor=user,
+            idempotency_key=req.get_header("Idempotency-Key"),
+        )
+        out = self.hub.executions.to_dict(execution)
+        out["duplicate"] = duplicate
+        if not duplicate:
+            audit.record(
+                user,
+                "execution.create",
+                f"execution:{execution.id}",
+                ip=req.context.ip,
+                details={"workflow_id": body.workflow_id, "runner_id": body.runner_id},
+            )
+        send(resp, out, 200 if duplicate else 201)
+
+
+class Item:
+    def __init__(self, hub: Any) -> None:
+        self.hub = hub
+
+    @endpoint(
+        "Read an execution",
+        response=ExecutionOut,
+        description="A QUEUED execution includes `pending_reason`: what it is waiting for.",
+    )
+    def on_get(self, req: falcon.Request, resp: falcon.Response, execution_id: int) -> None:
+        send(resp, self.hub.executions.to_dict(self.hub.executions.get(execution_id)))
+
+
+class Logs:
+    def __init__(self, hub: Any) -> None:
+        self.hub = hub
+
+    @endpoint("Read an execution's logs", query=LogQuery, response=LogList)
+    def on_get(self, req: falcon.Request, resp: falcon.Response, execution_id: int) -> None:
+        q: LogQuery = req.context.query
+        items = self.hub.executions.logs(execution_id, after=q.after, limit=q.limit)
+        send(resp, {"items": items})
+
+
+class Stop:
+    def __init__(self, hub: Any) -> None:
+        self.hub = hub
+
+    @endpoint(
+        "Stop an execution",
+        response=ExecutionOut,
+        description="QUEUED → STOPPED at once; ASSIGNED/RUNNING → the runner is told in its "
+        "next heartbeat, poll or log answer. 409 when it already finished.",
+    )
+    def on_post(self, req: falcon.Request, resp: falcon.Response, execution_id: int) -> None:
+        execution = self.hub.executions.stop(execution_id, req.context.user)
+        audit.record(
+            req.context.user, "execution.stop", f"execution:{execution_id}", ip=req.context.ip
+        )
+        send(resp, self.hub.executions.to_dict(execution))
+
+
+def register(routes: Routes, hub: Any) -> None:
+    routes.add("/api/executions", Collection(hub))
+    routes.add("/api/executions/{execution_id:int}", Item(hub))
+    routes.add("/api/executions/{execution_id:int}/logs", Logs(hub))
+    routes.add("/api/executions/{execution_id:int}/stop", Stop(hub))

@@ -1,0 +1,229 @@
+"""``/api/runner/*``: what runners call — authenticate, heartbeat, poll, status and logs.
+
+These routes are exempt from the per-client limit by exact template (hub/middleware.py);
+authenticate has its own limiter per machine key and client against brute force. Every call
+with a runner token checks, in the same indexed read that does the work, that the runner still
+exists and the token's secret version is current.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import falcon
+import msgspec
+
+from .. import errors
+from ..api import Routes, endpoint, send
+from ..models import iso
+
+#: authenticate attempts per minute per (machine key, client) and per client
+AUTH_PER_KEY = 10
+AUTH_PER_CLIENT = 60
+
+
+class Authenticate(msgspec.Struct, forbid_unknown_fields=True):
+    machine_key: Annotated[str, msgspec.Meta(max_length=200)]
+    machine_secret: Annotated[str, msgspec.Meta(max_length=1000)]
+
+
+class AuthOut(msgspec.Struct):
+    token: str
+    expires_at: str
+    runner_id: int
+
+
+class Heartbeat(msgspec.Struct, forbid_unknown_fields=True):
+    cpu: Annotated[float, msgspec.Meta(ge=0)] | None = None
+    memory: Annotated[float, msgspec.Meta(ge=0)] | None = None
+    disk: Annotated[float, msgspec.Meta(ge=0)] | None = None
+    version: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    hostname: Annotated[str, msgspec.Meta(max_length=255)] | None = None
+
+
+class HeartbeatOut(msgspec.Struct):
+    status: str
+    stop: list[int]
+
+
+class LogLine(msgspec.Struct, forbid_unknown_fields=True):
+    seq: Annotated[int, msgspec.Meta(ge=0)]
+    message: str
+    at: str | None = None
+    level: str = "info"
+    node_id: str | None = None
+
+
+class ExecMetrics(msgspec.Struct):
+    cpu_avg: float | None = None
+    cpu_peak: float | None = None
+    mem_avg_mb: float | None = None
+    mem_peak_mb: float | None = None
+
+
+class StatusReport(msgspec.Struct, forbid_unknown_fields=True):
+    attempt: int
+    status: str
+    error: str | None = None
+    failed_node: str | None = None
+    reason: str | None = None
+    metrics: ExecMetrics | None = None
+    logs: Annotated[list[LogLine], msgspec.Meta(max_length=5000)] = []
+
+
+class LogBatch(msgspec.Struct, forbid_unknown_fields=True):
+    attempt: int
+    logs: Annotated[list[LogLine], msgspec.Meta(max_length=5000)]
+
+
+class WriteOut(msgspec.Struct):
+    status: str
+    stop: bool
+
+
+class Payload(msgspec.Struct):
+    id: int
+    attempt: int
+    workflow_id: int
+    version: int
+    graph: dict[str, Any]
+    inputs: dict[str, Any]
+    credentials: dict[str, Any]
+    stop: bool = False
+
+
+class PollOut(msgspec.Struct):
+    execution: Payload
+
+
+def _runner(req: falcon.Request) -> tuple[int, Any]:
+    claims = req.context.runner_claims
+    return int(claims["sub"]), claims.get("ver")
+
+
+class AuthenticateResource:
+    def __init__(self, hub: Any) -> None:
+        self.hub = hub
+
+    @endpoint(
+        "Exchange machine credentials for a 24 h runner token",
+        auth="public",
+        body=Authenticate,
+        response=AuthOut,
+        description="An unknown key and a wrong secret answer the same 401. Limited per "
+        "machine key and client.",
+        responses={401: "Unknown key or wrong secret", 429: "Too many attempts"},
+    )
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body: Authenticate = req.context.body
+        limiter = self.hub.limiter
+        for key, limit in (
+            (f"runner-auth:{body.machine_key}:{req.context.ip}", AUTH_PER_KEY),
+            (f"runner-auth-client:{req.context.ip}", AUTH_PER_CLIENT),
+        ):
+            retry = limiter.hit(key, limit=limit)
+            if retry is not None:
+                raise errors.RateLimited(retry, "too many authentication attempts; wait")
+        token, expires, runner_id = self.hub.runners.authenticate(
+            body.machine_key, body.machine_secret
+        )
+        send(resp, {"token": token, "expires_at": iso(expires), "runner_id": runner_id})
+
+
+class HeartbeatResource:
+    def __init__(self, hub: Any) -> None:
+        self.hub = hub
+
+    @endpoint("Runner heartbeat", auth="runner", body=Heartbeat, response=HeartbeatOut)
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body: Heartbeat = req.context.body
+        runner_id, ver = _runner(req)
+        out = self.hub.runners.heartbeat(
+            runner_id,
+            ver,
+            cpu=body.cpu,
+            memory=body.memory,
+            disk=body.disk,
+            agent_version=body.version,
+            hostname=body.hostname,
+        )
+        send(resp, out)
+
+
+class PollResource:
+    def __init__(self, hub: Any) -> None:
+        self.hub = hub
+
+    @endpoint(
+        "Poll for work",
+        auth="runner",
+        response=PollOut,
+        responses={204: "Nothing to do"},
+        description="204 when there is no work; 200 with the execution assigned to this "
+        "runner (an idle runner may claim the next QUEUED one here).",
+    )
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        runner_id, ver = _runner(req)
+        payload = self.hub.dispatcher.poll(runner_id, ver)
+        if payload is None:
+            resp.status = 204
+            return
+        send(resp, {"execution": payload})
+
+
+class StatusResource:
+    def __init__(self, hub: Any) -> None:
+        self.hub = hub
+
+    @endpoint(
+        "Report an execution's status",
+        auth="runner",
+        body=StatusReport,
+        response=WriteOut,
+        responses={403: "Not this runner's execution", 409: "Stale attempt or illegal change"},
+    )
+    def on_post(self, req: falcon.Request, resp: falcon.Response, execution_id: int) -> None:
+        body: StatusReport = req.context.body
+        runner_id, ver = _runner(req)
+        self.hub.runners.check(runner_id, ver)
+        out = self.hub.executions.runner_status(
+            runner_id,
+            execution_id,
+            body.attempt,
+            body.status,
+            error=body.error,
+            failed_node=body.failed_node,
+            reason=body.reason,
+            metrics=msgspec.structs.asdict(body.metrics) if body.metrics else None,
+            logs=[msgspec.structs.asdict(line) for line in body.logs],
+        )
+        send(resp, out)
+
+
+class LogsResource:
+    def __init__(self, hub: Any) -> None:
+        self.hub = hub
+
+    @endpoint(
+        "Append execution logs (idempotent by seq)",
+        auth="runner",
+        body=LogBatch,
+        response=WriteOut,
+        responses={403: "Not this runner's execution", 409: "Stale attempt or finished"},
+    )
+    def on_post(self, req: falcon.Request, resp: falcon.Response, execution_id: int) -> None:
+        body: LogBatch = req.context.body
+        runner_id, ver = _runner(req)
+        self.hub.runners.check(runner_id, ver)
+        out = self.hub.executions.runner_logs(
+            runner_id, execution_id, body.attempt, [msgspec.structs.asdict(x) for x in body.logs]
+        )
+        send(resp, out)
+
+
+def register(routes: Routes, hub: Any) -> None:
+    routes.add("/api/runner/authenticate", AuthenticateResource(hub))
+    routes.add("/api/runner/heartbeat", HeartbeatResource(hub))
+    routes.add("/api/runner/poll", PollResource(hub))
+    routes.add("/api/runner/executions/{execution_id:int}/status", StatusResource(hub))
+    routes.add("/api/runner/executions/{execution_id:int}/logs", LogsResource(hub))

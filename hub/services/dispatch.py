@@ -1,0 +1,273 @@
+"""Assignment of QUEUED executions to runners, the runner poll, and the stale-work sweeper.
+
+Assignment is one transaction that locks one runner row and one execution row (``FOR UPDATE
+SKIP LOCKED`` on PostgreSQL, an IMMEDIATE transaction on SQLite) and moves both with conditional
+updates: an execution is never assigned twice and a runner never holds two, whichever hub
+process, queue worker or poll does it.
+
+Two ways in:
+- ``assign(execution_id)``: the queue's job — pick the best runner for this execution (ONLINE,
+  has the labels, the interactive target if any, most recent ``last_seen``).
+- ``poll(runner_id, version)``: the runner's 5-second poll — one indexed read that checks the
+  token's secret version, what the runner holds, and whether any QUEUED execution could be its;
+  only then a claim (highest priority first, then oldest). An idle poll with nothing waiting
+  writes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from .. import errors
+from ..models import Execution, Runner, utcnow
+from . import sql
+from .executions import ExecutionService, transaction
+from .runners import RunnerService
+
+log = logging.getLogger(__name__)
+
+
+def _subset(sub: str, sup: str) -> str:
+    """SQL: the JSON label list ``sub`` is contained in the JSON label list ``sup``."""
+    if sql.pg():
+        return f"(({sub})::jsonb <@ ({sup})::jsonb)"
+    return (
+        f"NOT EXISTS (SELECT 1 FROM json_each({sub}) rl "
+        f"WHERE rl.value NOT IN (SELECT value FROM json_each({sup})))"
+    )
+
+
+def _lock() -> str:
+    return " FOR UPDATE SKIP LOCKED" if sql.pg() else ""
+
+
+class Dispatcher:
+    def __init__(self, executions: ExecutionService, runners: RunnerService) -> None:
+        self.executions = executions
+        self.runners = runners
+        self._poll_sql: dict[bool, str] = {}
+
+    # -- the poll (hot path) -------------------------------------------------------------
+    def _poll_statement(self) -> str:
+        key = sql.pg()
+        if key not in self._poll_sql:
+            self._poll_sql[key] = (
+                "SELECT r.secret_version, r.status, r.current_execution_id,"
+                " CASE WHEN r.current_execution_id IS NULL AND r.status = 'ONLINE' THEN"
+                " EXISTS (SELECT 1 FROM executions e WHERE e.status = 'QUEUED'"
+                " AND (e.target_runner_id IS NULL OR e.target_runner_id = r.id)"
+                f" AND {_subset('e.required_labels', 'r.labels')})"
+                " ELSE FALSE END"
+                " FROM runners r WHERE r.id = ?"
+            )
+        return self._poll_sql[key]
+
+    def poll(self, runner_id: int, version: Any) -> dict[str, Any] | None:
+        """The execution payload this runner must run now, or None (answer 204)."""
+        row = sql.one(self._poll_statement(), (runner_id,))
+        if row is None or row[0] != version:
+            raise errors.Unauthorized(
+                "the runner token is no longer valid; authenticate again", code="invalid_token"
+            )
+        _, status, current, waiting = row
+        if current is None and waiting:
+            current = self.claim_for_runner(runner_id)
+        if current is None:
+            return None
+        execution = Execution.get_or_none(Execution.id == current)
+        if execution is None or execution.runner_id != runner_id:
+            return None
+        if execution.status != "ASSIGNED":
+            return None
+        if execution.stop_requested:
+            self._stop_unstarted(execution)
+            return None
+        return self.executions.payload(execution.id, runner_id)
+
+    def _stop_unstarted(self, execution: Execution) -> None:
+        now = utcnow()
+        changed = (
+            Execution.update(status="STOPPED", reason="stopped", finished_at=now, updated_at=now)
+            .where(
+                (Execution.id == execution.id)
+                & (Execution.status == "ASSIGNED")
+                & (Execution.attempt == execution.attempt)
+            )
+            .execute()
+        )
+        if changed:
+            from .executions import release_runner
+
+            release_runner(execution.runner_id, execution.id)
+
+    # -- claims ----------------------------------------------------------------------------
+    def claim_for_runner(self, runner_id: int, now: dt.datetime | None = None) -> int | None:
+        """An idle runner takes the best QUEUED execution it may run; its id, or None."""
+        now = now or utcnow()
+        try:
+            return self._claim_for_runner(runner_id, now)
+        except _Abort:
+            return None
+
+    def _claim_for_runner(self, runner_id: int, now: dt.datetime) -> int | None:
+        with transaction():
+            runner = sql.one(
+                "SELECT id, labels FROM runners WHERE id = ? AND status = 'ONLINE'"
+                " AND current_execution_id IS NULL" + _lock(),
+                (runner_id,),
+            )
+            if runner is None:
+                return None
+            found = sql.one(
+                "SELECT id FROM executions e WHERE e.status = 'QUEUED'"
+                " AND (e.target_runner_id IS NULL OR e.target_runner_id = ?)"
+                f" AND {_subset('e.required_labels', '?')}"
+                " ORDER BY e.priority DESC, e.queued_at, e.id LIMIT 1" + _lock(),
+                (runner_id, runner[1] or "[]"),
+            )
+            if found is None:
+                return None
+            if not self._take(found[0], runner_id, now):
+                return None
+            return int(found[0])
+
+    def assign(self, execution_id: int, now: dt.datetime | None = None) -> int | None:
+        """Give this QUEUED execution to the best free runner; the runner id, or None."""
+        now = now or utcnow()
+        try:
+            return self._assign(execution_id, now)
+        except _Abort:
+            return None
+
+    def _assign(self, execution_id: int, now: dt.datetime) -> int | None:
+        with transaction():
+            execution = sql.one(
+                "SELECT id, target_runner_id, required_labels FROM executions"
+                " WHERE id = ? AND status = 'QUEUED'" + _lock(),
+                (execution_id,),
+            )
+            if execution is None:
+                return None
+            params: list[Any] = [execution[2] or "[]"]
+            target = ""
+            if execution[1] is not None:
+                target = " AND id = ?"
+                params.append(execution[1])
+            runner = sql.one(
+                "SELECT id FROM runners WHERE status = 'ONLINE' AND current_execution_id IS NULL"
+                f" AND {_subset('?', 'labels')}{target}"
+                " ORDER BY last_seen DESC LIMIT 1" + _lock(),
+                params,
+            )
+            if runner is None:
+                return None
+            if not self._take(execution_id, runner[0], now):
+                return None
+            return int(runner[0])
+
+    def _take(self, execution_id: int, runner_id: int, now: dt.datetime) -> bool:
+        """Inside the claim transaction: both rows move or neither does."""
+        moved = sql.run(
+            "UPDATE executions SET status = 'ASSIGNED', runner_id = ?, attempt = attempt + 1,"
+            " assigned_at = ?, updated_at = ? WHERE id = ? AND status = 'QUEUED'",
+            (runner_id, sql.ts(now), sql.ts(now), execution_id),
+        ).rowcount
+        if moved != 1:
+            raise _Abort()
+        held = sql.run(
+            "UPDATE runners SET status = 'BUSY', current_execution_id = ?"
+            " WHERE id = ? AND status = 'ONLINE' AND current_execution_id IS NULL",
+            (execution_id, runner_id),
+        ).rowcount
+        if held != 1:
+            raise _Abort()
+        return True
+
+    def dispatch_waiting(self, limit: int = 100) -> int:
+        """Assign QUEUED executions to free runners (the periodic re-drive; also used when
+        the queue is degraded). Returns how many were assigned."""
+        ids = [
+            r[0]
+            for r in sql.all_rows(
+                "SELECT id FROM executions WHERE status = 'QUEUED'"
+                " ORDER BY priority DESC, queued_at, id LIMIT ?",
+                (limit,),
+            )
+        ]
+        if not ids:
+            return 0
+        free = sql.one(
+            "SELECT COUNT(*) FROM runners WHERE status = 'ONLINE' AND current_execution_id IS NULL"
+        )
+        if not free or not free[0]:
+            return 0
+        done = 0
+        for execution_id in ids:
+            if self.assign(execution_id) is not None:
+                done += 1
+        return done
+
+    # -- the sweeper -------------------------------------------------------------------------
+    def sweep(
+        self,
+        now: dt.datetime,
+        *,
+        offline_after: float,
+        queue_timeout: float,
+        assigned_grace: float,
+        running_grace: float,
+    ) -> dict[str, int]:
+        """One round of the stale-work job. Every change is conditional, so two sweepers in
+        two hub processes racing each other never re-queue or fail anything twice."""
+        stats = {"offline": 0, "queue_timeout": 0, "requeued": 0, "failed": 0}
+        stats["offline"] = self.runners.mark_offline(now, offline_after)
+        cutoff = now - dt.timedelta(seconds=queue_timeout)
+        for execution in Execution.select().where(
+            (Execution.status == "QUEUED") & (Execution.updated_at < cutoff)
+        ):
+            waited = int(queue_timeout // 60) or 1
+            if self.executions.fail(
+                execution,
+                "queue_timeout",
+                f"no runner took this execution within {waited} minute(s)",
+                expect="QUEUED",
+            ):
+                stats["queue_timeout"] += 1
+        for status, grace in (("ASSIGNED", assigned_grace), ("RUNNING", running_grace)):
+            limit = now - dt.timedelta(seconds=grace)
+            for execution in Execution.select().where(Execution.status == status):
+                runner = (
+                    Runner.get_or_none(Runner.id == execution.runner_id)
+                    if execution.runner_id is not None
+                    else None
+                )
+                if runner is not None:
+                    if runner.status != "OFFLINE":
+                        continue
+                    seen = runner.last_seen or runner.created_at
+                    if seen is not None and seen >= limit:
+                        continue
+                elif (execution.updated_at or now) >= limit:
+                    continue
+                if status == "ASSIGNED" and execution.requeue_count == 0:
+                    if self.executions.requeue(execution):
+                        stats["requeued"] += 1
+                    continue
+                if self.executions.fail(
+                    execution,
+                    "runner_lost",
+                    "the runner went offline and did not come back in time",
+                    expect=status,
+                ):
+                    stats["failed"] += 1
+        try:
+            self.dispatch_waiting()
+        except Exception:  # noqa: BLE001 - the re-drive must not fail the sweep
+            log.exception("re-driving QUEUED executions failed")
+        return stats
+
+
+class _Abort(Exception):
+    """Raised inside a claim transaction to roll it back (a conditional update lost a race)."""

@@ -1,0 +1,631 @@
+"""Executions: the lifecycle state machine, in one place.
+
+QUEUED → ASSIGNED → RUNNING → COMPLETED / FAILED / STOPPED; QUEUED and ASSIGNED may also end
+FAILED or STOPPED, and an ASSIGNED execution whose runner vanished is re-queued once. Every
+change is a conditional ``UPDATE ... WHERE status = <expected>`` so concurrent writers (several
+hub processes, queue workers, sweepers, runners) can never both win; a lost race is a 409.
+
+Each assignment increments ``attempt``. Runner writes carry it: a write from a stale attempt, or
+from a runner that does not hold the execution, is refused, so a runner that comes back after
+its work was re-queued cannot complete it twice.
+"""
+
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+import peewee
+
+from .. import errors
+from ..db import database_proxy
+from ..models import (
+    Execution,
+    ExecutionLog,
+    Runner,
+    User,
+    Workflow,
+    WorkflowVersion,
+    iso,
+    utcnow,
+)
+from ..services.license import LicenseService
+from . import sql
+from .runners import check_labels
+
+STATUSES = ("QUEUED", "ASSIGNED", "RUNNING", "COMPLETED", "FAILED", "STOPPED")
+TERMINAL = ("COMPLETED", "FAILED", "STOPPED")
+LIVE = ("ASSIGNED", "RUNNING")
+#: the whole state machine (the sweeper's re-queue is ASSIGNED → QUEUED)
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "QUEUED": ("ASSIGNED", "FAILED", "STOPPED"),
+    "ASSIGNED": ("RUNNING", "FAILED", "STOPPED", "QUEUED"),
+    "RUNNING": ("COMPLETED", "FAILED", "STOPPED"),
+    "COMPLETED": (),
+    "FAILED": (),
+    "STOPPED": (),
+}
+#: what a runner may report for the execution it holds
+RUNNER_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "ASSIGNED": ("RUNNING", "FAILED", "STOPPED"),
+    "RUNNING": ("COMPLETED", "FAILED", "STOPPED"),
+}
+REASONS = (
+    "activity_error",
+    "runner_lost",
+    "queue_timeout",
+    "stopped",
+    "runner_error",
+    "timeout",
+    "invalid_graph",
+    "credential_missing",
+)
+LOG_LEVELS = ("debug", "info", "warning", "error")
+MAX_LOG_MESSAGE = 10_000
+PRIORITY_RANGE = (-1000, 1000)
+
+
+def transaction() -> Any:
+    """A write transaction: plain on PostgreSQL (rows are locked explicitly), IMMEDIATE on
+    SQLite so two writers never deadlock upgrading their locks."""
+    db = database_proxy.obj
+    if sql.pg():
+        return db.atomic()
+    return db.atomic(lock_type="IMMEDIATE")
+
+
+def request_hash(
+    workflow_id: int,
+    version: int,
+    inputs: dict[str, Any],
+    priority: int,
+    runner_id: int | None,
+    labels: list[str],
+) -> str:
+    doc = {
+        "w": workflow_id,
+        "v": version,
+        "i": inputs,
+        "p": priority,
+        "r": runner_id,
+        "l": labels,
+    }
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def check_transition(current: str, new: str) -> None:
+    if new not in TRANSITIONS.get(current, ()):
+        raise errors.IllegalTransition(
+            f"an execution cannot go from {current} to {new}", status=current
+        )
+
+
+def release_runner(runner_id: int | None, execution_id: int) -> None:
+    """The runner no longer holds ``execution_id``: BUSY → ONLINE (OFFLINE stays OFFLINE)."""
+    if runner_id is None:
+        return
+    sql.run(
+        "UPDATE runners SET current_execution_id = NULL,"
+        " status = CASE WHEN status = 'BUSY' THEN 'ONLINE' ELSE status END"
+        " WHERE id = ? AND current_execution_id = ?",
+        (runner_id, execution_id),
+    )
+
+
+def _parse_at(value: str) -> dt.datetime:
+    try:
+        at = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise errors.ValidationFailed(f"log time {value!r} is not ISO 8601") from None
+    if at.tzinfo is not None:
+        at = at.astimezone(dt.UTC).replace(tzinfo=None)
+    return at
+
+
+class ExecutionService:
+    def __init__(self, license: LicenseService) -> None:
+        self.license = license
+        #: set by the queue wiring: hand a new QUEUED execution to the dispatcher
+        self.enqueue: Callable[[int], None] = lambda execution_id: None
+        #: set by the credentials wiring: {name: {username, secret}} for a payload
+        self.credentials_for: Callable[[list[str], int, int], dict[str, Any]] = (
+            lambda names, execution_id, runner_id: {}
+        )
+
+    # -- create -----------------------------------------------------------------------------
+    def create(
+        self,
+        *,
+        workflow_id: int,
+        inputs: dict | None = None,
+        priority: int = 0,
+        runner_id: int | None = None,
+        trigger: dict,
+        actor: User | None,
+        idempotency_key: str | None = None,
+        trigger_id: int | None = None,
+        labels: list[str] | None = None,
+    ) -> tuple[Execution, bool]:
+        """Create a QUEUED execution of the published version; ``(execution, duplicate)``."""
+        self.license.require_runnable()
+        inputs = inputs if inputs is not None else {}
+        if not isinstance(inputs, dict):
+            raise errors.ValidationFailed("inputs must be a JSON object")
+        if not PRIORITY_RANGE[0] <= priority <= PRIORITY_RANGE[1]:
+            raise errors.ValidationFailed(
+                f"priority must be between {PRIORITY_RANGE[0]} and {PRIORITY_RANGE[1]}"
+            )
+        if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
+            raise errors.ValidationFailed("the Idempotency-Key must be 1-200 characters")
+        required = check_labels(labels or [])
+        workflow = Workflow.get_or_none(Workflow.id == workflow_id)
+        if workflow is None:
+            raise errors.NotFound(f"no workflow {workflow_id}", code="workflow_not_found")
+        if workflow.archived:
+            raise errors.Conflict(
+                f"workflow {workflow.name!r} is archived", code="workflow_archived"
+            )
+        if workflow.published_version is None:
+            raise errors.Conflict(
+                f"workflow {workflow.name!r} has no published version; publish one first",
+                code="not_published",
+            )
+        if runner_id is not None and Runner.get_or_none(Runner.id == runner_id) is None:
+            raise errors.NotFound(f"no runner {runner_id}", code="runner_not_found")
+        version = workflow.published_version
+        digest = request_hash(workflow_id, version, inputs, priority, runner_id, required)
+        try:
+            with transaction():
+                if idempotency_key is not None:
+                    same = Execution.get_or_none(Execution.idempotency_key == idempotency_key)
+                    if same is not None:
+                        return same, True
+                if sql.pg():
+                    sql.run("SELECT pg_advisory_xact_lock(hashtext(?))", (digest,))
+                dup = (
+                    Execution.select()
+                    .where((Execution.request_hash == digest) & (Execution.status == "QUEUED"))
+                    .order_by(Execution.id)
+                    .first()
+                )
+                if dup is not None:
+                    return dup, True
+                now = utcnow()
+                execution = Execution.create(
+                    workflow=workflow_id,
+                    version=version,
+                    status="QUEUED",
+                    target_runner_id=runner_id,
+                    required_labels=required,
+                    priority=priority,
+                    trigger=trigger,
+                    trigger_id=trigger_id,
+                    inputs=inputs,
+                    request_hash=digest,
+                    idempotency_key=idempotency_key,
+                    created_by=actor.id if actor else None,
+                    queued_at=now,
+                    updated_at=now,
+                )
+        except peewee.IntegrityError:
+            same = Execution.get_or_none(Execution.idempotency_key == idempotency_key)
+            if same is None:
+                raise
+            return same, True
+        self.enqueue(execution.id)
+        return execution, False
+
+    # -- read -------------------------------------------------------------------------------
+    def get(self, execution_id: int) -> Execution:
+        execution = Execution.get_or_none(Execution.id == execution_id)
+        if execution is None:
+            raise errors.NotFound(f"no execution {execution_id}", code="execution_not_found")
+        return execution
+
+    def list(
+        self,
+        *,
+        status: str | None = None,
+        workflow_id: int | None = None,
+        runner_id: int | None = None,
+        trigger_id: int | None = None,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[Execution], int]:
+        query = Execution.select(Execution, Workflow.name).join(Workflow)
+        if status:
+            wanted = [s.strip().upper() for s in status.split(",") if s.strip()]
+            bad = [s for s in wanted if s not in STATUSES]
+            if bad:
+                raise errors.ValidationFailed(f"status must be one of {', '.join(STATUSES)}")
+            query = query.where(Execution.status.in_(wanted))
+        if workflow_id is not None:
+            query = query.where(Execution.workflow == workflow_id)
+        if runner_id is not None:
+            query = query.where(Execution.runner == runner_id)
+        if trigger_id is not None:
+            query = query.where(Execution.trigger_id == trigger_id)
+        total = query.count()
+        rows = list(query.order_by(Execution.id.desc()).limit(limit).offset(offset))
+        return rows, total
+
+    def logs(self, execution_id: int, *, after: int = -1, limit: int = 500) -> builtins.list[dict]:
+        self.get(execution_id)
+        rows = (
+            ExecutionLog.select()
+            .where((ExecutionLog.execution == execution_id) & (ExecutionLog.seq > after))
+            .order_by(ExecutionLog.seq)
+            .limit(limit)
+        )
+        return [
+            {
+                "seq": r.seq,
+                "at": iso(r.at),
+                "level": r.level,
+                "node_id": r.node_id,
+                "message": r.message,
+            }
+            for r in rows
+        ]
+
+    def to_dict(self, execution: Execution, *, pending: bool = True) -> dict[str, Any]:
+        workflow_name = getattr(execution, "name", None)
+        if workflow_name is None:
+            wf = Workflow.get_or_none(Workflow.id == execution.workflow_id)
+            workflow_name = wf.name if wf else None
+        out: dict[str, Any] = {
+            "id": execution.id,
+            "workflow_id": execution.workflow_id,
+            "workflow_name": workflow_name,
+            "version": execution.version,
+            "status": execution.status,
+            "runner_id": execution.runner_id,
+            "target_runner_id": execution.target_runner_id,
+            "labels": execution.required_labels or [],
+            "trigger": execution.trigger or {},
+            "trigger_id": execution.trigger_id,
+            "priority": execution.priority,
+            "inputs": execution.inputs or {},
+            "error": execution.error,
+            "reason": execution.reason,
+            "failed_node": execution.failed_node,
+            "attempt": execution.attempt,
+            "requeue_count": execution.requeue_count,
+            "stop_requested": bool(execution.stop_requested),
+            "queued_at": iso(execution.queued_at),
+            "assigned_at": iso(execution.assigned_at),
+            "started_at": iso(execution.started_at),
+            "finished_at": iso(execution.finished_at),
+            "duration_seconds": (
+                (execution.finished_at - execution.started_at).total_seconds()
+                if execution.finished_at and execution.started_at
+                else None
+            ),
+            "metrics": execution.metrics,
+        }
+        if execution.status == "QUEUED" and pending:
+            out["pending_reason"] = self.pending_reason(execution)
+        return out
+
+    def pending_reason(self, execution: Execution) -> dict[str, Any]:
+        """Why a QUEUED execution is still waiting, with the counts that explain it."""
+        state = self.license.current()
+        if state.status not in ("ACTIVE", "GRACE_PERIOD"):
+            return {
+                "code": "license",
+                "message": f"executions are disabled: the license is {state.status}",
+            }
+        wf = Workflow.get_or_none(Workflow.id == execution.workflow_id)
+        if wf is None or wf.archived:
+            return {"code": "workflow_archived", "message": "the workflow has been archived"}
+        runners = list(
+            Runner.select(Runner.id, Runner.name, Runner.status, Runner.labels, Runner.last_seen)
+        )
+        counts = {s: 0 for s in ("ONLINE", "BUSY", "OFFLINE")}
+        for r in runners:
+            counts[r.status] = counts.get(r.status, 0) + 1
+        ahead = (
+            Execution.select()
+            .where(
+                (Execution.status == "QUEUED")
+                & (
+                    (Execution.priority > execution.priority)
+                    | ((Execution.priority == execution.priority) & (Execution.id < execution.id))
+                )
+            )
+            .count()
+        )
+        base: dict[str, Any] = {"runners": counts, "total_runners": len(runners), "ahead": ahead}
+        if execution.target_runner_id is not None:
+            target = next((r for r in runners if r.id == execution.target_runner_id), None)
+            if target is None:
+                return {
+                    **base,
+                    "code": "target_runner_missing",
+                    "message": "the runner this interactive run was sent to was deleted",
+                }
+            if target.status == "OFFLINE":
+                return {
+                    **base,
+                    "code": "target_runner_offline",
+                    "message": f"waiting for runner {target.name!r}, which is OFFLINE",
+                }
+            if target.status == "BUSY":
+                return {
+                    **base,
+                    "code": "target_runner_busy",
+                    "message": f"waiting for runner {target.name!r} to finish its current "
+                    "execution",
+                }
+            return {
+                **base,
+                "code": "dispatching",
+                "message": f"runner {target.name!r} is ONLINE and will take it at its next poll",
+            }
+        if not runners:
+            return {**base, "code": "no_runners", "message": "no runner is registered"}
+        required = set(execution.required_labels or [])
+        fitting = [r for r in runners if required <= set(r.labels or [])]
+        if required and not fitting:
+            return {
+                **base,
+                "code": "no_runner_with_labels",
+                "message": f"no runner has the labels {sorted(required)}",
+            }
+        online = [r for r in fitting if r.status == "ONLINE"]
+        busy = [r for r in fitting if r.status == "BUSY"]
+        if not online and not busy:
+            which = f" with the labels {sorted(required)}" if required else ""
+            return {
+                **base,
+                "code": "no_runner_online",
+                "message": f"no runner{which} is ONLINE ({len(fitting)} OFFLINE)",
+            }
+        if not online:
+            return {
+                **base,
+                "code": "all_busy",
+                "message": f"all {len(busy)} suitable runner(s) are BUSY; {ahead} execution(s) "
+                "are ahead in the queue",
+            }
+        if ahead >= len(online):
+            return {
+                **base,
+                "code": "queued_behind",
+                "message": f"{ahead} execution(s) are ahead of this one for {len(online)} "
+                "ONLINE runner(s)",
+            }
+        return {
+            **base,
+            "code": "dispatching",
+            "message": f"{len(online)} runner(s) are ONLINE; one will take it at its next poll",
+        }
+
+    # -- administrative changes ---------------------------------------------------------
+    def stop(self, execution_id: int, actor: User | None) -> Execution:
+        """QUEUED → STOPPED at once; ASSIGNED/RUNNING → the runner is told to stop."""
+        execution = self.get(execution_id)
+        now = utcnow()
+        if execution.status == "QUEUED":
+            changed = (
+                Execution.update(
+                    status="STOPPED",
+                    reason="stopped",
+                    error="stopped before it started",
+                    finished_at=now,
+                    updated_at=now,
+                )
+                .where((Execution.id == execution_id) & (Execution.status == "QUEUED"))
+                .execute()
+            )
+            if changed:
+                return self.get(execution_id)
+            execution = self.get(execution_id)
+        if execution.status in LIVE:
+            Execution.update(stop_requested=True, updated_at=now).where(
+                (Execution.id == execution_id) & (Execution.status.in_(LIVE))
+            ).execute()
+            return self.get(execution_id)
+        check_transition(execution.status, "STOPPED")
+        return execution  # pragma: no cover - check_transition raised
+
+    def fail(
+        self, execution: Execution, reason: str, error: str, *, expect: str | None = None
+    ) -> bool:
+        """A hub-side failure (sweeper): conditional on the status and attempt seen."""
+        current = expect or execution.status
+        check_transition(current, "FAILED")
+        now = utcnow()
+        changed = (
+            Execution.update(
+                status="FAILED", reason=reason, error=error, finished_at=now, updated_at=now
+            )
+            .where(
+                (Execution.id == execution.id)
+                & (Execution.status == current)
+                & (Execution.attempt == execution.attempt)
+            )
+            .execute()
+        )
+        if changed:
+            release_runner(execution.runner_id, execution.id)
+        return bool(changed)
+
+    def requeue(self, execution: Execution) -> bool:
+        """ASSIGNED whose runner vanished → QUEUED again, at most once."""
+        check_transition(execution.status, "QUEUED")
+        now = utcnow()
+        changed = (
+            Execution.update(
+                status="QUEUED",
+                runner=None,
+                requeue_count=Execution.requeue_count + 1,
+                assigned_at=None,
+                updated_at=now,
+            )
+            .where(
+                (Execution.id == execution.id)
+                & (Execution.status == "ASSIGNED")
+                & (Execution.attempt == execution.attempt)
+                & (Execution.requeue_count == 0)
+            )
+            .execute()
+        )
+        if changed:
+            release_runner(execution.runner_id, execution.id)
+            self.enqueue(execution.id)
+        return bool(changed)
+
+    # -- runner writes ----------------------------------------------------------------------
+    def _held(self, runner_id: int, execution_id: int, attempt: int) -> Execution:
+        execution = Execution.get_or_none(Execution.id == execution_id)
+        if execution is None:
+            raise errors.NotFound(f"no execution {execution_id}", code="execution_not_found")
+        if execution.runner_id != runner_id:
+            raise errors.Forbidden(
+                f"execution {execution_id} is not held by this runner", code="not_your_execution"
+            )
+        if attempt != execution.attempt:
+            raise errors.Conflict(
+                f"attempt {attempt} is stale: execution {execution_id} is on attempt "
+                f"{execution.attempt}",
+                code="stale_attempt",
+                status=execution.status,
+            )
+        return execution
+
+    def _insert_logs(self, execution_id: int, logs: builtins.list[dict[str, Any]]) -> int:
+        rows = []
+        for item in logs:
+            level = str(item.get("level") or "info").lower()
+            if level not in LOG_LEVELS:
+                level = "info"
+            message = str(item.get("message", ""))[:MAX_LOG_MESSAGE]
+            node = item.get("node_id")
+            rows.append(
+                {
+                    "execution": execution_id,
+                    "seq": int(item["seq"]),
+                    "at": _parse_at(str(item["at"])) if item.get("at") else utcnow(),
+                    "level": level,
+                    "node_id": str(node)[:200] if node is not None else None,
+                    "message": message,
+                }
+            )
+        if not rows:
+            return 0
+        ExecutionLog.insert_many(rows).on_conflict_ignore().execute()
+        return len(rows)
+
+    def runner_logs(
+        self, runner_id: int, execution_id: int, attempt: int, logs: builtins.list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        execution = self._held(runner_id, execution_id, attempt)
+        if execution.status in TERMINAL:
+            raise errors.Conflict(
+                f"execution {execution_id} is already {execution.status}",
+                code="execution_finished",
+                status=execution.status,
+            )
+        self._insert_logs(execution_id, logs)
+        return {"status": execution.status, "stop": bool(execution.stop_requested)}
+
+    def runner_status(
+        self,
+        runner_id: int,
+        execution_id: int,
+        attempt: int,
+        status: str,
+        *,
+        error: str | None = None,
+        failed_node: str | None = None,
+        reason: str | None = None,
+        metrics: dict[str, Any] | None = None,
+        logs: builtins.list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        status = status.upper()
+        if status not in ("RUNNING", "COMPLETED", "FAILED", "STOPPED"):
+            raise errors.ValidationFailed("status must be RUNNING, COMPLETED, FAILED or STOPPED")
+        if reason is not None and reason not in REASONS:
+            raise errors.ValidationFailed(f"reason must be one of {', '.join(REASONS)}")
+        execution = self._held(runner_id, execution_id, attempt)
+        if execution.status == status:  # a retried report (the runner's outbox): idempotent
+            return {"status": status, "stop": bool(execution.stop_requested), "duplicate": True}
+        if status not in RUNNER_TRANSITIONS.get(execution.status, ()):
+            raise errors.IllegalTransition(
+                f"execution {execution_id} is {execution.status}; a runner cannot report "
+                f"{status} now",
+                status=execution.status,
+            )
+        if logs:
+            self._insert_logs(execution_id, logs)
+        now = utcnow()
+        fields: dict[str, Any] = {"status": status, "updated_at": now}
+        if status == "RUNNING":
+            fields["started_at"] = now
+        else:
+            fields["finished_at"] = now
+            if execution.started_at is None:
+                fields["started_at"] = now
+            if metrics is not None:
+                fields["metrics"] = metrics
+            if status == "FAILED":
+                fields["reason"] = reason or "activity_error"
+                fields["error"] = (error or "the runner reported a failure")[:10_000]
+                fields["failed_node"] = failed_node[:200] if failed_node else None
+            elif status == "STOPPED":
+                fields["reason"] = "stopped"
+                fields["error"] = error[:10_000] if error else None
+        changed = (
+            Execution.update(**fields)
+            .where(
+                (Execution.id == execution_id)
+                & (Execution.status == execution.status)
+                & (Execution.attempt == attempt)
+                & (Execution.runner == runner_id)
+            )
+            .execute()
+        )
+        if not changed:
+            latest = self.get(execution_id)
+            raise errors.Conflict(
+                f"execution {execution_id} changed meanwhile (now {latest.status})",
+                code="stale_attempt",
+                status=latest.status,
+            )
+        if status in TERMINAL:
+            release_runner(runner_id, execution_id)
+        return {"status": status, "stop": bool(execution.stop_requested)}
+
+    def payload(self, execution_id: int, runner_id: int) -> dict[str, Any] | None:
+        execution = Execution.get_or_none(Execution.id == execution_id)
+        if execution is None or execution.runner_id != runner_id:
+            return None
+        version = WorkflowVersion.get_or_none(
+            (WorkflowVersion.workflow == execution.workflow_id)
+            & (WorkflowVersion.number == execution.version)
+        )
+        graph = version.graph if version else {}
+        names = sorted(
+            {
+                str(node.get("params", {}).get("credential"))
+                for node in (graph or {}).get("nodes", [])
+                if isinstance(node, dict)
+                and isinstance(node.get("params"), dict)
+                and node["params"].get("credential")
+            }
+        )
+        return {
+            "id": execution.id,
+            "attempt": execution.attempt,
+            "workflow_id": execution.workflow_id,
+            "version": execution.version,
+            "graph": graph,
+            "inputs": execution.inputs or {},
+            "credentials": self.credentials_for(names, execution.id, runner_id) if names else {},
+            "stop": bool(execution.stop_requested),
+        }

@@ -1,0 +1,76 @@
+"""Raw SQL for the hot paths (poll, heartbeat, claim) on SQLite and PostgreSQL alike.
+
+Statements are written with ``?`` placeholders; ``run`` turns them into ``%s`` on PostgreSQL.
+Datetimes are passed in the text form peewee itself stores on SQLite. PERFORMANCE.md explains
+why the hot paths skip the ORM (query building costs more than the query).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from typing import Any
+
+import peewee
+
+from ..db import database_proxy, is_postgres
+
+
+def pg() -> bool:
+    return is_postgres(database_proxy.obj)
+
+
+@functools.lru_cache(maxsize=512)
+def _pg_sql(sql: str) -> str:
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+def ts(value: dt.datetime) -> Any:
+    """A naive UTC datetime as a parameter (text on SQLite, like peewee stores it)."""
+    if pg():
+        return value
+    return value.isoformat(sep=" ", timespec="microseconds")
+
+
+def parse_ts(value: Any) -> dt.datetime | None:
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.fromisoformat(str(value))
+
+
+def run(sql: str, params: tuple | list = ()) -> Any:
+    """Execute one statement and return the cursor."""
+    db: peewee.Database = database_proxy.obj
+    if isinstance(db, peewee.PostgresqlDatabase):
+        sql = _pg_sql(sql)
+    return db.execute_sql(sql, tuple(params))
+
+
+def one(sql: str, params: tuple | list = ()) -> tuple | None:
+    row = run(sql, params).fetchone()
+    return tuple(row) if row is not None else None
+
+
+def all_rows(sql: str, params: tuple | list = ()) -> list[tuple]:
+    return [tuple(r) for r in run(sql, params).fetchall()]
+
+
+def ids_list(value: Any) -> list[int]:
+    """A comma-joined id list from ``string_agg`` / ``group_concat`` → ints."""
+    if not value:
+        return []
+    return [int(x) for x in str(value).split(",") if x]
+
+
+def agg_ids(expr: str) -> str:
+    return f"string_agg(({expr})::text, ',')" if pg() else f"group_concat({expr})"
+
+
+def labels_match(required_col: str, labels_param: str = "?") -> str:
+    """SQL: every label of the JSON list ``required_col`` is in the JSON list parameter."""
+    if pg():
+        return f"(({required_col})::jsonb <@ ({labels_param})::jsonb)"
+    return (
+        f"NOT EXISTS (SELECT 1 FROM json_each({required_col}) rl "
+        f"WHERE rl.value NOT IN (SELECT value FROM json_each({labels_param})))"
+    )
