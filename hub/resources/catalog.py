@@ -45,18 +45,10 @@ class CatalogOut(msgspec.Struct):
 
 
 def catalog_document() -> dict[str, Any]:
-    groups = catalog.by_category()
-    return {
-        "categories": [
-            {
-                "name": name,
-                "title": catalog.CATEGORY_TITLES.get(name, name.title()),
-                "activities": [a.to_dict() for a in acts],
-            }
-            for name, acts in groups.items()
-        ],
-        "total": sum(len(acts) for acts in groups.values()),
-    }
+    """``workflows.catalog.document()`` (the one JSON form of the catalog) plus the count."""
+    doc = catalog.document()
+    doc["total"] = sum(len(c["activities"]) for c in doc["categories"])
+    return doc
 
 
 class Catalog:

@@ -719,3 +719,21 @@ def test_audit_rows_of_every_administrative_action(licensed_api, hub_app):
         row = AuditLog.get(AuditLog.action == "workflow.publish")
         assert row.user_email == "dev@acme.test" and row.ip
         assert row.details == {"name": "Audited", "version": 1, "previous": None}
+
+
+def test_every_example_saves_publishes_and_round_trips_export_import(licensed_api):
+    from workflows import examples
+
+    api = licensed_api
+    assert examples.names()
+    for name in examples.names():
+        g = examples.load(name)
+        wf = create(api, name, g)
+        assert publish(api, wf["id"]).status_code == 200, name
+        stored = api.get(f"/api/workflows/{wf['id']}/versions/1", as_="OPERATOR").json["graph"]
+        assert stored == json.loads(examples.text(name)), name  # examples are stored canonically
+        exported = api.get(f"/api/workflows/{wf['id']}/export", as_="OPERATOR")
+        res = api.post("/api/workflows/import", json.loads(exported.text), as_="DEVELOPER")
+        assert res.status_code == 200 and res.json["version"]["number"] == 2, name
+        diff = api.get(f"/api/workflows/{wf['id']}/versions/1/diff/2", as_="OPERATOR").json
+        assert diff["identical"] is True, name
