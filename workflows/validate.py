@@ -8,6 +8,7 @@ returns the :class:`Graph`.
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -24,7 +25,7 @@ from .expressions import (
 from .graph import Graph
 from .params import CREDENTIAL_PARAM
 from .problems import InvalidGraph, Problem
-from .schema import FORMAT, schema_problems
+from .schema import FORMAT, NODE_ID_PATTERN, VARIABLE_PATTERN, schema_problems
 
 __all__ = ["CODES", "InvalidGraph", "Problem", "ensure_valid", "validate"]
 
@@ -212,9 +213,19 @@ def validate(doc: Any) -> list[Problem]:
     variables = doc.get("variables")
     if isinstance(variables, Mapping):
         for name in variables:
-            if isinstance(name, str) and name.startswith("__"):
+            # the schema's pattern already refuses most bad names; this adds dunders and a
+            # trailing newline (JSON Schema's "$" is Python's "$", which allows one)
+            if (
+                isinstance(name, str)
+                and re.match(VARIABLE_PATTERN, name)
+                and not is_identifier(name)
+            ):
                 problems.append(
-                    Problem("invalid_name", f"variable {name!r}: names may not start with __")
+                    Problem(
+                        "invalid_name",
+                        f"variable {name!r} is not a valid name "
+                        "(letters, digits and _, not starting with a digit or __)",
+                    )
                 )
 
     # --- nodes
@@ -225,6 +236,14 @@ def validate(doc: Any) -> list[Problem]:
         if not isinstance(raw, Mapping) or not isinstance(raw.get("id"), str):
             continue  # reported by the schema
         node_id = raw["id"]
+        if re.match(NODE_ID_PATTERN, node_id) and not re.fullmatch(NODE_ID_PATTERN[:-1], node_id):
+            problems.append(
+                Problem(
+                    "schema",
+                    f"node id {node_id!r} must be letters, digits and _ . : - only",
+                    node_id=node_id,
+                )
+            )
         if node_id in node_activity:
             problems.append(
                 Problem("duplicate_node", f"node id {node_id!r} is used twice", node_id=node_id)
