@@ -341,7 +341,13 @@ class Scheduler:
 
     def _process(self, trigger_id: int, now: dt.datetime) -> Fired | None:
         database = db.database_proxy.obj
-        with database.atomic():
+        # IMMEDIATE on SQLite: a read-then-write transaction must not fail upgrading its lock
+        outer = (
+            database.atomic("IMMEDIATE")
+            if isinstance(database, peewee.SqliteDatabase)
+            else database.atomic()
+        )
+        with outer:
             trigger = Trigger.get_or_none(Trigger.id == trigger_id)
             if trigger is None or not trigger.enabled or trigger.next_run is None:
                 return None
