@@ -34,7 +34,10 @@ def test_register_needs_admin_and_valid_input(licensed_api: Api) -> None:
     api = licensed_api
     assert api.post("/api/runners", {"name": "x"}, as_="DEVELOPER").status_code == 403
     assert api.post("/api/runners", {"name": ""}, as_="ADMIN").status_code == 400
-    assert api.post("/api/runners", {"name": "x", "labels": ["bad label"]}, as_="ADMIN").status_code == 400
+    assert (
+        api.post("/api/runners", {"name": "x", "labels": ["bad label"]}, as_="ADMIN").status_code
+        == 400
+    )
     assert api.post("/api/runners", {"nme": "x"}, as_="ADMIN").status_code == 400
     register_runner(api, "dup")
     res = api.post("/api/runners", {"name": "dup"}, as_="ADMIN")
