@@ -809,12 +809,18 @@ def evaluate(condition: str, variables: Mapping[str, Any]) -> Any:
 # References
 
 
-def references(text: str, *, condition: bool = False) -> set[str]:
+def references(text: Any, *, condition: bool = False) -> set[str]:
     """Root variable names a template (or, with ``condition=True``, a condition) uses.
 
-    A malformed expression yields the names that could be read (for a template: none of the
-    malformed one; for a condition: none at all).
+    ``text`` may also be a param value holding templates in objects and lists. A malformed
+    expression yields no names.
     """
+    if isinstance(text, Mapping):
+        return set().union(*(references(v, condition=condition) for v in text.values()))
+    if isinstance(text, list | tuple):
+        return set().union(*(references(v, condition=condition) for v in text))
+    if not isinstance(text, str):
+        return set()
     if condition:
         try:
             tree = _parse_condition(text)

@@ -148,6 +148,8 @@ def test_references_of_templates() -> None:
     assert references("{a} and {b.c[0]} {{d}} {{credential}} {'lit'}") == {"a", "b"}
     assert references("no braces") == set()
     assert references("{broken") == set()
+    assert references({"a": ["{x}", {"b": "{y.z} {x}"}], "n": 5}) == {"x", "y"}
+    assert references(None) == set()
 
 
 # --- conditions --------------------------------------------------------------------------------
