@@ -737,3 +737,32 @@ def test_every_example_saves_publishes_and_round_trips_export_import(licensed_ap
         assert res.status_code == 200 and res.json["version"]["number"] == 2, name
         diff = api.get(f"/api/workflows/{wf['id']}/versions/1/diff/2", as_="OPERATOR").json
         assert diff["identical"] is True, name
+
+
+def test_database_refuses_to_rewrite_a_published_version(licensed_api, hub_app):
+    """Migration 0003: even code that bypasses the service cannot change a published version."""
+    import peewee
+
+    api = licensed_api
+    wf = create(api, "Orders", graph("v1"))
+    assert publish(api, wf["id"]).status_code == 200
+    save(api, wf["id"], graph("v2"))
+    database = hub_app.hub.database
+    with database.connection_context():
+        where = WorkflowVersion.workflow == wf["id"]
+        for change in ({"graph": graph("rewritten")}, {"comment": "x"}, {"published_at": None}):
+            with pytest.raises(peewee.IntegrityError), database.atomic():
+                WorkflowVersion.update(**change).where(
+                    where & (WorkflowVersion.number == 1)
+                ).execute()
+        # drafts stay writable (the service decides what may change there)
+        assert (
+            WorkflowVersion.update(comment="ok")
+            .where(where & (WorkflowVersion.number == 2))
+            .execute()
+            == 1
+        )
+    v1 = api.get(f"/api/workflows/{wf['id']}/versions/1", as_="OPERATOR").json
+    assert v1["graph"]["nodes"][0]["params"]["message"] == "v1" and v1["published_at"]
+    # deleting a workflow without executions still removes its published versions
+    assert api.delete(f"/api/workflows/{wf['id']}", as_="DEVELOPER").status_code == 204
