@@ -1,0 +1,195 @@
+"""The editor's dialogs: the activity toolbox and the param form built from the catalog."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.fuzzy import Matcher
+from textual.screen import ModalScreen
+from textual.suggester import Suggester
+from textual.widgets import Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from workflows import catalog
+from workflows.catalog import Activity, Param
+
+from ..modals import Field
+
+
+class Toolbox(ModalScreen[str | None]):
+    """The activity catalog grouped by category; type to fuzzy-search, enter to add."""
+
+    CSS_PATH = "dialogs.tcss"
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("down", "move(1)", show=False),
+        Binding("up", "move(-1)", show=False),
+        Binding("pagedown", "move(8)", show=False),
+        Binding("pageup", "move(-8)", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.types: list[str | None] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="toolbox"):
+            yield Label("Add an activity", id="toolbox-title")
+            yield Input(placeholder="search (fuzzy): e.g. wrf → file.write", id="search")
+            yield OptionList(id="activities")
+            yield Static("", id="activity-help")
+
+    def on_mount(self) -> None:
+        self._fill("")
+
+    def _fill(self, text: str) -> None:
+        options: list[Option] = []
+        self.types = []
+        matcher = Matcher(text) if text else None
+        for cat, acts in catalog.by_category().items():
+            if matcher:
+                scored = [(matcher.match(f"{a.type} {a.title}"), a) for a in acts]
+                shown = [a for s, a in sorted(scored, key=lambda t: -t[0]) if s > 0]
+            else:
+                shown = acts
+            if not shown:
+                continue
+            title = catalog.CATEGORY_TITLES.get(cat, cat.title())
+            options.append(Option(f"[b]{title}[/]", disabled=True))
+            self.types.append(None)
+            for a in shown:
+                options.append(Option(f"  {a.type:<22} [dim]{a.title}[/]"))
+                self.types.append(a.type)
+        box = self.query_one("#activities", OptionList)
+        box.clear_options()
+        box.add_options(options)
+        first = next((i for i, t in enumerate(self.types) if t), None)
+        box.highlighted = first
+        self._describe()
+
+    @on(Input.Changed, "#search")
+    def _search(self, event: Input.Changed) -> None:
+        self._fill(event.value.strip())
+
+    @on(OptionList.OptionHighlighted, "#activities")
+    def _describe(self) -> None:
+        box = self.query_one("#activities", OptionList)
+        index = box.highlighted
+        kind = self.types[index] if index is not None and index < len(self.types) else None
+        text = catalog.get(kind).description if kind else ""
+        self.query_one("#activity-help", Static).update(text)
+
+    def action_move(self, delta: int) -> None:
+        box = self.query_one("#activities", OptionList)
+        real = [i for i, t in enumerate(self.types) if t]
+        if not real:
+            return
+        current = box.highlighted if box.highlighted in real else real[0]
+        pos = real.index(current)
+        box.highlighted = real[max(0, min(len(real) - 1, pos + delta))]
+
+    @on(Input.Submitted, "#search")
+    def _enter(self) -> None:
+        box = self.query_one("#activities", OptionList)
+        if box.highlighted is not None and self.types[box.highlighted]:
+            self.dismiss(self.types[box.highlighted])
+
+    @on(OptionList.OptionSelected, "#activities")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        kind = self.types[event.option_index]
+        if kind:
+            self.dismiss(kind)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class VariableSuggester(Suggester):
+    """After an unclosed ``{``, suggest the variable names the workflow knows."""
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+        self.names = names
+
+    async def get_suggestion(self, value: str) -> str | None:
+        start = value.rfind("{")
+        if start < 0 or "}" in value[start:] or value[start + 1 : start + 2] == "{":
+            return None
+        partial = value[start + 1 :]
+        for name in self.names:
+            if name.startswith(partial) and name != partial:
+                return value + name[len(partial) :] + "}"
+        return None
+
+
+KIND = {
+    "string": "text",
+    "variable": "text",
+    "condition": "text",
+    "text": "textarea",
+    "code": "textarea",
+    "integer": "int",
+    "number": "number",
+    "boolean": "switch",
+    "choice": "select",
+    "list": "json",
+    "object": "json",
+    "any": "text",
+}
+
+
+def param_fields(act: Activity, node: dict[str, Any], variables: list[str]) -> list[Field]:
+    """Form fields for a node: its label, then one per param of the activity's spec."""
+    params = node.get("params") or {}
+    fields = [Field("__label", "Label (shown on the canvas)", value=node.get("label") or "")]
+    suggester = VariableSuggester(variables)
+    for p in act.params:
+        kind = "password" if p.secret else KIND.get(p.type, "text")
+        value = params.get(p.name, p.default if kind == "switch" else None)
+        if p.type == "any" and value is not None and not isinstance(value, str):
+            value = json.dumps(value)
+        help_parts = [p.description] if p.description else []
+        if p.default is not None and kind != "switch":
+            help_parts.append(f"default: {json.dumps(p.default)}")
+        if p.type in ("string", "text") and variables:
+            help_parts.append("{name} inserts a variable (→ accepts a suggestion)")
+        fields.append(
+            Field(
+                p.name,
+                f"{p.name} ({p.type})",
+                kind=kind,
+                value=value,
+                choices=[(c, c) for c in p.choices],
+                required=p.required,
+                placeholder="" if p.default is None else str(p.default),
+                help=" · ".join(help_parts),
+                suggester=suggester if kind == "text" and p.type == "string" else None,
+            )
+        )
+    return fields
+
+
+def params_from_form(act: Activity, values: dict[str, Any]) -> dict[str, Any]:
+    """The node's params from the form: empty optional values are left out."""
+    out: dict[str, Any] = {}
+    spec: dict[str, Param] = {p.name: p for p in act.params}
+    for name, value in values.items():
+        if name.startswith("__"):
+            continue
+        p = spec[name]
+        if value is None or (isinstance(value, str) and value == "" and not p.required):
+            continue
+        if p.type == "any" and isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                pass
+        if p.type == "boolean" and value == p.default:
+            continue
+        out[name] = value
+    return out

@@ -1,0 +1,335 @@
+"""Reusable dialogs: forms, confirmation, pick-one lists, read-only text and help."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.fuzzy import Matcher
+from textual.screen import ModalScreen, Screen
+from textual.suggester import Suggester
+from textual.widgets import (
+    Button,
+    Input,
+    Label,
+    Markdown,
+    OptionList,
+    Select,
+    Static,
+    Switch,
+    TextArea,
+)
+from textual.widgets.option_list import Option
+
+CSS_PATH = "modals.tcss"
+
+
+@dataclass
+class Field:
+    """One form field. ``kind``: text, password, int, number, json, select, switch, textarea."""
+
+    name: str
+    label: str
+    kind: str = "text"
+    value: Any = None
+    choices: Sequence[tuple[str, Any]] = ()
+    required: bool = False
+    placeholder: str = ""
+    help: str = ""
+    suggester: Suggester | None = None
+
+
+class FormModal(ModalScreen[dict[str, Any] | None]):
+    """A generated form; dismisses with the values (typed) or ``None`` when cancelled."""
+
+    CSS_PATH = CSS_PATH
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "submit", "Save", priority=True),
+    ]
+
+    def __init__(
+        self,
+        title: str,
+        fields: Sequence[Field],
+        *,
+        preview: Callable[[dict[str, Any]], str] | None = None,
+        submit_label: str = "Save",
+    ) -> None:
+        super().__init__()
+        self.form_title = title
+        self.fields = list(fields)
+        self.preview = preview
+        self.submit_label = submit_label
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(self.form_title, id="dialog-title")
+            with VerticalScroll(id="form-body"):
+                for f in self.fields:
+                    mark = " [b red]*[/]" if f.required else ""
+                    yield Label(f"{f.label}{mark}", classes="field-label")
+                    yield self._widget(f)
+                    if f.help:
+                        yield Static(f.help, classes="field-help", markup=False)
+            if self.preview is not None:
+                yield Static("", id="preview")
+            with Horizontal(id="buttons"):
+                yield Button(self.submit_label, variant="primary", id="submit")
+                yield Button("Cancel", id="cancel")
+
+    def _widget(self, f: Field) -> Any:
+        wid = f"f-{f.name}"
+        if f.kind == "select":
+            value = f.value if f.value is not None else Select.NULL
+            return Select(list(f.choices), value=value, id=wid, allow_blank=not f.required)
+        if f.kind == "switch":
+            return Switch(value=bool(f.value), id=wid)
+        if f.kind in ("textarea", "json"):
+            text = f.value
+            if f.kind == "json" and f.value is not None and not isinstance(f.value, str):
+                text = json.dumps(f.value, indent=2)
+            area = TextArea(str(text or ""), id=wid, classes="field-area", show_line_numbers=False)
+            return area
+        value = "" if f.value is None else str(f.value)
+        input_type = {"int": "integer", "number": "number"}.get(f.kind, "text")
+        return Input(
+            value,
+            placeholder=f.placeholder,
+            password=f.kind == "password",
+            type=input_type,  # type: ignore[arg-type]
+            id=wid,
+            suggester=f.suggester,
+        )
+
+    def on_mount(self) -> None:
+        self._update_preview()
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    @on(TextArea.Changed)
+    def _update_preview(self) -> None:
+        if self.preview is not None:
+            try:
+                text = self.preview(self.raw_values())
+            except Exception as exc:  # noqa: BLE001 - a preview never breaks the form
+                text = f"[red]{exc}[/]"
+            self.query_one("#preview", Static).update(text)
+
+    def raw_values(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in self.fields:
+            widget = self.query_one(f"#f-{f.name}")
+            if isinstance(widget, Select):
+                out[f.name] = None if widget.value is Select.NULL else widget.value
+            elif isinstance(widget, Switch):
+                out[f.name] = widget.value
+            elif isinstance(widget, TextArea):
+                out[f.name] = widget.text
+            else:
+                out[f.name] = widget.value  # type: ignore[attr-defined]
+        return out
+
+    def values(self) -> dict[str, Any] | None:
+        """Typed values, or ``None`` after telling the user what is wrong."""
+        raw = self.raw_values()
+        out: dict[str, Any] = {}
+        for f in self.fields:
+            value = raw[f.name]
+            empty = value is None or (isinstance(value, str) and not value.strip())
+            if f.required and empty:
+                self.notify(f"{f.label} is required", severity="error")
+                return None
+            try:
+                if empty and f.kind in ("int", "number", "json"):
+                    value = None
+                elif f.kind == "int":
+                    value = int(value)
+                elif f.kind == "number":
+                    value = float(value)
+                elif f.kind == "json":
+                    value = json.loads(value)
+            except ValueError as exc:
+                self.notify(f"{f.label}: {exc}", severity="error")
+                return None
+            out[f.name] = value
+        return out
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#submit")
+    def action_submit(self) -> None:
+        values = self.values()
+        if values is not None:
+            self.dismiss(values)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmModal(ModalScreen[bool]):
+    CSS_PATH = CSS_PATH
+    BINDINGS = [
+        Binding("y,enter", "answer(True)", "Yes"),
+        Binding("n,escape", "answer(False)", "No"),
+    ]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="small"):
+            yield Static(self.question, id="question")
+            with Horizontal(id="buttons"):
+                yield Button("Yes (y)", variant="error", id="yes")
+                yield Button("No (n)", id="no")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, value: bool) -> None:
+        self.dismiss(value)
+
+
+class PickModal(ModalScreen[Any]):
+    """Pick one of ``options`` (label, value) with fuzzy filtering; ``None`` when cancelled."""
+
+    CSS_PATH = CSS_PATH
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("down", "move(1)", show=False),
+        Binding("up", "move(-1)", show=False),
+    ]
+
+    def __init__(
+        self, title: str, options: Sequence[tuple[str, Any]], *, filterable: bool = True
+    ) -> None:
+        super().__init__()
+        self.pick_title = title
+        self.options = list(options)
+        self.filterable = filterable
+        self.shown: list[tuple[str, Any]] = list(self.options)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(self.pick_title, id="dialog-title")
+            if self.filterable:
+                yield Input(placeholder="type to filter", id="filter")
+            yield OptionList(*[Option(label) for label, _ in self.options], id="choices")
+
+    def on_mount(self) -> None:
+        choices = self.query_one("#choices", OptionList)
+        if self.options:
+            choices.highlighted = 0
+        if not self.filterable:
+            choices.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter(self, event: Input.Changed) -> None:
+        text = event.value.strip()
+        if text:
+            matcher = Matcher(text)
+            scored = [(matcher.match(label), label, v) for label, v in self.options]
+            self.shown = [(label, v) for s, label, v in sorted(scored, key=lambda t: -t[0]) if s]
+        else:
+            self.shown = list(self.options)
+        choices = self.query_one("#choices", OptionList)
+        choices.clear_options()
+        choices.add_options([Option(label) for label, _ in self.shown])
+        if self.shown:
+            choices.highlighted = 0
+
+    def action_move(self, delta: int) -> None:
+        choices = self.query_one("#choices", OptionList)
+        if self.shown:
+            current = choices.highlighted if choices.highlighted is not None else -1
+            choices.highlighted = max(0, min(len(self.shown) - 1, current + delta))
+
+    @on(Input.Submitted, "#filter")
+    def _submit(self) -> None:
+        choices = self.query_one("#choices", OptionList)
+        if choices.highlighted is not None and self.shown:
+            self.dismiss(self.shown[choices.highlighted][1])
+
+    @on(OptionList.OptionSelected, "#choices")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self.shown[event.option_index][1])
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class TextModal(ModalScreen[None]):
+    """Read-only text (a diff, an exported document, a secret shown once) with copy."""
+
+    CSS_PATH = CSS_PATH
+    BINDINGS = [
+        Binding("escape,q", "close", "Close"),
+        Binding("c", "copy", "Copy"),
+    ]
+
+    def __init__(self, title: str, text: str, *, note: str = "", language: str | None = None):
+        super().__init__()
+        self.text_title = title
+        self.text = text
+        self.note = note
+        self.language = language
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="wide"):
+            yield Label(self.text_title, id="dialog-title")
+            if self.note:
+                yield Static(self.note, id="note")
+            yield TextArea(
+                self.text, read_only=True, id="text", language=self.language, soft_wrap=False
+            )
+            yield Static("[dim]c copy · esc close[/]", id="hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#text", TextArea).focus()
+
+    def action_copy(self) -> None:
+        self.app.copy_to_clipboard(self.text)
+        self.notify("copied to the clipboard (OSC 52)")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class HelpModal(ModalScreen[None]):
+    """``?``: what this screen is for and every key it answers to."""
+
+    CSS_PATH = CSS_PATH
+    BINDINGS = [Binding("escape,q,question_mark", "close", "Close")]
+
+    def __init__(self, screen: Screen[Any]) -> None:
+        super().__init__()
+        self.target = screen
+
+    def compose(self) -> ComposeResult:
+        doc = getattr(self.target, "HELP", "") or "No help for this screen."
+        rows = ["| key | action |", "|---|---|"]
+        seen: set[str] = set()
+        for binding in list(self.target.BINDINGS) + list(self.app.BINDINGS):
+            if not isinstance(binding, Binding) or not binding.description:
+                continue
+            if binding.key in seen:
+                continue
+            if not self.target.check_action(binding.action.split("(")[0], ()):
+                continue
+            seen.add(binding.key)
+            key = binding.key_display or binding.key
+            rows.append(f"| `{key}` | {binding.description} |")
+        rows.append("| `ctrl+p` | command palette (go to any screen) |")
+        with Vertical(id="dialog", classes="wide"):
+            yield Markdown(doc + "\n\n" + "\n".join(rows), id="help")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,238 @@
+"""What every page shares: header, banner, footer, role checks and hub calls in workers."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Header, Static
+
+from ..client import HubClient, HubError
+
+if TYPE_CHECKING:
+    from ..app import ExekraConsole
+
+ROLES = {"OPERATOR": 1, "DEVELOPER": 2, "ADMIN": 3}
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+
+def hub_work(
+    *, exclusive: bool = False, group: str = "hub", loading: str | None = None
+) -> Callable[[F], Any]:
+    """Run an async method as a Textual worker; hub errors become notifications/banners.
+
+    ``loading`` names a widget (CSS selector) that shows a loading indicator meanwhile.
+    """
+
+    def decorate(fn: F) -> Any:
+        @functools.wraps(fn)
+        async def runner(self: Widget, *args: Any, **kwargs: Any) -> Any:
+            target = None
+            if loading:
+                try:
+                    target = self.query_one(loading)
+                    target.loading = True
+                except Exception:  # noqa: BLE001 - the widget may be gone
+                    target = None
+            try:
+                return await fn(self, *args, **kwargs)
+            except HubError as exc:
+                cast("ExekraConsole", self.app).hub_failed(exc)
+                return None
+            finally:
+                if target is not None:
+                    target.loading = False
+
+        return work(exclusive=exclusive, group=group)(runner)
+
+    return decorate
+
+
+class Banner(Static):
+    """One line across the top: hub unreachable, session expired, license expired/grace."""
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "banner", self._show)
+
+    def _show(self, text: str) -> None:
+        self.update(text)
+        self.display = bool(text)
+        severity = getattr(self.app, "banner_severity", "error")
+        self.set_class(severity == "warning", "-warning")
+
+
+class HubScreen(Screen[None]):
+    """A page of the console. Subclasses set ``TITLE``, ``HELP``, ``REQUIRES`` and
+    ``ROLE_ACTIONS`` (action -> minimum role; the action is hidden and refused below it)."""
+
+    HELP: ClassVar[str] = ""
+    REQUIRES: ClassVar[str] = "OPERATOR"
+    ROLE_ACTIONS: ClassVar[dict[str, str]] = {}
+    BINDINGS = [Binding("f5,ctrl+r", "reload", "Reload", show=False)]
+
+    @property
+    def console(self) -> ExekraConsole:
+        return cast("ExekraConsole", self.app)
+
+    @property
+    def api(self) -> HubClient:
+        return self.console.client
+
+    def can(self, role: str) -> bool:
+        return self.console.role_at_least(role)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        needed = self.ROLE_ACTIONS.get(action)
+        if needed and not self.can(needed):
+            return False
+        return True
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Banner(id="banner")
+        yield from self.body()
+        yield Footer()
+
+    def body(self) -> ComposeResult:
+        yield from ()
+
+    def on_mount(self) -> None:
+        user = self.console.user or {}
+        self.title = f"Exekra · {getattr(self, 'TITLE', '')}"
+        self.sub_title = f"{user.get('email', '')} ({user.get('role', '').lower()})"
+        self.reload()
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        """Fetch this screen's data again (called on mount, after sign-in and reconnect)."""
+
+
+class TableScreen(HubScreen):
+    """A page whose body is a filterable, sortable table of hub items.
+
+    Subclasses set ``COLUMNS`` and implement ``fetch()`` (returns the items) and ``row(item)``
+    (the cells, Rich markup allowed). ``/`` filters (substring over every cell), ``o`` sorts by
+    the next column and ``O`` reverses."""
+
+    COLUMNS: ClassVar[tuple[str, ...]] = ()
+    SORT_KEYS: ClassVar[dict[str, Callable[[dict[str, Any]], Any]]] = {}
+    REFRESH_EVERY: ClassVar[float] = 0
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("o", "sort", "Sort"),
+        Binding("O", "sort_reverse", "Reverse", show=False),
+        Binding("f5,ctrl+r", "reload", "Reload", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: list[dict[str, Any]] = []
+        self.sort_col = 0
+        self.sort_reverse = False
+
+    def body(self) -> ComposeResult:
+        from textual.widgets import DataTable, Input
+
+        yield from self.toolbar()
+        yield Input(placeholder="/ filter", id="filter", classes="filter")
+        yield DataTable(id="table", cursor_type="row", zebra_stripes=True)
+
+    def toolbar(self) -> ComposeResult:
+        yield from ()
+
+    def on_mount(self) -> None:
+        from textual.widgets import DataTable
+
+        table = self.query_one("#table", DataTable)
+        for col in self.COLUMNS:
+            table.add_column(col, key=col)
+        table.focus()
+        super().on_mount()
+        if self.REFRESH_EVERY:
+            self.set_interval(self.REFRESH_EVERY, self.reload)
+
+    def reload(self) -> None:
+        self.load()
+
+    @hub_work(exclusive=True, group="load", loading="#table")
+    async def load(self) -> None:
+        self.items = await self.fetch()
+        self.show()
+
+    async def fetch(self) -> list[dict[str, Any]]:
+        return []
+
+    def row(self, item: dict[str, Any]) -> tuple[Any, ...]:
+        return tuple(item.get(c, "") for c in self.COLUMNS)
+
+    def sort_value(self, item: dict[str, Any]) -> Any:
+        col = self.COLUMNS[self.sort_col]
+        key = self.SORT_KEYS.get(col)
+        if key is not None:
+            return key(item)
+        value = item.get(col)
+        return (value is None, value if isinstance(value, int | float) else str(value or ""))
+
+    def show(self) -> None:
+        from rich.text import Text
+        from textual.widgets import DataTable, Input
+
+        table = self.query_one("#table", DataTable)
+        wanted = self.query_one("#filter", Input).value.strip().lower()
+        keep = table.cursor_row
+        table.clear()
+        items = sorted(self.items, key=self.sort_value, reverse=self.sort_reverse)
+        for item in items:
+            cells = self.row(item)
+            if wanted:
+                plain = " ".join(Text.from_markup(str(c)).plain for c in cells).lower()
+                if wanted not in plain:
+                    continue
+            table.add_row(*cells, key=str(item.get("id")))
+        if table.row_count:
+            table.move_cursor(row=min(keep, table.row_count - 1))
+        arrow = "▼" if self.sort_reverse else "▲"
+        for i, col in enumerate(self.COLUMNS):
+            column = table.columns.get(col)  # type: ignore[call-overload]
+            if column is not None:
+                from rich.text import Text as _T
+
+                column.label = _T(f"{col} {arrow}" if i == self.sort_col else col)
+        table.refresh()
+
+    def selected(self) -> dict[str, Any] | None:
+        from textual.widgets import DataTable
+
+        table = self.query_one("#table", DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return next((i for i in self.items if str(i.get("id")) == key), None)
+
+    def on_input_changed(self, event: Any) -> None:
+        if getattr(event.input, "id", "") == "filter":
+            self.show()
+
+    def on_input_submitted(self, event: Any) -> None:
+        if getattr(event.input, "id", "") == "filter":
+            self.query_one("#table").focus()
+
+    def action_filter(self) -> None:
+        self.query_one("#filter").focus()
+
+    def action_sort(self) -> None:
+        self.sort_col = (self.sort_col + 1) % max(1, len(self.COLUMNS))
+        self.show()
+
+    def action_sort_reverse(self) -> None:
+        self.sort_reverse = not self.sort_reverse
+        self.show()

@@ -1,0 +1,86 @@
+"""Sign in with email and password; the token is kept for the next start (mode 0600)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, cast
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Center, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Input, Label, Static
+
+from ..client import HubError, HubUnreachable
+from .base import Banner
+
+HELP = """# Sign in
+Sign in with your Exekra account. The session token is kept in your user data folder
+(mode 0600) so the next `exekra console` starts signed in; `EXEKRA_TOKEN` overrides it."""
+
+
+class LoginScreen(Screen[None]):
+    CSS_PATH = "login.tcss"
+    HELP = HELP
+    BINDINGS = [Binding("ctrl+q", "app.quit", "Quit")]
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__()
+        self.message = message
+
+    def compose(self) -> ComposeResult:
+        app: Any = self.app
+        yield Header()
+        yield Banner(id="banner")
+        with Center():
+            with Vertical(id="login"):
+                yield Label("Sign in to Exekra", id="login-title")
+                yield Static(f"hub: {app.hub_url}", id="hub-url")
+                yield Static(self.message, id="login-message")
+                yield Input(app.store.email(app.hub_url) or "", placeholder="email", id="email")
+                yield Input(placeholder="password", password=True, id="password")
+                yield Button("Sign in", variant="primary", id="sign-in")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#login-message").display = bool(self.message)
+        email = self.query_one("#email", Input)
+        (self.query_one("#password", Input) if email.value else email).focus()
+
+    @on(Input.Submitted, "#email")
+    def _next(self) -> None:
+        self.query_one("#password", Input).focus()
+
+    @on(Input.Submitted, "#password")
+    @on(Button.Pressed, "#sign-in")
+    def _submit(self) -> None:
+        email = self.query_one("#email", Input).value.strip()
+        password = self.query_one("#password", Input).value
+        if not email or not password:
+            self.notify("enter your email and password", severity="error")
+            return
+        self.sign_in(email, password)
+
+    @work(exclusive=True)
+    async def sign_in(self, email: str, password: str) -> None:
+        app: Any = self.app
+        button = self.query_one("#sign-in", Button)
+        button.disabled = True
+        button.label = "Signing in…"
+        try:
+            result = await app.client.login(email, password)
+        except HubUnreachable as exc:
+            app.hub_failed(exc)
+            return
+        except HubError as exc:
+            self.notify(exc.description, title="Sign-in failed", severity="error")
+            self.query_one("#password", Input).value = ""
+            return
+        finally:
+            button.disabled = False
+            button.label = "Sign in"
+        if not os.environ.get("EXEKRA_TOKEN"):
+            app.store.save(app.hub_url, result["token"], email)
+        # the app finishes the sign-in: this screen (and this worker) is about to be removed
+        self.app.run_worker(cast(Any, self.app).signed_in(result["user"]), group="session")

@@ -1,0 +1,81 @@
+"""Sign-in, the stored session, expired sessions and an unreachable hub."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from console.app import ExekraConsole
+from console.screens.dashboard import DashboardScreen
+from console.screens.login import LoginScreen
+from console.session import SessionStore
+from tests.console.conftest import settle
+from tests.support import ADMIN_EMAIL, PASSWORD, free_port
+
+pytestmark = pytest.mark.anyio
+
+
+class TestLogin:
+    async def test_sign_in_stores_token_0600_and_opens_dashboard(self, live_hub, tmp_path):
+        store = SessionStore(tmp_path / "s")
+        app = ExekraConsole(live_hub.url, store=store)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            assert isinstance(app.screen, LoginScreen)
+            await pilot.click("#email")
+            await pilot.press(*ADMIN_EMAIL, "enter", *PASSWORD, "enter")
+            await settle(pilot)
+            assert isinstance(app.screen, DashboardScreen)
+            assert app.user and app.user["role"] == "ADMIN"
+        mode = stat.S_IMODE(os.stat(store.path).st_mode)
+        assert mode == 0o600
+        assert store.load(live_hub.url)
+        # next start: signed in straight away with the stored token
+        app2 = ExekraConsole(live_hub.url, store=store)
+        async with app2.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            assert isinstance(app2.screen, DashboardScreen)
+
+    async def test_wrong_password_shows_the_hubs_message(self, live_hub, tmp_path):
+        app = ExekraConsole(live_hub.url, store=SessionStore(tmp_path / "s"))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await pilot.click("#email")
+            await pilot.press(*ADMIN_EMAIL, "enter", *"wrong-password", "enter")
+            await settle(pilot)
+            assert isinstance(app.screen, LoginScreen)
+            messages = [n.message for n in app._notifications]
+            assert any("password" in m.lower() or "invalid" in m.lower() for m in messages)
+        assert not (tmp_path / "s").exists() or not SessionStore(tmp_path / "s").load(live_hub.url)
+
+    async def test_expired_token_goes_back_to_login_with_banner(self, live_hub, tmp_path):
+        app = ExekraConsole(
+            live_hub.url, store=SessionStore(tmp_path / "s"), token="not-a-valid-token"
+        )
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            assert isinstance(app.screen, LoginScreen)
+            assert "expired" in str(app.screen.query_one("#login-message").render()).lower()
+
+    async def test_unreachable_hub_shows_banner_not_traceback(self, tmp_path):
+        url = f"http://127.0.0.1:{free_port()}"
+        app = ExekraConsole(url, store=SessionStore(tmp_path / "s"))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await pilot.click("#email")
+            await pilot.press(*ADMIN_EMAIL, "enter", *PASSWORD, "enter")
+            await settle(pilot)
+            assert isinstance(app.screen, LoginScreen)
+            assert "unreachable" in app.banner.lower()
+            banner = app.screen.query_one("#banner")
+            assert banner.display
+
+    def test_env_token_wins(self, tmp_path: Path, monkeypatch):
+        store = SessionStore(tmp_path)
+        store.save("http://hub", "stored", "a@b.c")
+        assert store.load("http://hub") == "stored"
+        monkeypatch.setenv("EXEKRA_TOKEN", "from-env")
+        assert store.load("http://hub") == "from-env"
