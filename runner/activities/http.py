@@ -7,6 +7,7 @@ slow download; connect/read timeouts are bounded by the node's remaining time.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import httpx
@@ -70,6 +71,7 @@ def request(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     if limit <= 0:
         raise ActivityError("param 'timeout' must be positive")
     timeout = max(ctx.remaining(limit) or 0.0, 0.001)
+    give_up = time.monotonic() + limit  # `timeout` bounds the whole request, not each read
     ctx.check()
     try:
         with httpx.Client(
@@ -84,6 +86,8 @@ def request(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
                 size = 0
                 for chunk in response.iter_bytes():
                     ctx.check()
+                    if time.monotonic() > give_up:
+                        raise httpx.ReadTimeout("the whole request took too long")
                     size += len(chunk)
                     if size > MAX_BODY:
                         raise ActivityError(f"response body larger than {MAX_BODY} bytes")
