@@ -111,7 +111,15 @@ class Agent:
         if executor is None:
             from .execute import run_execution
 
-            executor = run_execution
+            def executor(payload: dict, sink: Callable, stop: threading.Event) -> dict:
+                return run_execution(
+                    payload,
+                    sink,
+                    stop,
+                    timeout=settings.execution_timeout or None,
+                    metrics_interval=settings.metrics_interval,
+                )
+
         self.executor = executor
         self.shutdown = threading.Event()
         self.next_heartbeat = 0.0
@@ -199,8 +207,11 @@ class Agent:
             )
             raise HubUnavailable("authentication refused") from None
         self.auth_failures = 0
-        log.info("authenticated as runner %s; token valid until %s", body.get("runner_id"),
-                 body.get("expires_at"))
+        log.info(
+            "authenticated as runner %s; token valid until %s",
+            body.get("runner_id"),
+            body.get("expires_at"),
+        )
 
     def _heartbeat(self, now: float) -> None:
         metrics = system_metrics(self.settings.data_path)
@@ -267,7 +278,10 @@ class Agent:
         for path in sorted(self.outbox.glob("*.json")):
             item = json.loads(path.read_text())
             exec_id, report = item["execution_id"], item["report"]
+            logs, size = report.pop("logs", []), self.settings.log_batch_size
             try:
+                for start in range(0, len(logs), size):  # idempotent by seq: safe to resend
+                    self.client.logs(exec_id, report["attempt"], logs[start : start + size])
                 self.client.status(exec_id, report)
             except WriteRefused as exc:
                 log.warning("final report of execution %s refused: %s", exec_id, exc)
