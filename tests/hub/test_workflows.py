@@ -766,3 +766,30 @@ def test_database_refuses_to_rewrite_a_published_version(licensed_api, hub_app):
     assert v1["graph"]["nodes"][0]["params"]["message"] == "v1" and v1["published_at"]
     # deleting a workflow without executions still removes its published versions
     assert api.delete(f"/api/workflows/{wf['id']}", as_="DEVELOPER").status_code == 204
+
+
+def test_concurrent_imports_of_a_new_name_make_one_workflow(licensed_api, hub_app):
+    api = licensed_api
+    doc = {
+        "name": "Imported twice",
+        "description": "",
+        "graph": graph(),
+        "exported_from_version": 1,
+    }
+    results = _race(
+        api, hub_app, 2, lambda i: api.post("/api/workflows/import", doc, as_="DEVELOPER")
+    )
+    assert sorted(r.status_code for r in results) == [200, 201], [r.text for r in results]
+    assert len({r.json["workflow"]["id"] for r in results}) == 1
+    assert sorted(r.json["version"]["number"] for r in results) == [1, 2]
+    listed = api.get("/api/workflows", params={"q": "Imported twice"}, as_="OPERATOR").json
+    assert listed["total"] == 1 and listed["items"][0]["latest_version"] == 2
+
+
+def test_concurrent_creates_of_one_name_one_wins(licensed_api, hub_app):
+    api = licensed_api
+    body = {"name": "Same", "graph": graph()}
+    results = _race(api, hub_app, 2, lambda i: api.post("/api/workflows", body, as_="DEVELOPER"))
+    assert sorted(r.status_code for r in results) == [201, 409], [r.text for r in results]
+    assert next(r for r in results if r.status_code == 409).json["code"] == "name_taken"
+    assert api.get("/api/workflows", as_="OPERATOR").json["total"] == 1
