@@ -20,29 +20,37 @@ log = logging.getLogger("exekra.worker")
 
 
 async def _consume(settings: Settings, stop: asyncio.Event) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
     from taskiq.acks import AcknowledgeType
-    from taskiq.api import run_receiver_task
+    from taskiq.receiver import Receiver
 
     hub = build_hub(settings)
     install(hub)
     assert hub.dispatcher is not None
+    executor = ThreadPoolExecutor(max_workers=8)
     while not stop.is_set():
         broker = make_broker(settings.redis_url, worker=True)
         broker.is_worker_process = True
         register_task(broker, hub.dispatcher)
         try:
             await broker.startup()
-            receiver = asyncio.create_task(
-                run_receiver_task(
-                    broker, ack_time=AcknowledgeType.WHEN_EXECUTED, max_async_tasks=50
-                )
+            receiver = Receiver(
+                broker=broker,
+                executor=executor,
+                max_async_tasks=50,
+                ack_type=AcknowledgeType.WHEN_EXECUTED,
             )
+            listening = asyncio.create_task(receiver.listen(asyncio.Event()))
             stopper = asyncio.create_task(stop.wait())
-            done, _ = await asyncio.wait({receiver, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            if receiver in done and receiver.exception() is not None:
-                raise receiver.exception()  # type: ignore[misc]
-            receiver.cancel()
+            done, _ = await asyncio.wait({listening, stopper}, return_when=asyncio.FIRST_COMPLETED)
             stopper.cancel()
+            if listening in done:
+                exc = listening.exception()
+                if exc is not None:
+                    raise exc
+            else:
+                listening.cancel()
         except Exception as exc:  # noqa: BLE001 - Redis down: wait and reconnect
             log.warning("worker: queue connection failed (%s); retrying in 1 s", exc)
             await asyncio.sleep(1)
@@ -51,6 +59,7 @@ async def _consume(settings: Settings, stop: asyncio.Event) -> None:
                 await broker.shutdown()
             except Exception:  # noqa: BLE001
                 log.debug("worker: broker shutdown failed", exc_info=True)
+    executor.shutdown(wait=False)
 
 
 def run(settings: Settings) -> None:
