@@ -175,23 +175,36 @@ class ProcessSampler:
         self._thread: threading.Thread | None = None
         self._cores = psutil.cpu_count() or 1
 
-    def _tree(self) -> list[psutil.Process]:
+    def _tree(self) -> list[tuple[psutil.Process, bool]]:
+        """The process tree now, each with whether it is new since the last sample."""
         try:
             found = [self._root, *self._root.children(recursive=True)]
         except psutil.Error:
             found = [self._root]
         alive: dict[int, psutil.Process] = {}
+        out = []
         for proc in found:
-            alive[proc.pid] = self._procs.get(proc.pid, proc)
+            known = self._procs.get(proc.pid)
+            alive[proc.pid] = known or proc
+            out.append((known or proc, known is None))
         self._procs = alive
-        return list(alive.values())
+        return out
+
+    @staticmethod
+    def _cpu_percent(proc: psutil.Process, new: bool) -> float:
+        percent = proc.cpu_percent(interval=None)
+        if new:  # psutil's first reading is 0: use the CPU time since the process started
+            times = proc.cpu_times()
+            age = max(time.time() - proc.create_time(), 1e-3)
+            percent = 100.0 * (times.user + times.system) / age
+        return percent
 
     def sample(self, *, record: bool = True) -> None:
         cpu = 0.0
         rss = 0
-        for proc in self._tree():
+        for proc, new in self._tree():
             try:
-                cpu += proc.cpu_percent(interval=None)
+                cpu += self._cpu_percent(proc, new and proc is not self._root)
                 rss += proc.memory_info().rss
             except psutil.Error:
                 continue

@@ -586,3 +586,20 @@ def test_result_serialises() -> None:
     d = result.to_dict()
     assert d["status"] == "COMPLETED" and d["variables"] == {"x": 1}
     assert d["started_at"].endswith("Z") and d["duration"] >= 0
+
+
+def test_metrics_cover_child_processes() -> None:
+    code = (
+        "import time\n"
+        "block = bytearray(150 * 1024 * 1024)\n"
+        "for i in range(0, len(block), 4096):\n"
+        "    block[i] = 1\n"  # touch every page so it is resident
+        "t = time.time()\n"
+        "while time.time() - t < 1.0:\n"
+        "    pass\n"
+    )
+    result, _ = run(chain(node("big", "script.python", code=code)), metrics_interval=0.1)
+    assert result.status == Status.COMPLETED, result.error
+    own = psutil.Process().memory_info().rss / (1024 * 1024)
+    assert result.metrics["mem_peak_mb"] >= own + 100  # the child's 150 MB were counted
+    assert result.metrics["cpu_peak"] > 0
