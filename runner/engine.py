@@ -56,8 +56,8 @@ from .activities import (
 log = logging.getLogger(__name__)
 
 LEVELS = ("debug", "info", "warning", "error")
-#: params the engine passes as written (evaluated or run by the activity, not templates)
-RAW_PARAM_TYPES = frozenset({"condition", "code"})
+#: params the engine passes as written (conditions, code, variable names: not templates)
+RAW_PARAM_TYPES = frozenset({"condition", "code", "variable"})
 #: how long an abandoned activity gets to notice ``ctx.cancel`` before it is left behind
 CANCEL_GRACE = 1.0
 #: how often the engine checks stop requests and deadlines while an activity runs
@@ -97,7 +97,10 @@ class Result:
     error: str | None = None
     failed_node: str | None = None
     variables: dict[str, Any] = field(default_factory=dict)
+    #: cpu_avg, cpu_peak (% of the machine), mem_avg_mb, mem_peak_mb (API.md's shape)
     metrics: dict[str, float] = field(default_factory=dict)
+    #: how many samples the metrics are computed from
+    samples: int = 0
     started_at: str = ""
     finished_at: str = ""
     duration: float = 0.0
@@ -237,8 +240,11 @@ class ProcessSampler:
             "cpu_peak": round(max(self._cpu), 2),
             "mem_avg_mb": round(sum(self._mem) / len(self._mem), 2),
             "mem_peak_mb": round(max(self._mem), 2),
-            "samples": len(self._cpu),
         }
+
+    @property
+    def samples(self) -> int:
+        return len(self._cpu)
 
 
 class Engine:
@@ -330,6 +336,7 @@ class Engine:
             failed_node=failed,
             variables=self.variables,
             metrics=metrics,
+            samples=sampler.samples,
             started_at=started_at,
             finished_at=utc_now(),
             duration=duration,

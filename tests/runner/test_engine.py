@@ -550,8 +550,8 @@ def test_log_lines_carry_seq_time_level_node() -> None:
 def test_metrics_are_reported() -> None:
     result, _ = run(chain(node("w", "flow.delay", seconds=0.5)), metrics_interval=0.1)
     m = result.metrics
-    assert set(m) >= {"cpu_avg", "cpu_peak", "mem_avg_mb", "mem_peak_mb"}
-    assert m["samples"] >= 3
+    assert set(m) == {"cpu_avg", "cpu_peak", "mem_avg_mb", "mem_peak_mb"}
+    assert result.samples >= 3
     assert m["mem_peak_mb"] >= m["mem_avg_mb"] > 1
     assert m["cpu_peak"] >= m["cpu_avg"] >= 0
 
