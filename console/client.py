@@ -298,6 +298,12 @@ class HubClient:
     async def publish(self, workflow_id: int) -> dict[str, Any]:
         return await self.post(f"/api/workflows/{workflow_id}/publish")
 
+    async def restore_version(self, workflow_id: int, number: int) -> dict[str, Any]:
+        return await self.post(f"/api/workflows/{workflow_id}/versions/{number}/restore")
+
+    async def diff_versions(self, workflow_id: int, number: int, other: int) -> dict[str, Any]:
+        return await self.get(f"/api/workflows/{workflow_id}/versions/{number}/diff/{other}")
+
     async def export_workflow(self, workflow_id: int) -> dict[str, Any]:
         return await self.get(f"/api/workflows/{workflow_id}/export")
 
@@ -355,6 +361,9 @@ class HubClient:
         return await self.post(f"/api/runners/{runner_id}/regenerate-secret")
 
     # -- triggers ---------------------------------------------------------------------------
+    async def cron_preview(self, cron: str, timezone: str = "UTC", count: int = 5) -> Any:
+        return await self.get("/api/triggers/preview", cron=cron, timezone=timezone, count=count)
+
     async def triggers(self, **filters: Any) -> dict[str, Any]:
         return await self.get("/api/triggers", limit=500, **filters)
 

@@ -81,22 +81,27 @@ class FormModal(ModalScreen[dict[str, Any] | None]):
             if self.preview is not None:
                 yield Static("", id="preview")
             with Horizontal(id="buttons"):
-                yield Button(self.submit_label, variant="primary", id="submit")
-                yield Button("Cancel", id="cancel")
+                yield Button(
+                    f"{self.submit_label} ^s", variant="primary", id="submit", compact=True
+                )
+                yield Button("Cancel esc", id="cancel", compact=True)
 
     def _widget(self, f: Field) -> Any:
         wid = f"f-{f.name}"
         if f.kind == "select":
             value = f.value if f.value is not None else Select.NULL
-            return Select(list(f.choices), value=value, id=wid, allow_blank=not f.required)
+            return Select(
+                list(f.choices), value=value, id=wid, allow_blank=not f.required, compact=True
+            )
         if f.kind == "switch":
             return Switch(value=bool(f.value), id=wid)
         if f.kind in ("textarea", "json"):
             text = f.value
             if f.kind == "json" and f.value is not None and not isinstance(f.value, str):
                 text = json.dumps(f.value, indent=2)
-            area = TextArea(str(text or ""), id=wid, classes="field-area", show_line_numbers=False)
-            return area
+            return TextArea(
+                str(text or ""), id=wid, classes="field-area", show_line_numbers=False, compact=True
+            )
         value = "" if f.value is None else str(f.value)
         input_type = {"int": "integer", "number": "number"}.get(f.kind, "text")
         return Input(
@@ -106,9 +111,12 @@ class FormModal(ModalScreen[dict[str, Any] | None]):
             type=input_type,  # type: ignore[arg-type]
             id=wid,
             suggester=f.suggester,
+            compact=True,
         )
 
     def on_mount(self) -> None:
+        if self.fields:
+            self.query_one(f"#f-{self.fields[0].name}").focus()
         self._update_preview()
 
     @on(Input.Changed)
@@ -188,8 +196,8 @@ class ConfirmModal(ModalScreen[bool]):
         with Vertical(id="dialog", classes="small"):
             yield Static(self.question, id="question")
             with Horizontal(id="buttons"):
-                yield Button("Yes (y)", variant="error", id="yes")
-                yield Button("No (n)", id="no")
+                yield Button("Yes (y)", variant="error", id="yes", compact=True)
+                yield Button("No (n)", id="no", compact=True)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")

@@ -146,7 +146,7 @@ KIND = {
 def param_fields(act: Activity, node: dict[str, Any], variables: list[str]) -> list[Field]:
     """Form fields for a node: its label, then one per param of the activity's spec."""
     params = node.get("params") or {}
-    fields = [Field("__label", "Label (shown on the canvas)", value=node.get("label") or "")]
+    fields: list[Field] = []
     suggester = VariableSuggester(variables)
     for p in act.params:
         kind = "password" if p.secret else KIND.get(p.type, "text")
@@ -171,6 +171,7 @@ def param_fields(act: Activity, node: dict[str, Any], variables: list[str]) -> l
                 suggester=suggester if kind == "text" and p.type == "string" else None,
             )
         )
+    fields.append(Field("__label", "Label (shown on the canvas)", value=node.get("label") or ""))
     return fields
 
 

@@ -35,7 +35,7 @@ class AuditScreen(TableScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.offset = 0
+        self.page_offset = 0
         self.total = 0
 
     def toolbar(self) -> ComposeResult:
@@ -52,11 +52,13 @@ class AuditScreen(TableScreen):
     async def fetch(self) -> list[dict[str, Any]]:
         action = self.query_one("#action", Input).value.strip() or None
         user = self.query_one("#user-id", Input).value.strip() or None
-        result = await self.api.audit(action=action, user_id=user, limit=PAGE, offset=self.offset)
+        result = await self.api.audit(
+            action=action, user_id=user, limit=PAGE, offset=self.page_offset
+        )
         self.total = result.get("total", 0)
-        last = min(self.offset + PAGE, self.total)
+        last = min(self.page_offset + PAGE, self.total)
         self.query_one("#paging", Static).update(
-            f"{self.offset + 1 if self.total else 0}–{last} of {self.total}"
+            f"{self.page_offset + 1 if self.total else 0}–{last} of {self.total}"
         )
         return result["items"]
 
@@ -73,13 +75,13 @@ class AuditScreen(TableScreen):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id in ("action", "user-id"):
-            self.offset = 0
+            self.page_offset = 0
             self.reload()
         else:
             super().on_input_submitted(event)
 
     def action_page(self, delta: int) -> None:
-        new = self.offset + delta * PAGE
+        new = self.page_offset + delta * PAGE
         if 0 <= new < max(self.total, 1):
-            self.offset = new
+            self.page_offset = new
             self.reload()

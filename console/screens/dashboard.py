@@ -34,7 +34,10 @@ def per_hour(value: Any) -> list[float]:
     if isinstance(value, list):
         out = []
         for item in value:
-            out.append(float(item.get("count", 0) if isinstance(item, dict) else item or 0))
+            if isinstance(item, dict):
+                out.append(float(item.get("total", item.get("count", 0)) or 0))
+            else:
+                out.append(float(item or 0))
         return out
     return []
 

@@ -135,3 +135,17 @@ async def settle(pilot: Any, rounds: int = 100) -> None:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+async def wait_screen(pilot: Any, cls: type, timeout: float = 10.0) -> Any:
+    """Wait until the active screen is a ``cls`` (dialogs open from workers)."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not isinstance(pilot.app.screen, cls):
+        if loop.time() > deadline:
+            raise AssertionError(f"expected {cls.__name__}, got {type(pilot.app.screen).__name__}")
+        await asyncio.sleep(0.02)
+    await pilot.pause()
+    return pilot.app.screen

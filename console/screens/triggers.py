@@ -1,0 +1,195 @@
+"""Triggers: schedules (cron with the next fire times as you type), webhooks, manual."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+from rich.markup import escape
+from textual.binding import Binding
+
+from .. import fmt
+from ..modals import ConfirmModal, Field, FormModal, TextModal
+from .base import TableScreen, hub_work
+
+HELP = """# Triggers
+What starts workflows without a person: **SCHEDULE** (cron, in a time zone — the next fire
+times are previewed as you type), **WEBHOOK** (a URL that other systems POST to; with a
+secret the body must be signed) and **MANUAL**. `n` new, `e` edit, `space` enables or
+disables, `w` shows a webhook's URL, `delete` removes."""
+
+TYPES = [("Schedule (cron)", "SCHEDULE"), ("Webhook", "WEBHOOK"), ("Manual", "MANUAL")]
+
+
+def cron_preview(values: dict[str, Any], count: int = 5) -> str:
+    """The next fire times of the form's cron expression, computed as the user types."""
+    if values.get("type") != "SCHEDULE":
+        return "[dim]webhook and manual triggers have no schedule[/]"
+    expr = (values.get("cron") or "").strip()
+    if not expr:
+        return "[dim]type a cron expression: minute hour day month weekday (e.g. 0 7 * * 1-5)[/]"
+    try:
+        zone = ZoneInfo((values.get("timezone") or "UTC").strip() or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"[red]unknown time zone {escape(str(values.get('timezone')))}[/]"
+    if not croniter.is_valid(expr):
+        return f"[red]not a valid cron expression: {escape(expr)}[/]"
+    it = croniter(expr, dt.datetime.now(zone))
+    times = [it.get_next(dt.datetime) for _ in range(count)]
+    lines = [t.strftime("%a %Y-%m-%d %H:%M %Z") for t in times]
+    return "next: " + "\n      ".join(lines)
+
+
+class TriggersScreen(TableScreen):
+    TITLE = "Triggers"
+    CSS_PATH = "triggers.tcss"
+    HELP = HELP
+    COLUMNS = ("id", "name", "workflow", "type", "on", "schedule / url", "next run", "last run")
+    ROLE_ACTIONS = {
+        "new": "DEVELOPER",
+        "edit": "DEVELOPER",
+        "toggle": "DEVELOPER",
+        "delete": "DEVELOPER",
+    }
+    BINDINGS = [
+        Binding("n", "new", "New"),
+        Binding("e,enter", "edit", "Edit"),
+        Binding("space", "toggle", "On/off"),
+        Binding("w", "webhook", "URL"),
+        Binding("delete", "delete", "Delete"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.workflows: dict[int, str] = {}
+
+    async def fetch(self) -> list[dict[str, Any]]:
+        wfs = (await self.api.workflows())["items"]
+        self.workflows = {w["id"]: w["name"] for w in wfs}
+        return (await self.api.triggers())["items"]
+
+    def row(self, item: dict[str, Any]) -> tuple[Any, ...]:
+        where = item.get("url") or ""
+        if item["type"] == "SCHEDULE":
+            where = f"{item.get('cron')} ({item.get('timezone') or 'UTC'})"
+        return (
+            str(item["id"]),
+            escape(item.get("name") or ""),
+            escape(self.workflows.get(item["workflow_id"], str(item["workflow_id"]))),
+            item["type"].lower(),
+            "[green]on[/]" if item.get("enabled") else "[dim]off[/]",
+            escape(where),
+            fmt.ago(item.get("next_run")),
+            fmt.ago(item.get("last_run")),
+        )
+
+    def fields(self, t: dict[str, Any] | None) -> list[Field]:
+        t = t or {}
+        wf_choices = [(name, wid) for wid, name in sorted(self.workflows.items())]
+        fields = [
+            Field("name", "Name", value=t.get("name") or ""),
+            Field("cron", "Cron (schedules)", value=t.get("cron") or "", placeholder="0 7 * * 1-5"),
+            Field("timezone", "Time zone", value=t.get("timezone") or "UTC"),
+            Field("enabled", "Enabled", kind="switch", value=t.get("enabled", True)),
+            Field("inputs", "Inputs (JSON object)", kind="json", value=t.get("inputs") or {}),
+        ]
+        if not t:
+            fields[0:0] = [
+                Field("workflow_id", "Workflow", kind="select", choices=wf_choices, required=True),
+                Field(
+                    "type", "Type", kind="select", choices=TYPES, value="SCHEDULE", required=True
+                ),
+            ]
+            fields.append(Field("webhook_secret", "Webhook secret (optional)", kind="password"))
+        return fields
+
+    def action_new(self) -> None:
+        if not self.workflows:
+            self.notify("create a workflow first", severity="warning")
+            return
+        self.app.push_screen(
+            FormModal("New trigger", self.fields(None), preview=cron_preview), self.create
+        )
+
+    @hub_work()
+    async def create(self, values: dict[str, Any] | None) -> None:
+        if not values:
+            return
+        body = {k: v for k, v in values.items() if v not in ("", None)}
+        if body.get("type") != "SCHEDULE":
+            body.pop("cron", None)
+            body.pop("timezone", None)
+        created = await self.api.create_trigger(body)
+        self.notify(
+            f"trigger {created['id']} created"
+            + (f", next run {fmt.when(created.get('next_run'))}" if created.get("next_run") else "")
+        )
+        self.reload()
+        if created.get("url"):
+            self.show_url(created)
+
+    def action_edit(self) -> None:
+        t = self.selected()
+        if t:
+
+            def preview(values: dict[str, Any]) -> str:
+                return cron_preview({**values, "type": t["type"]})
+
+            self.app.push_screen(
+                FormModal(
+                    f"Edit trigger {t['id']} ({t['type'].lower()})", self.fields(t), preview=preview
+                ),
+                lambda v: self.update(t, v),
+            )
+
+    @hub_work()
+    async def update(self, t: dict[str, Any], values: dict[str, Any] | None) -> None:
+        if not values:
+            return
+        changes = {k: v for k, v in values.items() if v != t.get(k)}
+        if t["type"] != "SCHEDULE":
+            changes.pop("cron", None)
+            changes.pop("timezone", None)
+        if changes:
+            await self.api.update_trigger(t["id"], changes)
+            self.notify(f"trigger {t['id']} updated")
+            self.reload()
+
+    @hub_work()
+    async def action_toggle(self) -> None:
+        t = self.selected()
+        if t:
+            await self.api.update_trigger(t["id"], {"enabled": not t.get("enabled")})
+            self.notify(f"trigger {t['id']} {'disabled' if t.get('enabled') else 'enabled'}")
+            self.reload()
+
+    def action_webhook(self) -> None:
+        t = self.selected()
+        if t and t.get("url"):
+            self.show_url(t)
+        elif t:
+            self.notify("not a webhook trigger", severity="warning")
+
+    def show_url(self, t: dict[str, Any]) -> None:
+        signed = "\nSigned: send an X-Exekra-Signature HMAC of the body." if t.get("signed") else ""
+        text = (
+            f"{t['url']}\n\ncurl -X POST -H 'Content-Type: application/json' "
+            f"-d '{{}}' {t['url']}{signed}\n"
+        )
+        self.app.push_screen(TextModal(f"Webhook of trigger {t['id']}", text))
+
+    def action_delete(self) -> None:
+        t = self.selected()
+        if t:
+            self.app.push_screen(
+                ConfirmModal(f"Delete trigger {t['id']}?"),
+                lambda ok: self.remove(t) if ok else None,
+            )
+
+    @hub_work()
+    async def remove(self, t: dict[str, Any]) -> None:
+        await self.api.delete_trigger(t["id"])
+        self.notify(f"deleted trigger {t['id']}")
+        self.reload()
