@@ -287,6 +287,7 @@ class Engine:
         self.variables: dict[str, Any] = {}
         self._nodes: dict[str, Node] = {}
         self._edges: dict[str, dict[str | None, str]] = {}
+        self._ran = False
 
     # -- public ---------------------------------------------------------------------------
 
@@ -295,6 +296,9 @@ class Engine:
         self._stop.set()
 
     def run(self) -> Result:
+        if self._ran:
+            raise RuntimeError("an Engine runs once; create a new one for the next execution")
+        self._ran = True
         started_at, t0 = utc_now(), time.monotonic()
         if self._timeout is not None:
             self._deadline = t0 + self._timeout
@@ -446,7 +450,9 @@ class Engine:
         finally:
             self._loops.pop()
         self._log("debug", f"loop ended after {rounds} round(s)", node.id)
-        return self._next(node, "done")
+        done = self._next(node, "done")
+        # an unnamed edge out of a loop also means "after the loop"
+        return done if done is not None else self._next(node, None)
 
     def _node_failed(self, node: Node, exc: Exception, attempt: int, attempts: int) -> str:
         """The one place a node's exception becomes an outcome: ``"retry"``, ``"error"`` (take

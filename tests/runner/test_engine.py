@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+import pytest
 
 from runner.engine import ERROR_VARIABLE, Engine, LogLine, Status
 
@@ -603,3 +604,25 @@ def test_metrics_cover_child_processes() -> None:
     own = psutil.Process().memory_info().rss / (1024 * 1024)
     assert result.metrics["mem_peak_mb"] >= own + 100  # the child's 150 MB were counted
     assert result.metrics["cpu_peak"] > 0
+
+
+def test_unnamed_edge_out_of_a_loop_means_done() -> None:
+    g = graph(
+        [
+            node("loop", "loop.for_each", items=[1, 2], item="x"),
+            node("body", "log.write", message="{x}"),
+            node("after", "log.write", message="after"),
+        ],
+        [edge("loop", "body", "body"), edge("loop", "after")],
+    )
+    result, r = run(g)
+    assert result.status == Status.COMPLETED
+    assert r.messages("body") == ["1", "2"]
+    assert r.messages("after") == ["after"]
+
+
+def test_an_engine_runs_once() -> None:
+    engine = Engine(chain(node("a", "log.write", message="x")))
+    assert engine.run().status == Status.COMPLETED
+    with pytest.raises(RuntimeError, match="runs once"):
+        engine.run()
