@@ -202,3 +202,16 @@ def test_postgresql_long_query_is_bounded_by_node_timeout(pg_url: str) -> None:
     assert result.status == Status.FAILED
     assert "timed out after 0.5 s" in (result.error or "")
     assert took < 20
+
+
+def test_password_written_in_the_url_is_redacted() -> None:
+    from .enginekit import one
+
+    for url in (
+        "postgresql://postgres:plain-pw-123@127.0.0.1:1/db",
+        "mysql://root:plain-pw-123@127.0.0.1:1/db",
+    ):
+        result, r = one("database.query", connection=url, sql="SELECT 1", timeout=5)
+        assert result.status == Status.FAILED
+        assert "cannot connect" in (result.error or "")
+        assert "plain-pw-123" not in (result.error or "") + r.text()
