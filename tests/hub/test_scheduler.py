@@ -480,3 +480,82 @@ def test_next_fire_from_a_trigger_row_matches_preview() -> None:
     assert next_fire("0 * * * *", "Europe/Berlin", after) == at(2026, 10, 24, 23, 0) + dt.timedelta(
         hours=1
     )
+
+
+def _transitions(zone: str, year: int) -> list[dt.datetime]:
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(zone)
+    out = []
+    t = dt.datetime(year, 1, 1)
+    prev = t.replace(tzinfo=UTC).astimezone(tz).utcoffset()
+    while t.year == year:
+        t += dt.timedelta(minutes=30)
+        off = t.replace(tzinfo=UTC).astimezone(tz).utcoffset()
+        if off != prev:
+            out.append(t)
+            prev = off
+    return out
+
+
+def _oracle(cron: str, zone: str, start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
+    """Fire instants in (start, end] computed the other way round: walk every real minute and
+    check whether its wall time matches (second passes only for wildcard schedules),
+    then add the wall times that do not exist, shifted forward by the gap."""
+    from zoneinfo import ZoneInfo
+
+    from croniter import croniter
+
+    tz = ZoneInfo(zone)
+    minute, hour, *days = cron.split()
+    assert days == ["*", "*", "*"]  # the oracle matches minute and hour only
+    expanded = croniter(cron).expanded
+    minutes = set(range(60)) if "*" in expanded[0] else set(expanded[0])
+    hours = set(range(24)) if "*" in expanded[1] else set(expanded[1])
+    wildcard = minute.startswith("*") or hour.startswith("*")
+
+    def match(wall: dt.datetime) -> bool:
+        return wall.minute in minutes and wall.hour in hours
+
+    found = set()
+    m = start + dt.timedelta(minutes=1)
+    while m <= end:
+        w = m.replace(tzinfo=UTC).astimezone(tz)
+        if match(w) and (w.fold == 0 or wildcard):
+            found.add(m)
+        m += dt.timedelta(minutes=1)
+    wall = start.replace(tzinfo=UTC).astimezone(tz).replace(tzinfo=None) - dt.timedelta(hours=3)
+    wall_end = end.replace(tzinfo=UTC).astimezone(tz).replace(tzinfo=None) + dt.timedelta(hours=3)
+    while wall <= wall_end:
+        aware = wall.replace(tzinfo=tz)
+        exists = aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == wall
+        if not exists and match(wall):
+            shifted = aware.astimezone(UTC).replace(tzinfo=None)
+            if start < shifted <= end:
+                found.add(shifted)
+        wall += dt.timedelta(minutes=1)
+    return sorted(found)
+
+
+@pytest.mark.parametrize(
+    "zone",
+    [
+        "Europe/Berlin",
+        "America/New_York",
+        "Australia/Sydney",
+        "Australia/Lord_Howe",  # 30-minute shifts
+        "America/Santiago",  # changes at midnight: 00:00 does not exist on one day
+    ],
+)
+@pytest.mark.parametrize(
+    "cron",
+    ["30 2 * * *", "0 0 * * *", "*/7 * * * *", "0 * * * *", "15,45 1-3 * * *", "*/20 2 * * *"],
+)
+def test_fire_times_match_a_brute_force_oracle_around_every_2026_change(
+    zone: str, cron: str
+) -> None:
+    changes = _transitions(zone, 2026)
+    assert len(changes) == 2
+    for change in changes:
+        start, end = change - dt.timedelta(hours=8), change + dt.timedelta(hours=8)
+        assert _day(cron, zone, start, end) == _oracle(cron, zone, start, end), (zone, change)
