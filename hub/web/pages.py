@@ -16,6 +16,7 @@ from .. import errors
 from ..auth.context import COOKIE_NAME
 from ..models import EXECUTION_STATUSES, ROLE_RANK, User, utcnow
 from ..resources.auth import secure_cookie, set_session_cookie
+from ..resources.triggers import _base_url as base_url  # webhook URLs exactly as the API
 from ..services import audit as audit_service
 from . import queries
 from .render import make_env
@@ -43,6 +44,11 @@ class View:
         self.hub = hub
         self.env = make_env()
         self.tokens = Tokens(hub.settings.jwt_secret())
+
+    @property
+    def triggers(self) -> Any:
+        """The trigger service (``TriggerService.to_dict`` gives URLs and next runs)."""
+        return self.hub.extra["triggers"]
 
     def render(
         self,
@@ -168,15 +174,14 @@ class Dashboard(Page):
     template, nav = "dashboard.html", "dashboard"
 
     def context(self, req: falcon.Request, user: User, **params: Any) -> dict[str, Any]:
-        counts = queries.execution_counts()
+        data = queries.dashboard()
+        chart = bar_chart(data.pop("per_hour"))
         recent, _ = queries.executions(limit=10)
-        active = any(counts[s] for s in queries.ACTIVE)
+        active = any(data["counts"][s] for s in queries.ACTIVE)
         return {
-            "counts": counts,
-            "runner_counts": queries.runner_counts(),
-            "chart": bar_chart(queries.executions_per_hour()),
+            **data,
+            "chart": chart,
             "recent": recent,
-            "workflow_total": len(queries.workflow_names()),
             "refresh": REFRESH_SECONDS if active else 0,
         }
 
@@ -196,7 +201,7 @@ class WorkflowDetail(Page):
         wf = queries.workflow(workflow_id)
         if wf is None:
             raise PageError(404, "Not found", f"There is no workflow {workflow_id}.")
-        versions = queries.versions(workflow_id)
+        versions = queries.versions(wf)
         shown = int_param(req, "version", wf.published_version or wf.latest_version or None)
         graph = queries.version_graph(workflow_id, shown) if shown else None
         if shown and graph is None:
@@ -210,8 +215,7 @@ class WorkflowDetail(Page):
             "variables": graph.get("variables") if isinstance(graph, dict) else None,
             "recent": recent,
             "execution_total": total,
-            "triggers": queries.triggers(workflow_id),
-            "base_url": req.prefix,
+            "triggers": queries.triggers(self.view.triggers, base_url(req), workflow_id),
             "refresh": REFRESH_SECONDS if queries.any_active(workflow_id) else 0,
         }
 
@@ -268,8 +272,13 @@ class ExecutionDetail(Page):
             raise PageError(404, "Not found", f"There is no execution {execution_id}.")
         logs, log_total = queries.execution_logs(execution_id)
         graph = row.pop("graph")
+        pending = None
+        if row["status"] == "QUEUED" and self.view.hub.executions is not None:
+            execution = self.view.hub.executions.get(execution_id)
+            pending = self.view.hub.executions.pending_reason(execution)
         return {
             "e": row,
+            "pending": pending,
             "logs": logs,
             "log_total": log_total,
             "drawing": layout_graph(graph, highlight=row["failed_node"]) if graph else None,
@@ -293,7 +302,7 @@ class Triggers(Page):
     template, nav = "triggers.html", "triggers"
 
     def context(self, req: falcon.Request, user: User, **params: Any) -> dict[str, Any]:
-        return {"triggers": queries.triggers(), "base_url": req.prefix}
+        return {"triggers": queries.triggers(self.view.triggers, base_url(req))}
 
 
 class Audit(Page):

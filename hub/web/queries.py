@@ -22,6 +22,8 @@ from ..models import (
     WorkflowVersion,
     utcnow,
 )
+from ..services import analytics
+from ..services.workflows import version_status
 
 ACTIVE = ("QUEUED", "ASSIGNED", "RUNNING")
 
@@ -36,36 +38,22 @@ PAGE_SIZE = 50
 LOG_LIMIT = 2000
 
 
-def execution_counts() -> dict[str, int]:
-    counts = dict.fromkeys(EXECUTION_STATUSES, 0)
-    rows = _tuples(
-        Execution.select(Execution.status, pw.fn.COUNT(Execution.id)).group_by(Execution.status)
-    )
-    for status, n in rows:
-        counts[status] = counts.get(status, 0) + n
-    return counts
-
-
-def runner_counts() -> dict[str, int]:
-    counts = dict.fromkeys(RUNNER_STATUSES, 0)
-    rows = _tuples(Runner.select(Runner.status, pw.fn.COUNT(Runner.id)).group_by(Runner.status))
-    for status, n in rows:
-        counts[status] = counts.get(status, 0) + n
-    return counts
-
-
-def executions_per_hour(now: dt.datetime | None = None, hours: int = 24) -> list[tuple[str, int]]:
-    """Executions queued in each of the last ``hours`` whole hours (oldest first)."""
-    now = now or utcnow()
-    end = now.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
-    start = end - dt.timedelta(hours=hours)
-    buckets = [0] * hours
-    rows = _tuples(Execution.select(Execution.queued_at).where(Execution.queued_at >= start))
-    for (queued_at,) in rows:
-        idx = int((queued_at - start).total_seconds() // 3600)
-        if 0 <= idx < hours:
-            buckets[idx] += 1
-    return [((start + dt.timedelta(hours=i)).strftime("%H:00"), n) for i, n in enumerate(buckets)]
+def dashboard(now: dt.datetime | None = None) -> dict[str, Any]:
+    """Counts by status, runners by status and executions per hour (the analytics summary)."""
+    summary = analytics.summary(now)
+    counts = {s: summary["executions"].get(s, 0) for s in EXECUTION_STATUSES}
+    runners = {s: summary["runners"].get(s, 0) for s in RUNNER_STATUSES}
+    per_hour = [
+        (str(h["hour"])[11:16], int(h["total"]), int(h["completed"]), int(h["failed"]))
+        for h in summary["per_hour"]
+    ]
+    return {
+        "counts": counts,
+        "runner_counts": runners,
+        "per_hour": per_hour,
+        "workflow_total": summary["workflows"],
+        "success_rate": summary["success_rate"],
+    }
 
 
 def any_active(workflow_id: int | None = None) -> bool:
@@ -203,7 +191,7 @@ def workflow(workflow_id: int) -> Workflow | None:
     return Workflow.get_or_none(Workflow.id == workflow_id)
 
 
-def versions(workflow_id: int) -> list[dict[str, Any]]:
+def versions(workflow: Workflow) -> list[dict[str, Any]]:
     rows = list(
         WorkflowVersion.select(
             WorkflowVersion.number,
@@ -212,7 +200,7 @@ def versions(workflow_id: int) -> list[dict[str, Any]]:
             WorkflowVersion.created_at,
             WorkflowVersion.created_by,
         )
-        .where(WorkflowVersion.workflow == workflow_id)
+        .where(WorkflowVersion.workflow == workflow.id)
         .order_by(WorkflowVersion.number.desc())
     )
     authors = dict(
@@ -225,6 +213,7 @@ def versions(workflow_id: int) -> list[dict[str, Any]]:
     return [
         {
             "number": r.number,
+            "state": version_status(workflow, r),
             "comment": r.comment,
             "published_at": r.published_at,
             "created_at": r.created_at,
@@ -268,29 +257,34 @@ def runners() -> list[dict[str, Any]]:
     return out
 
 
-def triggers(workflow_id: int | None = None) -> list[dict[str, Any]]:
+def triggers(service: Any, base_url: str, workflow_id: int | None = None) -> list[dict[str, Any]]:
+    """Triggers as the API shows them (``TriggerService.to_dict``: webhook URL, never the
+    secret; ``next_run`` only while a schedule is enabled), with times kept as datetimes."""
     query = Trigger.select().order_by(Trigger.id)
     if workflow_id is not None:
         query = query.where(Trigger.workflow == workflow_id)
     rows: list[Any] = list(query)
     names = _names(Workflow, {t.workflow_id for t in rows})
-    return [
-        {
-            "id": t.id,
-            "name": t.name,
-            "workflow_id": t.workflow_id,
-            "workflow": names.get(t.workflow_id, f"#{t.workflow_id}"),
-            "type": t.type,
-            "cron": t.cron,
-            "timezone": t.timezone,
-            "enabled": t.enabled,
-            "next_run": t.next_run,
-            "last_run": t.last_run,
-            "webhook_path": f"/api/triggers/webhook/{t.webhook_id}" if t.webhook_id else None,
-            "signed": bool(t.webhook_secret),
-        }
-        for t in rows
-    ]
+    out = []
+    for t in rows:
+        api = service.to_dict(t, base_url)
+        out.append(
+            {
+                "id": t.id,
+                "name": api["name"],
+                "workflow_id": api["workflow_id"],
+                "workflow": names.get(t.workflow_id, f"#{t.workflow_id}"),
+                "type": api["type"],
+                "cron": api["cron"],
+                "timezone": api["timezone"],
+                "enabled": api["enabled"],
+                "next_run": t.next_run if api["next_run"] else None,
+                "last_run": t.last_run,
+                "url": api["url"],
+                "signed": api["signed"],
+            }
+        )
+    return out
 
 
 def audit(

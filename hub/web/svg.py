@@ -182,10 +182,14 @@ def layout_graph(graph: Any, highlight: str | None = None) -> Drawing:
             )
 
     arrows: list[Arrow] = []
+    # each forward edge leaves from its own slot on the bottom of its source, ordered like the
+    # targets from left to right so that arrows from one node do not cross
     fanout: dict[str, list[int]] = {}
     for k, (src, _dst, _port) in enumerate(edges):
         if k not in back:
             fanout.setdefault(src, []).append(k)
+    for siblings in fanout.values():
+        siblings.sort(key=lambda k: (boxes[edges[k][1]].x, k))
     for k, (src, dst, port) in enumerate(edges):
         a, b = boxes[src], boxes[dst]
         if k in back:
@@ -216,14 +220,20 @@ def layout_graph(graph: Any, highlight: str | None = None) -> Drawing:
 
 
 @dataclass
+class Segment:
+    kind: str  # completed | failed | other
+    y: float
+    h: float
+
+
+@dataclass
 class Bar:
     x: float
-    y: float
     w: float
-    h: float
     label: str
     value: int
     tick: bool
+    segments: list[Segment]
 
 
 @dataclass
@@ -236,29 +246,40 @@ class BarChart:
 
 
 def bar_chart(
-    series: list[tuple[str, int]], width: float = 720, height: float = 180, every: int = 3
+    series: list[tuple[str, int, int, int]],
+    width: float = 720,
+    height: float = 180,
+    every: int = 3,
 ) -> BarChart:
-    """Bars for (label, value) pairs; a label under every ``every``-th bar."""
+    """Stacked bars for (label, total, completed, failed): completed at the bottom, then
+    failed, then the rest (queued/running/stopped); a label under every ``every``-th bar."""
     top, bottom, left = 16.0, 24.0, 8.0
-    peak = max((v for _, v in series), default=0)
+    peak = max((total for _, total, _, _ in series), default=0)
     n = max(len(series), 1)
     slot = (width - 2 * left) / n
     usable = height - top - bottom
+    base = top + usable
     bars = []
-    for i, (label, value) in enumerate(series):
-        h = usable * value / peak if peak else 0.0
+    for i, (label, total, completed, failed) in enumerate(series):
+        segments = []
+        y = base
+        other = max(total - completed - failed, 0)
+        for kind, value in (("completed", completed), ("failed", failed), ("other", other)):
+            if value and peak:
+                h = usable * value / peak
+                y -= h
+                segments.append(Segment(kind, y, h))
         bars.append(
             Bar(
                 x=left + i * slot + slot * 0.15,
-                y=top + usable - h,
                 w=slot * 0.7,
-                h=h,
                 label=label,
-                value=value,
+                value=total,
                 tick=i % every == 0,
+                segments=segments,
             )
         )
-    return BarChart(width, height, bars, peak, top + usable)
+    return BarChart(width, height, bars, peak, base)
 
 
 def sparkline(values: list[float], width: float = 120, height: float = 28) -> str:

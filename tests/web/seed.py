@@ -55,6 +55,7 @@ XSS_GRAPH = {
 
 
 def seed(now: dt.datetime | None = None) -> dict[str, Any]:
+    """Workflows, versions, triggers, runners, executions and logs (all in the database)."""
     now = now or utcnow()
     order = Workflow.create(
         name="Order intake",
@@ -70,6 +71,33 @@ def seed(now: dt.datetime | None = None) -> dict[str, Any]:
         name=XSS_NAME, description="<i>not italic</i>", latest_version=1, published_version=1
     )
     WorkflowVersion.create(workflow=xss, number=1, graph=XSS_GRAPH, published_at=now)
+    ids = seed_fleet(order.id, xss.id, now)
+    schedule = Trigger.create(
+        workflow=order,
+        name="nightly",
+        type="SCHEDULE",
+        cron="0 2 * * *",
+        timezone="Europe/Paris",
+        next_run=now + dt.timedelta(hours=5),
+    )
+    webhook = Trigger.create(
+        workflow=order,
+        name="from CRM",
+        type="WEBHOOK",
+        webhook_id="wh_3f9a1c0d2b",
+        webhook_secret="SEALED-SECRET-VALUE-MUST-NOT-SHOW",
+    )
+    return {
+        "order": order.id,
+        "xss": xss.id,
+        **ids,
+        "triggers": {"schedule": schedule.id, "webhook": webhook.id},
+    }
+
+
+def seed_fleet(order: int, xss: int, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Runners (one BUSY with heartbeat history), executions in four states, their logs."""
+    now = now or utcnow()
 
     history = [
         [(now - dt.timedelta(seconds=30 * (9 - i))).isoformat(), 10 + 8 * i, 40 + i, 55]
@@ -132,7 +160,7 @@ def seed(now: dt.datetime | None = None) -> dict[str, Any]:
         metrics={"cpu_avg": 5.0, "cpu_peak": 9.0, "mem_avg_mb": 80.0, "mem_peak_mb": 90.0},
     )
     running = execution("RUNNING", 0.1, runner=busy, trigger_type="SCHEDULE")
-    queued = execution("QUEUED", 0, reason="no runner with labels", workflow=xss)
+    queued = execution("QUEUED", 0, required_labels=["linux"], workflow=xss)
     Runner.update(current_execution_id=running.id).where(Runner.id == busy.id).execute()
     for e in (done, failed, running):
         for seq, (level, node, msg) in enumerate(
@@ -151,24 +179,7 @@ def seed(now: dt.datetime | None = None) -> dict[str, Any]:
                 node_id=node,
                 message=msg,
             )
-    schedule = Trigger.create(
-        workflow=order,
-        name="nightly",
-        type="SCHEDULE",
-        cron="0 2 * * *",
-        timezone="Europe/Paris",
-        next_run=now + dt.timedelta(hours=5),
-    )
-    webhook = Trigger.create(
-        workflow=order,
-        name="from CRM",
-        type="WEBHOOK",
-        webhook_id="wh_3f9a1c0d2b",
-        webhook_secret="SEALED-SECRET-VALUE-MUST-NOT-SHOW",
-    )
     return {
-        "order": order.id,
-        "xss": xss.id,
         "runners": {"busy": busy.id, "idle": idle.id},
         "executions": {
             "done": done.id,
@@ -176,5 +187,4 @@ def seed(now: dt.datetime | None = None) -> dict[str, Any]:
             "running": running.id,
             "queued": queued.id,
         },
-        "triggers": {"schedule": schedule.id, "webhook": webhook.id},
     }
