@@ -80,6 +80,8 @@ def test_schedule_crud_with_next_run_and_audit(licensed_api: Api) -> None:
     listed = api.get("/api/triggers", params={"workflow_id": wf}, as_="OPERATOR")
     assert listed.json["total"] == 1 and listed.json["items"][0]["next_run"] == t["next_run"]
     assert api.get("/api/triggers", params={"type": "WEBHOOK"}, as_="OPERATOR").json["total"] == 0
+    assert api.get("/api/triggers", params={"enabled": "false"}, as_="OPERATOR").json["total"] == 0
+    assert api.get("/api/triggers", params={"type": "NOPE"}, as_="OPERATOR").status_code == 400
     # a changed cron takes effect at once
     res = api.patch(f"/api/triggers/{t['id']}", {"cron": "*/5 * * * *"}, as_="DEVELOPER")
     assert res.status_code == 200 and res.json["cron"] == "*/5 * * * *"
@@ -287,8 +289,10 @@ def test_webhook_ids_are_random_and_ints_do_not_work(licensed_api: Api) -> None:
     assert api.post(f"/api/triggers/webhook/{first.id}", {}).status_code == 404
     res = api.post(f"/api/triggers/webhook/{uuid.uuid4().hex}", {})
     assert res.status_code == 404 and res.json["code"] == "webhook_not_found"
+    assert api.post("/api/triggers/webhook/" + "x" * 500, {}).status_code == 404
     manual = create(api, workflow_id=wf, type="MANUAL")
     assert api.post(f"/api/triggers/webhook/{manual['id']}", {}).status_code == 404
+    assert Execution.select().count() == 0
 
 
 def test_webhook_hmac_valid_invalid_missing(licensed_api: Api) -> None:
