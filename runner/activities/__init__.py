@@ -1,4 +1,4 @@
-"""The runner's activity library: one module per catalog module, each registering its
+"""The runner's activity library: one module per activity category, each registering its
 implementations with :func:`activity`. Importing this package loads them all."""
 
 from __future__ import annotations
@@ -46,4 +46,4 @@ __all__ = [
 ]
 
 # Implementations register themselves on import.
-from . import core, text, files, http, database, script  # noqa: E402,F401,I001
+from . import logic, loop, flow, variable, log, text, file, folder, zip, http, database, script  # noqa: E402,F401,I001

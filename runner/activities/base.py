@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from workflows import catalog
+from workflows.expressions import ExpressionError, evaluate, is_identifier
 
 # ---------------------------------------------------------------------------------------------
 # Exceptions: the engine maps each to a node/execution outcome in one place.
@@ -276,3 +277,24 @@ def integer(params: Mapping[str, Any], name: str, default: int | None = None) ->
     if not as_float.is_integer():
         raise ActivityError(f"param {name!r} must be a whole number, got {value!r}")
     return int(as_float)
+
+
+def condition(params: dict[str, Any], ctx: Context) -> bool:
+    condition = params.get("condition")
+    if not isinstance(condition, str) or not condition.strip():
+        raise ActivityError("param 'condition' is required")
+    try:
+        return bool(evaluate(condition, ctx.variables))
+    except ExpressionError as exc:
+        raise ActivityError(f"condition {condition!r}: {exc}") from None
+
+
+def variable_name(params: dict[str, Any], name: str, *, required: bool = True) -> str | None:
+    value = params.get(name)
+    if value is None or value == "":
+        if required:
+            raise ActivityError(f"param {name!r} is required")
+        return None
+    if not is_identifier(value):
+        raise ActivityError(f"param {name!r} must be a variable name, got {value!r}")
+    return str(value)

@@ -44,7 +44,7 @@ def test_duplicate_fails_at_import(tmp_path: Path) -> None:
     with pytest.raises(DuplicateActivity):
         spec.loader.exec_module(mod)
     sys.modules.pop("exekra_dup_plugin", None)
-    assert activities.REGISTRY["log.write"].func.__module__ == "runner.activities.core"
+    assert activities.REGISTRY["log.write"].func.__module__ == "runner.activities.log"
 
 
 def test_unknown_activity_is_a_typed_error() -> None:

@@ -1,0 +1,115 @@
+"""Files: read, write, append, copy, move, delete, exists."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from . import _fs as fs
+from .base import ActivityError, Context, activity, boolean
+
+
+@activity("file.read")
+def file_read(params: dict[str, Any], ctx: Context) -> str:
+    path = fs.path(params)
+    encoding = fs.encoding(params)
+    try:
+        return path.read_text(encoding=encoding)
+    except UnicodeDecodeError as exc:
+        raise ActivityError(f"cannot read {path} as {encoding}: {exc.reason}") from None
+    except OSError as exc:
+        raise fs.os_error("read file", exc) from None
+
+
+@activity("file.write")
+def file_write(params: dict[str, Any], ctx: Context) -> None:
+    path = fs.path(params)
+    content = fs.content(params)
+    encoding = fs.encoding(params)
+    overwrite = boolean(params, "overwrite", True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w" if overwrite else "x", encoding=encoding) as fh:
+            fh.write(content)
+    except FileExistsError:
+        raise ActivityError(f"file exists and overwrite is false: {path}") from None
+    except UnicodeEncodeError as exc:
+        raise ActivityError(f"cannot write the content as {encoding}: {exc.reason}") from None
+    except OSError as exc:
+        raise fs.os_error("write file", exc) from None
+
+
+@activity("file.append")
+def file_append(params: dict[str, Any], ctx: Context) -> None:
+    path = fs.path(params)
+    content = fs.content(params)
+    encoding = fs.encoding(params)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding=encoding) as fh:
+            fh.write(content)
+    except UnicodeEncodeError as exc:
+        raise ActivityError(f"cannot write the content as {encoding}: {exc.reason}") from None
+    except OSError as exc:
+        raise fs.os_error("append to file", exc) from None
+
+
+def _target(params: dict[str, Any]) -> tuple[Path, Path]:
+    source = fs.path(params, "source")
+    destination = fs.path(params, "destination")
+    if not source.is_file():
+        what = "is a folder, not a file" if source.is_dir() else "does not exist"
+        raise ActivityError(f"source {what}: {source}")
+    if destination.is_dir():
+        destination = destination / source.name
+    if destination.exists() and not boolean(params, "overwrite", True):
+        raise ActivityError(f"destination exists and overwrite is false: {destination}")
+    if destination.exists() and destination.resolve() == source.resolve():
+        raise ActivityError(f"source and destination are the same file: {source}")
+    return source, destination
+
+
+@activity("file.copy")
+def file_copy(params: dict[str, Any], ctx: Context) -> str:
+    source, destination = _target(params)
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        fs.copy_file(source, destination, ctx)
+    except OSError as exc:
+        raise fs.os_error("copy file", exc) from None
+    return str(destination)
+
+
+@activity("file.move")
+def file_move(params: dict[str, Any], ctx: Context) -> str:
+    source, destination = _target(params)
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(source, destination)
+        except OSError:  # another file system: copy, then delete
+            fs.copy_file(source, destination, ctx)
+            source.unlink()
+    except OSError as exc:
+        raise fs.os_error("move file", exc) from None
+    return str(destination)
+
+
+@activity("file.delete")
+def file_delete(params: dict[str, Any], ctx: Context) -> None:
+    path = fs.path(params)
+    if path.is_dir():
+        raise ActivityError(f"is a folder, not a file (use folder.delete): {path}")
+    try:
+        path.unlink(missing_ok=boolean(params, "missing_ok"))
+    except FileNotFoundError:
+        raise ActivityError(f"file does not exist: {path}") from None
+    except OSError as exc:
+        raise fs.os_error("delete file", exc) from None
+
+
+@activity("file.exists")
+def file_exists(params: dict[str, Any], ctx: Context) -> bool:
+    path = fs.path(params)
+    return path.is_file() or (boolean(params, "folders") and path.is_dir())
