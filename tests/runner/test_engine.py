@@ -12,8 +12,10 @@ from typing import Any
 
 import psutil
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from runner.engine import ERROR_VARIABLE, Engine, LogLine, Status
+from runner.engine import ERROR_VARIABLE, Engine, LogLine, Redactor, Status
 
 from .enginekit import Run, chain, edge, graph, node, run
 
@@ -626,3 +628,18 @@ def test_an_engine_runs_once() -> None:
     assert engine.run().status == Status.COMPLETED
     with pytest.raises(RuntimeError, match="runs once"):
         engine.run()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    secrets=st.lists(st.text(min_size=1, max_size=12).filter(lambda s: "*" not in s), max_size=3),
+    pieces=st.lists(st.text(max_size=8), max_size=4),
+)
+def test_redactor_leaves_no_secret_behind(secrets: list[str], pieces: list[str]) -> None:
+    redact = Redactor()
+    for s in secrets:
+        redact.add(s)
+    text = "".join(p + (secrets[i % len(secrets)] if secrets else "") for i, p in enumerate(pieces))
+    out = redact(text)
+    for s in secrets:
+        assert s not in out
