@@ -198,6 +198,9 @@ class Trigger(BaseModel):
     misfire = pw.CharField(max_length=8, default="once")
     next_run = pw.DateTimeField(null=True, index=True)
     last_run = pw.DateTimeField(null=True)
+    #: why the last scheduled fire started nothing (cleared by the next run that starts)
+    last_error = pw.TextField(null=True)
+    last_error_at = pw.DateTimeField(null=True)
     #: public, unguessable id used in the webhook URL
     webhook_id = pw.CharField(max_length=64, null=True, unique=True)
     #: optional HMAC secret (AES-GCM encrypted) for X-Exekra-Signature

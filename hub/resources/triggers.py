@@ -59,6 +59,9 @@ class TriggerOut(msgspec.Struct):
     misfire: str
     next_run: str | None
     last_run: str | None
+    #: why the last scheduled fire started nothing (e.g. the workflow is not published)
+    last_error: str | None
+    last_error_at: str | None
     webhook_id: str | None
     url: str | None
     signed: bool

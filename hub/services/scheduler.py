@@ -381,6 +381,9 @@ class Scheduler:
                     fired.result = self.fire(trigger, p.run_at, dict(p.info))
             except errors.ExekraError as exc:
                 fired.error = exc.description
+                Trigger.update(last_error=exc.description[:2000], last_error_at=now).where(
+                    Trigger.id == trigger.id
+                ).execute()
                 log.warning(
                     "trigger %s: the run for %s was refused: %s",
                     trigger.id,
@@ -388,7 +391,9 @@ class Scheduler:
                     exc.description,
                 )
                 return fired
-            Trigger.update(last_run=now).where(Trigger.id == trigger.id).execute()
+            Trigger.update(last_run=now, last_error=None, last_error_at=None).where(
+                Trigger.id == trigger.id
+            ).execute()
             return fired
 
     # -- the background loop --------------------------------------------------------------

@@ -148,6 +148,8 @@ class TriggerService:
             "misfire": t.misfire,
             "next_run": iso(t.next_run) if t.enabled and t.type == "SCHEDULE" else None,
             "last_run": iso(t.last_run),
+            "last_error": t.last_error,
+            "last_error_at": iso(t.last_error_at),
             "webhook_id": None,
             "url": None,
             "signed": False,

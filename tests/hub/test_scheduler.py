@@ -424,6 +424,14 @@ def test_refused_run_consumes_the_fire_and_is_not_retried(world) -> None:
     assert Trigger.get_by_id(t.id).next_run == at(2026, 5, 4, 12, 10)
     assert Trigger.get_by_id(t.id).last_run is None
     assert sched.tick(at(2026, 5, 4, 12, 5, 30)) == []  # no retry at trigger level (spec)
+    row = Trigger.get_by_id(t.id)
+    assert row.last_error == "workflow has no published version"
+    assert row.last_error_at == at(2026, 5, 4, 12, 5, 1)
+    # the next run that starts clears it
+    sched.fire = Recorder()
+    sched.tick(at(2026, 5, 4, 12, 10, 1))
+    row = Trigger.get_by_id(t.id)
+    assert row.last_error is None and row.last_run == at(2026, 5, 4, 12, 10, 1)
 
 
 def test_missing_next_run_is_repaired(world) -> None:
