@@ -288,6 +288,7 @@ class Engine:
         self._nodes: dict[str, Node] = {}
         self._edges: dict[str, dict[str | None, str]] = {}
         self._ran = False
+        self._finished = False
 
     # -- public ---------------------------------------------------------------------------
 
@@ -334,6 +335,7 @@ class Engine:
             self._log("warning", f"execution {error}", None)
         else:
             self._log("error", f"execution failed: {error}", failed)
+        self._finished = True  # lines from abandoned activity threads are dropped from now on
         return Result(
             status=status,
             error=error,
@@ -497,20 +499,32 @@ class Engine:
         params = self._params(node, spec, credential)
         node_deadline = time.monotonic() + node.timeout if node.timeout else None
         deadlines = [d for d in (node_deadline, self._deadline) if d is not None]
+        live = threading.Event()
+        live.set()
+
+        def node_log(level: str, message: str) -> None:
+            # an activity the engine gave up on (timeout, stop) may still be winding down on
+            # its thread; its late lines would land in another node's or run's log
+            if live.is_set():
+                self._log(level, message, node.id)
+
         ctx = Context(
             node_id=node.id,
             variables=self.variables,
-            log=lambda level, message: self._log(level, message, node.id),
+            log=node_log,
             deadline=min(deadlines) if deadlines else None,
             stop_requested=self._stop_requested,
             credential=credential,
             add_secret=self._redact.add,
         )
         self._log("debug", f"{node.type} started", node.id)
-        if impl.inline:
-            value = impl.func(params, ctx)
-        else:
-            value = self._call(impl, params, ctx, node, node_deadline)
+        try:
+            if impl.inline:
+                value = impl.func(params, ctx)
+            else:
+                value = self._call(impl, params, ctx, node, node_deadline)
+        finally:
+            live.clear()
         output = params.get("output")
         if output and not isinstance(value, Branch | Loop):
             if not isinstance(output, str):
@@ -624,7 +638,7 @@ class Engine:
         self._check_between(node)
 
     def _log(self, level: str, message: str, node_id: str | None) -> None:
-        if LEVELS.index(level) < self._min_level or self._sink is None:
+        if LEVELS.index(level) < self._min_level or self._sink is None or self._finished:
             return
         message = self._redact(message)
         with self._log_lock:

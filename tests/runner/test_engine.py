@@ -7,6 +7,7 @@ import os
 import re
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -643,3 +644,34 @@ def test_redactor_leaves_no_secret_behind(secrets: list[str], pieces: list[str])
     out = redact(text)
     for s in secrets:
         assert s not in out
+
+
+@pytest.fixture
+def stubborn_activity() -> Iterator[threading.Event]:
+    """A test-only activity that ignores cancellation (no real activity does: all of them
+    check ``ctx``), to exercise the engine abandoning a node. Removed again afterwards."""
+    from runner import activities
+
+    finished = threading.Event()
+
+    @activities.activity("test.stubborn")
+    def stubborn(params: dict[str, Any], ctx: Any) -> None:
+        time.sleep(float(params["seconds"]))
+        ctx.log("info", "late line from an abandoned activity")
+        finished.set()
+
+    yield finished
+    activities.REGISTRY.pop("test.stubborn")
+
+
+def test_uncooperative_activity_is_abandoned_on_timeout(stubborn_activity: threading.Event) -> None:
+    n = node("s", "test.stubborn", seconds=2.5)
+    n["timeout"] = 0.2
+    r = Run(chain(n, node("after", "log.write", message="not reached")))
+    result = r.run()
+    assert result.status == Status.FAILED
+    assert result.failed_node == "s"
+    assert "timed out after 0.2 s" in (result.error or "")
+    assert any("did not stop; left behind" in m for m in r.messages("s", "warning"))
+    assert stubborn_activity.wait(10)  # the thread finished later and tried to log
+    assert not any("late line" in ln.message for ln in r.lines)
