@@ -236,7 +236,10 @@ class ExecutionService:
         limit: int,
         offset: int,
     ) -> tuple[list[Execution], int]:
-        query = Execution.select(Execution, Workflow.name).join(Workflow)
+        # .objects(): the workflow name lands on the execution (``execution.name``) and the
+        # foreign key keeps its id; without it peewee builds a Workflow without an id and
+        # workflow_id reads None
+        query = Execution.select(Execution, Workflow.name).join(Workflow).objects()
         if status:
             wanted = [s.strip().upper() for s in status.split(",") if s.strip()]
             bad = [s for s in wanted if s not in STATUSES]
