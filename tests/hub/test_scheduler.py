@@ -567,3 +567,62 @@ def test_fire_times_match_a_brute_force_oracle_around_every_2026_change(
     for change in changes:
         start, end = change - dt.timedelta(hours=8), change + dt.timedelta(hours=8)
         assert _day(cron, zone, start, end) == _oracle(cron, zone, start, end), (zone, change)
+
+
+TICKER = """
+import datetime as dt, sys, time
+from hub import db
+from hub.models import Execution
+from hub.services.scheduler import Scheduler
+
+url, name = sys.argv[1], sys.argv[2]
+start, go = dt.datetime.fromisoformat(sys.argv[3]), float(sys.argv[4])
+db.bind(db.make_database(url, pool_size=2))
+
+def fire(trigger, when, info):
+    return Execution.create(workflow=trigger.workflow_id, version=1, trigger_id=trigger.id,
+                            trigger={"scheduled_for": when.isoformat(), "by": name})
+
+scheduler = Scheduler(fire, interval=60)
+while time.time() < go:
+    time.sleep(0.002)
+won = 0
+with db.connection():
+    for m in range(1, 21):
+        fired = scheduler.tick(start + dt.timedelta(minutes=m, seconds=1))
+        won += sum(1 for f in fired if f.result)
+print(won)
+"""
+
+
+def test_two_scheduler_processes_fire_each_instant_once(world, db_url: str) -> None:
+    import subprocess
+    import sys
+    import time
+
+    from tests.support import REPO
+
+    start = at(2026, 5, 4, 12, 0)
+    triggers = [make_schedule(world, "* * * * *", now=start, name=f"p{i}") for i in range(6)]
+    go = time.time() + 3.0  # both processes start ticking at the same moment
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", TICKER, db_url, name, start.isoformat(), str(go)],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("a", "b")
+    ]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1][-2000:] for o in outs]
+    won = [int(o[0].strip()) for o in outs]
+    print("fires won per process:", won)
+    total = len(triggers) * 20
+    assert sum(won) == total
+    rows = list(Execution.select())
+    keys = [(r.trigger_id, r.trigger["scheduled_for"]) for r in rows]
+    assert len(keys) == len(set(keys)) == total
+    for t in triggers:
+        assert len(fired_instants(t.id)) == 20
