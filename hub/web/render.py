@@ -48,12 +48,16 @@ def duration(seconds: float | None) -> str:
     return f"{s // 3600} h {s % 3600 // 60:02d} min"
 
 
-def number(value: Any, digits: int = 1) -> str:
+def number(value: Any, digits: int = 1, unit: str = "") -> str:
     if value is None:
         return "—"
     if isinstance(value, int | float):
-        return f"{value:.{digits}f}"
+        return f"{value:.{digits}f}{unit}"
     return str(value)
+
+
+def percent(value: Any) -> str:
+    return number(value, 1, " %")
 
 
 def pretty_json(value: Any) -> str:
@@ -69,6 +73,12 @@ def make_env() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters.update(
-        when=when, ago=ago, duration=duration, number=number, json=pretty_json, iso=iso
+        when=when,
+        ago=ago,
+        duration=duration,
+        number=number,
+        percent=percent,
+        json=pretty_json,
+        iso=iso,
     )
     return env
