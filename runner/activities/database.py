@@ -3,8 +3,9 @@
 ``sqlite:///relative.db``, ``sqlite:////absolute.db`` and ``sqlite:///:memory:`` use
 :mod:`sqlite3`; ``postgresql://`` (or ``postgres://``) uses psycopg2 with the URL as libpq DSN;
 ``mysql://`` (or ``mariadb://``) uses PyMySQL. Values are only ever passed as driver parameters.
-A cancelled node interrupts SQLite through its progress handler and bounds PostgreSQL/MySQL by
-statement/read timeouts derived from the node's deadline.
+A stop request or the node's deadline interrupts the running statement: SQLite through its
+progress handler, PostgreSQL by cancelling the statement, MySQL/MariaDB by ``KILL QUERY`` from a
+second connection; PostgreSQL/MySQL also get statement/read timeouts from the deadline.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import sqlite3
+import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -56,7 +58,12 @@ def _redacted(url: str) -> str:
     return url
 
 
-def _connect(url: str, ctx: Context, connect_timeout: float) -> Any:
+Canceller = Callable[[], None]
+
+
+def _connect(url: str, ctx: Context, connect_timeout: float) -> tuple[Any, Canceller | None]:
+    """An open DB-API connection, and how to interrupt its running statement from another
+    thread (None where the driver is interrupted otherwise)."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme == "sqlite":
@@ -70,7 +77,7 @@ def _connect(url: str, ctx: Context, connect_timeout: float) -> Any:
             raise ActivityError("the SQLite URL names no database file")
         conn = sqlite3.connect(path, timeout=connect_timeout)
         conn.set_progress_handler(lambda: 1 if ctx.cancelled() else 0, 10_000)
-        return conn
+        return conn, None
     if scheme in {"postgresql", "postgres"}:
         import psycopg2
 
@@ -78,26 +85,58 @@ def _connect(url: str, ctx: Context, connect_timeout: float) -> Any:
         left = ctx.remaining()
         if left is not None:
             options["options"] = f"-c statement_timeout={max(1, int(left * 1000))}"
-        return psycopg2.connect(url, connect_timeout=max(1, int(connect_timeout)), **options)
+        pg = psycopg2.connect(url, connect_timeout=max(1, int(connect_timeout)), **options)
+        return pg, pg.cancel
     if scheme in {"mysql", "mariadb"}:
         import pymysql
 
         query = dict(parse_qsl(parts.query))
         left = ctx.remaining()
-        return pymysql.connect(
-            host=parts.hostname or "localhost",
-            port=parts.port or 3306,
-            user=unquote(parts.username or ""),
-            password=unquote(parts.password or ""),
-            database=unquote(parts.path.lstrip("/")) or None,
-            charset=query.get("charset", "utf8mb4"),
-            connect_timeout=max(1, int(connect_timeout)),
-            read_timeout=int(left) + 1 if left is not None else None,
-            autocommit=False,
-        )
+        settings: dict[str, Any] = {
+            "host": parts.hostname or "localhost",
+            "port": parts.port or 3306,
+            "user": unquote(parts.username or ""),
+            "password": unquote(parts.password or ""),
+            "database": unquote(parts.path.lstrip("/")) or None,
+            "charset": query.get("charset", "utf8mb4"),
+            "connect_timeout": max(1, int(connect_timeout)),
+        }
+        my = pymysql.connect(**settings, read_timeout=int(left) + 1 if left is not None else None)
+        thread_id = my.thread_id()
+
+        def kill_query() -> None:
+            killer = pymysql.connect(**settings)
+            try:
+                with killer.cursor() as cur:
+                    cur.execute("KILL QUERY %s", (thread_id,))
+            finally:
+                killer.close()
+
+        return my, kill_query
     raise ActivityError(
         f"unsupported connection {_redacted(url)!r}: use sqlite:///, postgresql:// or mysql://"
     )
+
+
+def _watch(ctx: Context, cancel: Canceller | None) -> threading.Event:
+    """Interrupt the running statement when the node is cancelled; set the returned event to
+    end the watch."""
+    done = threading.Event()
+    if cancel is None:
+        return done
+
+    def watch() -> None:
+        while not done.is_set():
+            if ctx.cancelled():
+                try:
+                    cancel()
+                except Exception:  # noqa: BLE001, S110 - best effort: the query may have ended
+                    pass
+                return
+            done.wait(0.1)
+
+    threading.Thread(target=watch, name=f"exekra-db-cancel-{ctx.node_id}", daemon=True).start()
+    return done
 
 
 @activity("database.query")
@@ -112,11 +151,12 @@ def query(params: dict[str, Any], ctx: Context) -> Any:
     if parsed.password:
         ctx.add_secret(unquote(parsed.password))
     try:
-        conn = _connect(url, ctx, connect_timeout)
+        conn, cancel = _connect(url, ctx, connect_timeout)
     except ActivityError:
         raise
     except Exception as exc:  # noqa: BLE001 - each driver has its own error tree
         raise ActivityError(f"cannot connect to {_redacted(url)}: {exc}".strip()) from None
+    watching = _watch(ctx, cancel)
     try:
         cursor = conn.cursor()
         try:
@@ -144,4 +184,5 @@ def query(params: dict[str, Any], ctx: Context) -> Any:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ActivityError(f"query failed: {message}") from None
     finally:
+        watching.set()
         conn.close()

@@ -215,3 +215,75 @@ def test_password_written_in_the_url_is_redacted() -> None:
         assert result.status == Status.FAILED
         assert "cannot connect" in (result.error or "")
         assert "plain-pw-123" not in (result.error or "") + r.text()
+
+
+def _stop_during(url: str, sql: str) -> tuple[Any, float]:
+    import threading
+    import time
+
+    from .enginekit import Run
+
+    stop = threading.Event()
+    r = Run(chain(node("q", "database.query", connection=url, sql=sql)), stop_event=stop)
+    box: dict[str, Any] = {}
+    t = threading.Thread(target=lambda: box.setdefault("result", r.run()))
+    t.start()
+    time.sleep(0.7)  # the query is running on the server
+    t0 = time.monotonic()
+    stop.set()
+    t.join(20)
+    return box["result"], time.monotonic() - t0
+
+
+def _still_running(check: Any, marker: str) -> bool:
+    import time
+
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if not check(marker):
+            return False
+        time.sleep(0.1)
+    return True
+
+
+@pytest.mark.postgres
+def test_stop_cancels_a_postgresql_query(pg_url: str) -> None:
+    import psycopg2
+
+    marker = f"exekra_stop_{uuid.uuid4().hex[:8]}"
+    result, took = _stop_during(pg_url, f"SELECT pg_sleep(60) AS {marker}")
+    assert result.status == Status.STOPPED
+    assert took < 15
+
+    def running(m: str) -> bool:
+        with psycopg2.connect(pg_url) as conn, conn.cursor() as cur:
+            cur.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE %s AND pid <> "
+                "pg_backend_pid()",
+                (f"%{m}%",),
+            )
+            return bool(cur.fetchone()[0])
+
+    assert not _still_running(running, marker), "the query kept running on the server"
+
+
+def test_stop_kills_a_mariadb_query(mysql_url: str) -> None:
+    marker = f"exekra_stop_{uuid.uuid4().hex[:8]}"
+    result, took = _stop_during(mysql_url, f"SELECT SLEEP(60) AS {marker}")
+    assert result.status == Status.STOPPED
+    assert took < 15
+
+    def running(m: str) -> bool:
+        conn = pymysql.connect(host="127.0.0.1", port=3306, user="root")
+        try:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT count(*) FROM information_schema.processlist WHERE info LIKE %s "
+                    "AND id <> CONNECTION_ID()",
+                    (f"%{m}%",),
+                )
+                return bool(cur.fetchone()[0])
+        finally:
+            conn.close()
+
+    assert not _still_running(running, marker), "the query kept running on the server"
