@@ -125,14 +125,21 @@ def _pump(stream: Any, level: str, ctx: Context) -> None:
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
+    """Kill the script and everything it started."""
     if proc.poll() is not None:
         return
     try:
         if os.name == "posix":
             os.killpg(proc.pid, signal.SIGKILL)
-        else:
-            proc.kill()
-    except (ProcessLookupError, PermissionError):
+        else:  # Windows: the whole tree by PID
+            subprocess.run(  # noqa: S603 - fixed command, our child's PID
+                ["taskkill", "/F", "/T", "/PID", str(proc.pid)],  # noqa: S607
+                capture_output=True,
+                check=False,
+            )
+    except (ProcessLookupError, PermissionError, OSError):
+        pass
+    if proc.poll() is None:
         proc.kill()
 
 

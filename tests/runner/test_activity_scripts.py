@@ -138,3 +138,8 @@ def test_grandchildren_are_killed_too(tmp_path: Path) -> None:
     error = failure("script.python", code=code, inputs={"marker": str(marker)}, timeout=1.5)
     assert "timed out" in error
     assert _wait_gone(_pid(marker))
+
+
+def test_missing_node_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # a PATH without node on it
+    assert "Node.js is not installed" in failure("script.javascript", code="result = 1")
