@@ -123,6 +123,7 @@ class TableScreen(HubScreen):
     (the cells, Rich markup allowed). ``/`` filters (substring over every cell), ``o`` sorts by
     the next column and ``O`` reverses."""
 
+    AUTO_FOCUS = "#table"
     COLUMNS: ClassVar[tuple[str, ...]] = ()
     SORT_KEYS: ClassVar[dict[str, Callable[[dict[str, Any]], Any]]] = {}
     REFRESH_EVERY: ClassVar[float] = 0

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from console.editor.canvas import render
+from console.editor.dialogs import Toolbox
 from console.editor.model import DEFAULT_PORT, EditError, EditorModel
+from console.modals import FormModal, PickModal
 from console.screens.editor import EditorScreen
 from console.screens.execution_detail import ExecutionDetailScreen
 from console.screens.workflows import WorkflowsScreen
-from console.editor.dialogs import Toolbox
-from console.modals import FormModal, PickModal
 from tests.console.conftest import settle, wait_screen
 
 pytestmark = pytest.mark.anyio
