@@ -417,6 +417,15 @@ def test_main_pages_fit_the_screen(browser: Browser, hub: Hub, artifacts_dir: Pa
             assert overflow <= width, f"{path} is {overflow}px wide at {width}px"
             assert s.page.locator("main h1").is_visible()
             assert s.page.get_by_role("navigation", name="Main").is_visible()
+            # wide: real tables, header row above the rows; narrow: rows become labelled cards
+            table = s.page.locator("main table").first
+            head = table.locator("thead th").first.bounding_box()
+            cell = table.locator("tbody tr").first.locator("td, th").first.bounding_box()
+            assert head and cell
+            if width >= 1280:
+                assert head["x"] >= 0 and abs(head["x"] - cell["x"]) < 2 and head["y"] < cell["y"]
+            elif "stack" in (table.get_attribute("class") or ""):
+                assert head["x"] < 0  # header row moved off screen; labels come from CSS
             shoot(s.page, artifacts_dir, name)
     finally:
         s.close()
