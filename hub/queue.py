@@ -228,6 +228,7 @@ def install(hub: Any) -> None:
     """Wire the fleet and execution services, the queue and the stale-work job into ``hub``."""
     from .services.credentials import CredentialService
     from .services.executions import ExecutionService
+    from .services.fleetcache import FleetCache
     from .services.license import RUNNABLE
     from .services.runners import RunnerService
 
@@ -241,7 +242,10 @@ def install(hub: Any) -> None:
         hub.tokens, bcrypt_rounds=settings.bcrypt_rounds, max_runners=max_runners
     )
     executions = ExecutionService(hub.license)
-    dispatcher = Dispatcher(executions, runners)
+    cache = FleetCache()
+    executions.changed = cache.changed
+    runners.changed = cache.changed
+    dispatcher = Dispatcher(executions, runners, cache)
     credentials = CredentialService(hub.sealer)
     executions.credentials_for = credentials.for_execution
     queue = DispatchQueue(dispatcher, settings.redis_url, redis_client=hub.redis)
@@ -253,8 +257,9 @@ def install(hub: Any) -> None:
     hub.credentials = credentials
     hub.extra["queue"] = queue
     hub.extra["queue_state"] = queue.state
-    hub.extra.setdefault("background", []).append(queue.start)
-    hub.extra.setdefault("shutdown", []).append(queue.stop)
+    hub.extra["fleet_cache"] = cache
+    hub.extra.setdefault("background", []).extend([queue.start, lambda: cache.start(hub.database)])
+    hub.extra.setdefault("shutdown", []).extend([queue.stop, cache.stop])
     hub.jobs.register(
         "stale_executions",
         settings.stale_check_interval,

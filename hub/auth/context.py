@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import falcon
@@ -26,6 +27,7 @@ def bearer_token(req: falcon.Request) -> str | None:
 class Auth:
     def __init__(self, tokens: TokenService) -> None:
         self.tokens = tokens
+        self._runner_cache: dict[str, dict[str, Any]] = {}
 
     def current_user(self, req: falcon.Request) -> User:
         cached = getattr(req.context, "user", None)
@@ -54,4 +56,14 @@ class Auth:
         token = bearer_token(req)
         if not token:
             raise errors.Unauthorized("runner endpoints need `Authorization: Bearer <token>`")
-        return self.tokens.decode(token, RUNNER_AUDIENCE, "runner")
+        # Runners repeat the same token every few seconds (poll/heartbeat, the hottest path):
+        # a token whose signature was verified is remembered until it expires. The caller
+        # still checks the runner row and the secret version on every request.
+        cached = self._runner_cache.get(token)
+        if cached is not None and cached["exp"] > time.time():
+            return cached
+        claims = self.tokens.decode(token, RUNNER_AUDIENCE, "runner")
+        if len(self._runner_cache) >= 20_000:
+            self._runner_cache.clear()
+        self._runner_cache[token] = claims
+        return claims

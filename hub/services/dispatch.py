@@ -24,6 +24,7 @@ from .. import errors
 from ..models import Execution, Runner, utcnow
 from . import sql
 from .executions import ExecutionService, transaction
+from .fleetcache import FleetCache
 from .runners import RunnerService
 
 log = logging.getLogger(__name__)
@@ -44,9 +45,15 @@ def _lock() -> str:
 
 
 class Dispatcher:
-    def __init__(self, executions: ExecutionService, runners: RunnerService) -> None:
+    def __init__(
+        self,
+        executions: ExecutionService,
+        runners: RunnerService,
+        cache: FleetCache | None = None,
+    ) -> None:
         self.executions = executions
         self.runners = runners
+        self.cache = cache or FleetCache()
         self._poll_sql: dict[bool, str] = {}
 
     # -- the poll (hot path) -------------------------------------------------------------
@@ -66,6 +73,10 @@ class Dispatcher:
 
     def poll(self, runner_id: int, version: Any) -> dict[str, Any] | None:
         """The execution payload this runner must run now, or None (answer 204)."""
+        cache = self.cache
+        if cache.idle_hit(runner_id, version):
+            return None
+        generation = cache.generation
         row = sql.one(self._poll_statement(), (runner_id,))
         if row is None or row[0] != version:
             raise errors.Unauthorized(
@@ -74,6 +85,8 @@ class Dispatcher:
         _, status, current, waiting = row
         if current is None and waiting:
             current = self.claim_for_runner(runner_id)
+        elif current is None and status == "ONLINE":
+            cache.remember_idle(runner_id, version, generation)
         if current is None:
             return None
         execution = Execution.get_or_none(Execution.id == current)
@@ -107,9 +120,12 @@ class Dispatcher:
         """An idle runner takes the best QUEUED execution it may run; its id, or None."""
         now = now or utcnow()
         try:
-            return self._claim_for_runner(runner_id, now)
+            taken = self._claim_for_runner(runner_id, now)
         except _Abort:
             return None
+        if taken is not None:
+            self.cache.changed()
+        return taken
 
     def _claim_for_runner(self, runner_id: int, now: dt.datetime) -> int | None:
         with transaction():
@@ -137,9 +153,12 @@ class Dispatcher:
         """Give this QUEUED execution to the best free runner; the runner id, or None."""
         now = now or utcnow()
         try:
-            return self._assign(execution_id, now)
+            runner_id = self._assign(execution_id, now)
         except _Abort:
             return None
+        if runner_id is not None:
+            self.cache.changed()
+        return runner_id
 
     def _assign(self, execution_id: int, now: dt.datetime) -> int | None:
         with transaction():

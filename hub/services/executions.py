@@ -131,6 +131,8 @@ class ExecutionService:
         self.license = license
         #: set by the queue wiring: hand a new QUEUED execution to the dispatcher
         self.enqueue: Callable[[int], None] = lambda execution_id: None
+        #: set by the wiring: something changed that an idle runner's cached poll must see
+        self.changed: Callable[[], None] = lambda: None
         #: set by the credentials wiring: {name: {username, secret}} for a payload
         self.credentials_for: Callable[[list[str], int, int], dict[str, Any]] = (
             lambda names, execution_id, runner_id: {}
@@ -216,6 +218,7 @@ class ExecutionService:
             if same is None:
                 raise
             return same, True
+        self.changed()
         self.enqueue(execution.id)
         return execution, False
 
@@ -480,6 +483,7 @@ class ExecutionService:
         )
         if changed:
             release_runner(execution.runner_id, execution.id)
+            self.changed()
             self.enqueue(execution.id)
         return bool(changed)
 

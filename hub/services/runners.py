@@ -84,6 +84,8 @@ class RunnerService:
         self.rounds = bcrypt_rounds
         self.max_runners = max_runners
         self._history: dict[int, list[list[Any]]] = {}
+        #: set by the wiring: tell idle-poll caches in every process that runners changed
+        self.changed: Callable[[], None] = lambda: None
         self._lock = threading.Lock()
 
     # -- administration -------------------------------------------------------------------
@@ -169,6 +171,7 @@ class RunnerService:
                 raise errors.Conflict(
                     f"a runner named {fields.get('name')!r} exists", code="runner_name_taken"
                 ) from None
+            self.changed()
             audit.record(actor, "runner.update", f"runner:{runner_id}", ip=ip, details=fields)
         return self.get(runner.id)
 
@@ -186,6 +189,7 @@ class RunnerService:
             )
         Runner.delete().where(Runner.id == runner_id).execute()
         self._history.pop(runner_id, None)
+        self.changed()
         audit.record(
             actor, "runner.delete", f"runner:{runner_id}", ip=ip, details={"name": runner.name}
         )
@@ -200,6 +204,7 @@ class RunnerService:
         Runner.update(secret_hash=hashed, secret_version=Runner.secret_version + 1).where(
             Runner.id == runner_id
         ).execute()
+        self.changed()
         audit.record(
             actor,
             "runner.regenerate_secret",
@@ -267,11 +272,19 @@ class RunnerService:
             hist.append([iso(now), cpu, memory, disk])
             hist = hist[-HISTORY:]
             self._history[runner_id] = hist
+        # A heartbeat is the most frequent write and the cheapest to lose (the next one comes
+        # in 30 s): on PostgreSQL it commits without waiting for the WAL flush.
+        async_commit = (
+            " AND (SELECT set_config('synchronous_commit', 'off', true)) IS NOT NULL"
+            if sql.pg()
+            else ""
+        )
         row = sql.one(
             "UPDATE runners SET last_seen = ?, cpu = ?, memory = ?, disk = ?, version = ?,"
             " hostname = COALESCE(?, hostname), metrics_history = ?,"
             " status = CASE WHEN current_execution_id IS NULL THEN 'ONLINE' ELSE 'BUSY' END"
-            " WHERE id = ? AND secret_version = ? RETURNING status, current_execution_id",
+            " WHERE id = ? AND secret_version = ?" + async_commit + " RETURNING status,"
+            " current_execution_id",
             (
                 sql.ts(now),
                 cpu,

@@ -258,3 +258,41 @@ def test_two_hub_processes_sweeping_requeue_once(
     finally:
         first.stop()
         second.stop()
+
+
+def test_idle_poll_cache_sees_changes_from_another_hub_process(
+    tmp_path: Path, pg_url: str, vendor_keys: tuple[Path, Path]
+) -> None:
+    """Idle polls are answered from memory; a change made through another hub process
+    (new work, a regenerated secret) reaches them through LISTEN/NOTIFY within moments."""
+    env = hub_env(pg_url, vendor_keys[1])
+    first = HubProcess(tmp_path / "data", env, tmp_path / "hub1.log").start()
+    second = HubProcess(tmp_path / "data", env, tmp_path / "hub2.log").start()
+    try:
+        admin = Admin(first.url).setup(make_license(vendor_keys[0], runners=5))
+        wf = admin.workflow()
+        creds = admin.runner("cached")
+        runner = FakeRunner(second.url, creds)
+        runner.heartbeat()
+        for _ in range(5):  # warm the idle cache in the second process
+            assert runner.poll() is None
+        ex = admin.run(wf, {"via": "first"})["id"]  # created (and maybe assigned) in the first
+        payload = wait_for(runner.poll, timeout=5, interval=0.02, what="work seen by 2nd hub")
+        assert payload["id"] == ex
+        runner.execute(payload)
+        for _ in range(5):
+            assert runner.poll() is None
+        res = admin.http.post(f"/api/runners/{creds['id']}/regenerate-secret")
+        assert res.status_code == 200
+        started = time.monotonic()
+        wait_for(
+            lambda: runner.http.get("/api/runner/poll").status_code == 401,
+            timeout=5,
+            interval=0.02,
+            what="old token refused by the 2nd hub",
+        )
+        assert time.monotonic() - started < 5
+        assert runner.errors == []
+    finally:
+        first.stop()
+        second.stop()

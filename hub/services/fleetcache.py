@@ -1,0 +1,125 @@
+"""Answering an idle runner's poll without the database (PERFORMANCE.md).
+
+Most polls come from idle runners while nothing is waiting: the answer is 204 again and again.
+After a poll found "this runner holds nothing, is ONLINE, nothing QUEUED could be its", the
+hub remembers ``(generation, secret_version)`` for the runner. The next poll with the same token
+secret version answers 204 from memory while the generation is unchanged.
+
+The generation moves whenever anything could change such an answer, in any hub process or
+queue worker: an execution becomes QUEUED or ASSIGNED, a runner's secret, labels or existence
+change. Writers call ``changed()``, which bumps the local generation at once and, on
+PostgreSQL, sends ``NOTIFY exekra_fleet``; every process LISTENs on a dedicated connection
+and bumps its generation on each notification. Without a healthy listener (SQLite, tests
+without background work, a lost connection) the cache is off and every poll reads the
+database.
+"""
+
+from __future__ import annotations
+
+import logging
+import select
+import threading
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "exekra_fleet"
+
+
+class FleetCache:
+    def __init__(self) -> None:
+        self.generation = 0
+        self.enabled = False
+        self._idle: dict[int, tuple[int, Any]] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._connect_params: dict[str, Any] | None = None
+        self._dbname = ""
+
+    # -- the poll side -------------------------------------------------------------------
+    def idle_hit(self, runner_id: int, version: Any) -> bool:
+        if not self.enabled:
+            return False
+        entry = self._idle.get(runner_id)
+        return entry is not None and entry == (self.generation, version)
+
+    def remember_idle(self, runner_id: int, version: Any, generation: int) -> None:
+        if self.enabled and generation == self.generation:
+            self._idle[runner_id] = (generation, version)
+
+    def forget(self, runner_id: int) -> None:
+        self._idle.pop(runner_id, None)
+
+    # -- the writer side -----------------------------------------------------------------
+    def changed(self) -> None:
+        """Something that may change an idle poll's answer happened (call after the write)."""
+        self._bump()
+        from . import sql
+
+        if sql.pg():
+            try:
+                sql.run("SELECT pg_notify(?, '')", (CHANNEL,))
+            except Exception:  # noqa: BLE001 - listeners fall back to the DB when they miss it
+                log.warning("fleet cache: NOTIFY failed", exc_info=True)
+
+    def _bump(self) -> None:
+        with self._lock:
+            self.generation += 1
+            if len(self._idle) > 100_000:
+                self._idle.clear()
+
+    # -- the listener --------------------------------------------------------------------
+    def start(self, database: Any) -> None:
+        """Listen for changes made by other processes (PostgreSQL only)."""
+        import peewee
+
+        if not isinstance(database, peewee.PostgresqlDatabase) or self._thread is not None:
+            return
+        self._dbname = database.database
+        self._connect_params = dict(database.connect_params)
+        self._thread = threading.Thread(
+            target=self._listen, name="exekra-fleet-listen", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.enabled = False
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _listen(self) -> None:
+        import psycopg2
+
+        assert self._connect_params is not None
+        while not self._stop.is_set():
+            conn = None
+            try:
+                conn = psycopg2.connect(dbname=self._dbname, **self._connect_params)
+                conn.autocommit = True
+                with conn.cursor() as cur:
+                    cur.execute(f"LISTEN {CHANNEL}")
+                self._bump()
+                self.enabled = True
+                while not self._stop.is_set():
+                    ready, _, _ = select.select([conn], [], [], 1.0)
+                    conn.poll()
+                    if conn.notifies:
+                        conn.notifies.clear()
+                        self._bump()
+                    elif not ready:
+                        with conn.cursor() as cur:  # keep-alive: notice a dead connection
+                            cur.execute("SELECT 1")
+            except Exception as exc:  # noqa: BLE001 - lost: poll from the DB until back
+                log.warning("fleet cache: listener lost (%s); polls read the database", exc)
+            finally:
+                self.enabled = False
+                self._bump()
+                if conn is not None:
+                    try:
+                        conn.close()
+                    except Exception:  # noqa: BLE001
+                        log.debug("fleet cache: close failed", exc_info=True)
+            self._stop.wait(1.0)
