@@ -54,7 +54,9 @@ def test_settings_file_and_environment(tmp_path, monkeypatch):
 
 
 def test_systemd_unit_verifies(tmp_path):
-    unit = systemd_unit(exe=shutil.which("true") or "/bin/true", data_dir=str(tmp_path), user="root")
+    unit = systemd_unit(
+        exe=shutil.which("true") or "/bin/true", data_dir=str(tmp_path), user="root"
+    )
     assert "ExecStart=" in unit and "Restart=always" in unit and "KillSignal=SIGTERM" in unit
     path = tmp_path / "exekra-runner.service"
     path.write_text(unit)
