@@ -43,6 +43,7 @@ def _env(db_url: str, public_key: Path) -> dict[str, str]:
         "EXEKRA_LICENSE_PUBLIC_KEY": str(public_key),
         "EXEKRA_BCRYPT_ROUNDS": "4",
         "EXEKRA_SCHEDULER_INTERVAL": "0.5",
+        "EXEKRA_RATE_LIMIT_PER_MINUTE": "100000",  # the test polls the API while it waits
         "EXEKRA_LOG_LEVEL": "INFO",
     }
 
@@ -130,7 +131,7 @@ def test_schedule_created_over_the_api_fires_on_time_once(
                 runs = wait_for(
                     lambda url=url, auth=auth, trig=trig: _executions(url, auth, trig["id"]),
                     timeout=150,
-                    interval=0.25,
+                    interval=0.5,
                     what=f"the {name} schedule to fire",
                 )
                 run = runs[0]
