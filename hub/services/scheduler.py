@@ -290,6 +290,7 @@ class Scheduler:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._due_count = 0
 
     # -- one round ------------------------------------------------------------------------
     def tick(self, now: dt.datetime | None = None) -> list[Fired]:
@@ -309,6 +310,7 @@ class Scheduler:
         )
         done = []
         ids: list[int] = [int(t.id) for t in due]
+        self._due_count = len(ids)
         for trigger_id in ids:
             try:
                 fired = self._process(trigger_id, now)
@@ -397,8 +399,14 @@ class Scheduler:
             return fired
 
     # -- the background loop --------------------------------------------------------------
-    def seconds_to_next(self, now: dt.datetime) -> float:
-        """How long to sleep: until the earliest ``next_run``, at most ``interval``."""
+    def seconds_to_next(self, now: dt.datetime, *, backlog: bool = False) -> float:
+        """How long to sleep: until the earliest ``next_run``, at most ``interval``.
+
+        A schedule still due after a round (one that failed and will be retried) waits a full
+        interval, unless the round stopped at its batch size (``backlog``): then at once.
+        """
+        if backlog:
+            return 0.0
         earliest = (
             Trigger.select(peewee.fn.MIN(Trigger.next_run))
             .where((Trigger.type == "SCHEDULE") & (Trigger.enabled == True))  # noqa: E712
@@ -409,7 +417,9 @@ class Scheduler:
         if isinstance(earliest, str):  # SQLite aggregate returns text
             earliest = dt.datetime.fromisoformat(earliest)
         wait = (earliest - now).total_seconds()
-        return min(self.interval, max(0.05, wait + 0.01))
+        if wait <= 0:
+            return self.interval
+        return min(self.interval, wait + 0.01)
 
     def start(self) -> None:
         if self._thread is not None:
@@ -423,7 +433,8 @@ class Scheduler:
                 try:
                     with db.connection():
                         self.tick()
-                        wait = self.seconds_to_next(self.clock())
+                        backlog = self._due_count >= self.batch
+                        wait = self.seconds_to_next(self.clock(), backlog=backlog)
                 except Exception:  # noqa: BLE001 - survive database outages
                     log.exception("scheduler: round failed; retrying")
 

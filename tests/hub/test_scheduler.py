@@ -626,3 +626,34 @@ def test_two_scheduler_processes_fire_each_instant_once(world, db_url: str) -> N
     assert len(keys) == len(set(keys)) == total
     for t in triggers:
         assert len(fired_instants(t.id)) == 20
+
+
+def test_the_loop_sleeps_until_the_next_fire_at_most_one_interval(world) -> None:
+    now = at(2026, 5, 4, 12, 0, 0)
+    sched = Scheduler(Recorder(), interval=5)
+    assert sched.seconds_to_next(now) == 5  # nothing scheduled
+    t = make_schedule(world, "* * * * *", now=now)
+    Trigger.update(next_run=now + dt.timedelta(seconds=2)).where(Trigger.id == t.id).execute()
+    assert sched.seconds_to_next(now) == pytest.approx(2.01)
+    assert sched.seconds_to_next(now - dt.timedelta(minutes=1)) == 5
+    # still due after a round (it failed and waits for a retry): no busy loop
+    assert sched.seconds_to_next(now + dt.timedelta(seconds=3)) == 5
+    assert sched.seconds_to_next(now + dt.timedelta(seconds=3), backlog=True) == 0
+
+
+def test_background_thread_fires_and_stops(world) -> None:
+    from tests.support import wait_for
+
+    t = make_schedule(world, "0 0 1 1 *", now=utcnow())
+    soon = utcnow() + dt.timedelta(milliseconds=300)
+    Trigger.update(next_run=soon).where(Trigger.id == t.id).execute()
+    recorder = Recorder()
+    sched = Scheduler(recorder, interval=0.2)
+    sched.start()
+    try:
+        wait_for(lambda: recorder.calls, timeout=30, what="the scheduler thread to fire")
+    finally:
+        sched.stop()
+    assert recorder.calls[0][1] == soon
+    assert sched._thread is None
+    assert Trigger.get_by_id(t.id).next_run.month == 1  # next New Year
