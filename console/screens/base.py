@@ -202,12 +202,10 @@ class TableScreen(HubScreen):
         if table.row_count:
             table.move_cursor(row=min(keep, table.row_count - 1))
         arrow = "▼" if self.sort_reverse else "▲"
-        for i, col in enumerate(self.COLUMNS):
-            column = table.columns.get(col)  # type: ignore[call-overload]
-            if column is not None:
-                from rich.text import Text as _T
-
-                column.label = _T(f"{col} {arrow}" if i == self.sort_col else col)
+        for i, column in enumerate(table.ordered_columns):
+            name = self.COLUMNS[i] if i < len(self.COLUMNS) else str(column.label)
+            column.label = Text(f"{name} {arrow}" if i == self.sort_col else name)
+            column.content_width = max(column.content_width, column.label.cell_len)
         table.refresh()
 
     def selected(self) -> dict[str, Any] | None:

@@ -17,13 +17,19 @@ from .base import Banner
 
 HELP = """# Sign in
 Sign in with your Exekra account. The session token is kept in your user data folder
-(mode 0600) so the next `exekra console` starts signed in; `EXEKRA_TOKEN` overrides it."""
+(mode 0600) so the next `exekra console` starts signed in; `EXEKRA_TOKEN` overrides it.
+
+A new hub: press `F2` to activate its license (the `.lic` file) and create the first
+administrator (the email must be the license's), then you are signed in."""
 
 
 class LoginScreen(Screen[None]):
     CSS_PATH = "login.tcss"
     HELP = HELP
-    BINDINGS = [Binding("ctrl+q", "app.quit", "Quit")]
+    BINDINGS = [
+        Binding("ctrl+q", "app.quit", "Quit"),
+        Binding("f2", "setup", "First-run setup"),
+    ]
 
     def __init__(self, message: str = "") -> None:
         super().__init__()
@@ -45,6 +51,7 @@ class LoginScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#login-message").display = bool(self.message)
+        self.check_first_run()
         email = self.query_one("#email", Input)
         (self.query_one("#password", Input) if email.value else email).focus()
 
@@ -61,6 +68,54 @@ class LoginScreen(Screen[None]):
             self.notify("enter your email and password", severity="error")
             return
         self.sign_in(email, password)
+
+    @work(group="hub")
+    async def check_first_run(self) -> None:
+        app: Any = self.app
+        try:
+            state = await app.client.license()
+        except HubError:
+            return
+        if state.get("status") == "UNLICENSED":
+            self.message = "This hub has no license yet: press F2 for the first-run setup."
+            label = self.query_one("#login-message", Static)
+            label.update(self.message)
+            label.display = True
+
+    @work(exclusive=True, group="dialog")
+    async def action_setup(self) -> None:
+        from pathlib import Path
+
+        from ..modals import Field, FormModal
+
+        app: Any = self.app
+        fields = [
+            Field("license", "License file (.lic) — empty if already activated"),
+            Field("email", "Administrator email (the license's)", required=True),
+            Field("name", "Name", required=True),
+            Field("password", "Password", kind="password", required=True),
+        ]
+        values = await app.push_screen_wait(
+            FormModal("First-run setup", fields, submit_label="Set up")
+        )
+        if not values:
+            return
+        try:
+            if values.get("license"):
+                path = Path(values["license"]).expanduser()
+                try:
+                    text = path.read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError) as exc:
+                    self.notify(f"cannot read {path}: {exc}", severity="error")
+                    return
+                state = await app.client.activate_license(text)
+                self.notify(f"license {state.get('status')} for {state.get('organization')}")
+            await app.client.setup_admin(values["email"], values["password"], values["name"])
+        except HubError as exc:
+            app.hub_failed(exc)
+            return
+        self.query_one("#email", Input).value = values["email"]
+        self.sign_in(values["email"], values["password"])
 
     @work(exclusive=True)
     async def sign_in(self, email: str, password: str) -> None:

@@ -13,7 +13,7 @@ from console.screens.dashboard import DashboardScreen
 from console.screens.login import LoginScreen
 from console.session import SessionStore
 from tests.console.conftest import settle
-from tests.support import ADMIN_EMAIL, PASSWORD, free_port
+from tests.support import ADMIN_EMAIL, PASSWORD, free_port, make_license
 
 pytestmark = pytest.mark.anyio
 
@@ -79,3 +79,35 @@ class TestLogin:
         assert store.load("http://hub") == "stored"
         monkeypatch.setenv("EXEKRA_TOKEN", "from-env")
         assert store.load("http://hub") == "from-env"
+
+
+class TestFirstRun:
+    async def test_activate_license_create_admin_sign_in(self, tmp_path, vendor_keys):
+        from console.modals import FormModal
+        from tests.console.conftest import wait_screen
+        from tests.support import HubProcess
+
+        hub = HubProcess(
+            tmp_path / "data",
+            {
+                "EXEKRA_LICENSE_PUBLIC_KEY": str(vendor_keys[1]),
+                "EXEKRA_BCRYPT_ROUNDS": "4",
+            },
+            tmp_path / "hub.log",
+        ).start()
+        try:
+            lic = tmp_path / "acme.lic"
+            lic.write_text(make_license(vendor_keys[0]))
+            app = ExekraConsole(hub.url, store=SessionStore(tmp_path / "s"))
+            async with app.run_test(size=(80, 24)) as pilot:
+                await settle(pilot)
+                assert "F2" in str(app.screen.query_one("#login-message").render())
+                await pilot.press("f2")
+                await wait_screen(pilot, FormModal)
+                await pilot.press(*str(lic), "tab", *ADMIN_EMAIL, "tab", "A", "d", "a", "tab")
+                await pilot.press(*PASSWORD, "enter")
+                await wait_screen(pilot, DashboardScreen)
+                await settle(pilot)
+                assert app.user and app.user["role"] == "ADMIN"
+        finally:
+            hub.stop()
