@@ -18,6 +18,7 @@ from .pages import (
     Dashboard,
     ExecutionDetail,
     Executions,
+    NotFoundSink,
     Runners,
     SignIn,
     SignOut,
@@ -51,4 +52,5 @@ def register_web(app: falcon.App, hub: Any) -> None:
     app.add_route("/signin", SignIn(view))
     app.add_route("/signout", SignOut(view))
     app.add_static_route("/static", STATIC)
+    app.add_sink(NotFoundSink(view), NotFoundSink.PATTERN)
     hub.extra["web"] = view

@@ -327,6 +327,19 @@ class Users(Page):
         return {"users": queries.users()}
 
 
+class NotFoundSink:
+    """An HTML 404 for paths outside the API that no page matches (routes take precedence)."""
+
+    PATTERN = r"^/(?!api(/|$)|static/)"
+
+    def __init__(self, view: View) -> None:
+        self.view = view
+
+    def __call__(self, req: falcon.Request, resp: falcon.Response, **params: Any) -> None:
+        user = req.context.auth.optional_user(req)
+        self.view.error(req, resp, 404, "Not found", f"There is no page at {req.path}.", user)
+
+
 def read_form(req: falcon.Request) -> dict[str, str]:
     if (req.content_type or "").split(";")[0].strip() != "application/x-www-form-urlencoded":
         raise PageError(415, "Unsupported form", "Send the form as the sign-in page does.")

@@ -313,3 +313,12 @@ def test_web_routes_stay_out_of_the_api_table(licensed_api: Api):
     app = licensed_api.client.app
     assert not [p for p, _r, _s in app.routes.table if not p.startswith("/api")]
     assert Execution.select().count() == 4  # seeded, and nothing above changed it
+
+
+def test_unknown_pages_get_an_html_404_and_the_api_keeps_json(as_admin: Browser):
+    res = as_admin.get("/no/such/page")
+    assert res.status_code == 404 and "There is no page at /no/such/page" in res.text
+    assert res.headers["content-security-policy"] == CSP and "Ada Admin" in res.text
+    api = as_admin.api.client.simulate_get("/api/no-such-thing")
+    assert api.status_code == 404 and api.json["code"] == "not_found"
+    assert as_admin.api.client.simulate_get("/static/nope.css").status_code == 404
