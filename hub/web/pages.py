@@ -386,6 +386,7 @@ class SignIn:
             error=error,
             email=email,
             next_path=next_path,
+            first_run=not User.select().exists(),
             nav="signin",
         )
 

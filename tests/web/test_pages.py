@@ -21,8 +21,6 @@ from tests.support import ADMIN_EMAIL, PASSWORD, Api
 from tests.web.conftest import Browser
 from tests.web.seed import XSS_NAME
 
-pytestmark = pytest.mark.usefixtures("seeded")
-
 ALL_PAGES = ["/", "/workflows", "/executions", "/runners", "/triggers", "/audit", "/users"]
 
 
@@ -44,6 +42,7 @@ def post_signin(api: Api, form: dict[str, str], cookie: str | None) -> Any:
 
 
 def test_signed_out_visitors_are_sent_to_sign_in(licensed_api: Api):
+    assert "data-first-run" not in licensed_api.client.simulate_get("/signin").text
     for path in ALL_PAGES + ["/executions?status=FAILED"]:
         res = licensed_api.client.simulate_get(path)
         assert res.status_code == 303
@@ -52,6 +51,7 @@ def test_signed_out_visitors_are_sent_to_sign_in(licensed_api: Api):
     assert res.status_code == 303
 
 
+@pytest.mark.usefixtures("seeded")
 def test_sign_in_sets_the_session_cookie_and_audits(licensed_api: Api):
     token, cookie = signin_form(licensed_api, "/signin?next=/runners")
     assert token == cookie
@@ -309,6 +309,7 @@ def test_static_files_are_served(licensed_api: Api):
     assert licensed_api.client.simulate_get("/static/../app.py").status_code == 404
 
 
+@pytest.mark.usefixtures("seeded")
 def test_web_routes_stay_out_of_the_api_table(licensed_api: Api):
     app = licensed_api.client.app
     assert not [p for p, _r, _s in app.routes.table if not p.startswith("/api")]
@@ -322,3 +323,8 @@ def test_unknown_pages_get_an_html_404_and_the_api_keeps_json(as_admin: Browser)
     api = as_admin.api.client.simulate_get("/api/no-such-thing")
     assert api.status_code == 404 and api.json["code"] == "not_found"
     assert as_admin.api.client.simulate_get("/static/nope.css").status_code == 404
+
+
+def test_sign_in_page_explains_the_first_run(api: Api):
+    res = api.client.simulate_get("/signin")
+    assert res.status_code == 200 and "data-first-run" in res.text
