@@ -55,6 +55,37 @@ def _decode_error(exc: msgspec.ValidationError | msgspec.DecodeError) -> errors.
     return errors.BadRequest(f"malformed JSON: {msg}", code="malformed_json")
 
 
+#: integers the databases store (SQLite INTEGER, PostgreSQL BIGINT) are 64-bit; a larger one in a
+#: typed field or a path would otherwise reach the driver and fail there (a 500)
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+_LONG_DIGITS = re.compile(rb"\d{19}")
+
+
+def _int_out_of_range(value: Any, where: str = "$") -> str | None:
+    """Where the first integer beyond 64 bits sits in a decoded Struct (``$.a[0].b``), or None.
+
+    Dict values are free-form JSON data (e.g. workflow inputs) stored as JSON text, where any
+    number is fine, so they are not looked into.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        return None if INT64_MIN <= value <= INT64_MAX else where
+    if isinstance(value, msgspec.Struct):
+        for name in value.__struct_fields__:
+            bad = _int_out_of_range(getattr(value, name), f"{where}.{name}")
+            if bad:
+                return bad
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            bad = _int_out_of_range(item, f"{where}[{i}]")
+            if bad:
+                return bad
+    return None
+
+
+def _range_error(where: str) -> errors.ValidationFailed:
+    return errors.ValidationFailed(f"Expected `int` within the 64-bit range - at `{where}`")
+
+
 def read_body(req: falcon.Request, limit: int) -> bytes:
     """Read at most ``limit`` bytes of the body; more is 413 (Content-Length or streamed)."""
     length = req.content_length
@@ -71,9 +102,13 @@ def decode_body(req: falcon.Request, typ: Any) -> Any:
     if not raw.strip():
         raise errors.BadRequest("a JSON body is required", code="missing_body")
     try:
-        return msgspec.json.decode(raw, type=typ)
+        value = msgspec.json.decode(raw, type=typ)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise _decode_error(exc) from None
+    bad = _int_out_of_range(value) if _LONG_DIGITS.search(raw) else None
+    if bad:
+        raise _range_error(bad)
+    return value
 
 
 def decode_query(req: falcon.Request, typ: Any) -> Any:
@@ -85,9 +120,13 @@ def decode_query(req: falcon.Request, typ: Any) -> Any:
         if key not in known:
             raise errors.ValidationFailed(f"unknown query parameter {key!r}", code="unknown_field")
     try:
-        return msgspec.convert(params, typ, strict=False)
+        value = msgspec.convert(params, typ, strict=False)
     except msgspec.ValidationError as exc:
         raise errors.ValidationFailed(str(exc).replace("$.", "query parameter ")) from None
+    bad = _int_out_of_range(value)
+    if bad:
+        raise _range_error(bad.replace("$.", "query parameter "))
+    return value
 
 
 def endpoint(summary: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -103,6 +142,9 @@ def endpoint(summary: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Call
                 req.context.body = decode_body(req, spec.body)
             if spec.query is not None:
                 req.context.query = decode_query(req, spec.query)
+            for name, value in kw.items():  # ``{x:int}`` path segments: no such row can exist
+                if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+                    raise errors.NotFound(f"no {name.removesuffix('_id')} {value}")
             return fn(resource, req, resp, **kw)
 
         wrapper.__endpoint__ = spec  # type: ignore[attr-defined]
@@ -210,6 +252,13 @@ def openapi_document(routes: Routes, *, version: str, title: str = "Exekra hub A
             op["requestBody"] = {
                 "required": True,
                 "content": {"application/json": {"schema": schema_of[spec.body]}},
+            }
+        elif spec.raw_body and spec.body_content_type == "application/json":
+            # responders that read JSON themselves take an optional object (a webhook's
+            # payload, publish/run options); an empty body means none
+            op["requestBody"] = {
+                "required": False,
+                "content": {spec.body_content_type: {"schema": {"type": "object"}}},
             }
         elif spec.raw_body:
             op["requestBody"] = {
