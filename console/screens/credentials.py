@@ -89,11 +89,11 @@ class CredentialsScreen(TableScreen):
         if c:
             self.app.push_screen(
                 ConfirmModal(f"Delete credential {c['name']}?"),
-                lambda ok: self.remove(c) if ok else None,
+                lambda ok: self.delete_item(c) if ok else None,
             )
 
     @hub_work()
-    async def remove(self, c: dict[str, Any]) -> None:
+    async def delete_item(self, c: dict[str, Any]) -> None:
         await self.api.delete_credential(c["id"])
         self.notify(f"deleted credential {c['name']}")
         self.reload()

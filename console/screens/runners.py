@@ -169,11 +169,11 @@ class RunnersScreen(TableScreen):
         if runner:
             self.app.push_screen(
                 ConfirmModal(f"Delete runner {runner['name']}?"),
-                lambda ok: self.remove(runner) if ok else None,
+                lambda ok: self.delete_item(runner) if ok else None,
             )
 
     @hub_work()
-    async def remove(self, runner: dict[str, Any]) -> None:
+    async def delete_item(self, runner: dict[str, Any]) -> None:
         await self.api.delete_runner(runner["id"])
         self.notify(f"deleted runner {runner['name']}")
         self.reload()

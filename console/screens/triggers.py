@@ -185,11 +185,11 @@ class TriggersScreen(TableScreen):
         if t:
             self.app.push_screen(
                 ConfirmModal(f"Delete trigger {t['id']}?"),
-                lambda ok: self.remove(t) if ok else None,
+                lambda ok: self.delete_item(t) if ok else None,
             )
 
     @hub_work()
-    async def remove(self, t: dict[str, Any]) -> None:
+    async def delete_item(self, t: dict[str, Any]) -> None:
         await self.api.delete_trigger(t["id"])
         self.notify(f"deleted trigger {t['id']}")
         self.reload()

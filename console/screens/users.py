@@ -122,11 +122,11 @@ class UsersScreen(TableScreen):
         if user:
             self.app.push_screen(
                 ConfirmModal(f"Delete {user['email']}?"),
-                lambda ok: self.remove(user) if ok else None,
+                lambda ok: self.delete_item(user) if ok else None,
             )
 
     @hub_work()
-    async def remove(self, user: dict[str, Any]) -> None:
+    async def delete_item(self, user: dict[str, Any]) -> None:
         await self.api.delete_user(user["id"])
         self.notify(f"deleted {user['email']}")
         self.reload()
