@@ -276,6 +276,7 @@ def queue_executions(db_url: str, wf_id: int, count: int) -> None:
             " false, now(), now() FROM generate_series(1, %s) g",
             (wf_id, count),
         )
+        cur.execute("NOTIFY exekra_fleet")  # rows written behind the hub's back: tell it
     conn.close()
 
 

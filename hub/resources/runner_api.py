@@ -185,7 +185,6 @@ class StatusResource:
     def on_post(self, req: falcon.Request, resp: falcon.Response, execution_id: int) -> None:
         body: StatusReport = req.context.body
         runner_id, ver = _runner(req)
-        self.hub.runners.check(runner_id, ver)
         out = self.hub.executions.runner_status(
             runner_id,
             execution_id,
@@ -196,6 +195,7 @@ class StatusResource:
             reason=body.reason,
             metrics=msgspec.structs.asdict(body.metrics) if body.metrics else None,
             logs=[msgspec.structs.asdict(line) for line in body.logs],
+            version=ver,
         )
         send(resp, out)
 
@@ -214,9 +214,12 @@ class LogsResource:
     def on_post(self, req: falcon.Request, resp: falcon.Response, execution_id: int) -> None:
         body: LogBatch = req.context.body
         runner_id, ver = _runner(req)
-        self.hub.runners.check(runner_id, ver)
         out = self.hub.executions.runner_logs(
-            runner_id, execution_id, body.attempt, [msgspec.structs.asdict(x) for x in body.logs]
+            runner_id,
+            execution_id,
+            body.attempt,
+            [msgspec.structs.asdict(x) for x in body.logs],
+            version=ver,
         )
         send(resp, out)
 

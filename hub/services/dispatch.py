@@ -17,6 +17,7 @@ Two ways in:
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from typing import Any
 
@@ -83,6 +84,15 @@ class Dispatcher:
                 "the runner token is no longer valid; authenticate again", code="invalid_token"
             )
         _, status, current, waiting = row
+        if current is None and waiting and sql.pg():
+            claimed = self._claim_pg(runner_id)
+            if claimed is None:
+                return None
+            self.cache.changed()
+            ex_id, attempt, workflow_id, ver, inputs = claimed
+            return self.executions.build_payload(
+                ex_id, attempt, workflow_id, ver, json.loads(inputs) if inputs else {}, runner_id
+            )
         if current is None and waiting:
             current = self.claim_for_runner(runner_id)
         elif current is None and status == "ONLINE":
@@ -126,6 +136,25 @@ class Dispatcher:
         if taken is not None:
             self.cache.changed()
         return taken
+
+    def _claim_pg(self, runner_id: int) -> tuple | None:
+        """PostgreSQL: the whole claim as one statement (both rows locked, both updated)."""
+        now = utcnow()
+        return sql.one(
+            "WITH r AS (SELECT id, labels FROM runners WHERE id = ? AND status = 'ONLINE'"
+            " AND current_execution_id IS NULL FOR UPDATE SKIP LOCKED),"
+            " e AS (SELECT ex.id FROM executions ex, r WHERE ex.status = 'QUEUED'"
+            " AND (ex.target_runner_id IS NULL OR ex.target_runner_id = r.id)"
+            f" AND {_subset('ex.required_labels', 'r.labels')}"
+            " ORDER BY ex.priority DESC, ex.queued_at, ex.id LIMIT 1 FOR UPDATE OF ex SKIP LOCKED),"
+            " u AS (UPDATE executions x SET status = 'ASSIGNED', runner_id = ?,"
+            " attempt = x.attempt + 1, assigned_at = ?, updated_at = ? FROM e"
+            " WHERE x.id = e.id AND x.status = 'QUEUED'"
+            " RETURNING x.id, x.attempt, x.workflow_id, x.version, x.inputs)"
+            " UPDATE runners SET status = 'BUSY', current_execution_id = u.id FROM u"
+            " WHERE runners.id = ? RETURNING u.id, u.attempt, u.workflow_id, u.version, u.inputs",
+            (runner_id, runner_id, now, now, runner_id),
+        )
 
     def _claim_for_runner(self, runner_id: int, now: dt.datetime) -> int | None:
         with transaction():

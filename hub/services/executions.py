@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import peewee
@@ -67,6 +68,18 @@ REASONS = (
 LOG_LEVELS = ("debug", "info", "warning", "error")
 MAX_LOG_MESSAGE = 10_000
 PRIORITY_RANGE = (-1000, 1000)
+
+
+_UNCHECKED: Any = object()
+
+
+@dataclass
+class _Held:
+    runner_id: int | None
+    attempt: int
+    status: str
+    stop_requested: bool
+    started: bool
 
 
 def transaction() -> Any:
@@ -131,6 +144,7 @@ class ExecutionService:
         self.license = license
         #: set by the queue wiring: hand a new QUEUED execution to the dispatcher
         self.enqueue: Callable[[int], None] = lambda execution_id: None
+        self._graphs: dict[tuple[int, int], dict[str, Any]] = {}
         #: set by the wiring: something changed that an idle runner's cached poll must see
         self.changed: Callable[[], None] = lambda: None
         #: set by the credentials wiring: {name: {username, secret}} for a payload
@@ -488,22 +502,43 @@ class ExecutionService:
         return bool(changed)
 
     # -- runner writes ----------------------------------------------------------------------
-    def _held(self, runner_id: int, execution_id: int, attempt: int) -> Execution:
-        execution = Execution.get_or_none(Execution.id == execution_id)
-        if execution is None:
+    def _held(
+        self, runner_id: int, execution_id: int, attempt: int, version: Any = _UNCHECKED
+    ) -> _Held:
+        """One indexed read: the execution, and (with ``version``) the runner token's validity."""
+        row = sql.one(
+            "SELECT e.runner_id, e.attempt, e.status, e.stop_requested, e.started_at,"
+            " (SELECT secret_version FROM runners WHERE id = ?) FROM executions e WHERE e.id = ?",
+            (runner_id, execution_id),
+        )
+        if version is not _UNCHECKED:
+            current = (
+                row[5]
+                if row is not None
+                else sql.one("SELECT secret_version FROM runners WHERE id = ?", (runner_id,))
+            )
+            if isinstance(current, tuple):
+                current = current[0]
+            if current is None or current != version:
+                raise errors.Unauthorized(
+                    "the runner token is no longer valid; authenticate again",
+                    code="invalid_token",
+                )
+        if row is None:
             raise errors.NotFound(f"no execution {execution_id}", code="execution_not_found")
-        if execution.runner_id != runner_id:
+        held = _Held(row[0], row[1], row[2], bool(row[3]), row[4] is not None)
+        if held.runner_id != runner_id:
             raise errors.Forbidden(
                 f"execution {execution_id} is not held by this runner", code="not_your_execution"
             )
-        if attempt != execution.attempt:
+        if attempt != held.attempt:
             raise errors.Conflict(
                 f"attempt {attempt} is stale: execution {execution_id} is on attempt "
-                f"{execution.attempt}",
+                f"{held.attempt}",
                 code="stale_attempt",
-                status=execution.status,
+                status=held.status,
             )
-        return execution
+        return held
 
     def _insert_logs(self, execution_id: int, logs: builtins.list[dict[str, Any]]) -> int:
         rows = []
@@ -529,9 +564,14 @@ class ExecutionService:
         return len(rows)
 
     def runner_logs(
-        self, runner_id: int, execution_id: int, attempt: int, logs: builtins.list[dict[str, Any]]
+        self,
+        runner_id: int,
+        execution_id: int,
+        attempt: int,
+        logs: builtins.list[dict[str, Any]],
+        version: Any = _UNCHECKED,
     ) -> dict[str, Any]:
-        execution = self._held(runner_id, execution_id, attempt)
+        execution = self._held(runner_id, execution_id, attempt, version)
         if execution.status in TERMINAL:
             raise errors.Conflict(
                 f"execution {execution_id} is already {execution.status}",
@@ -553,13 +593,16 @@ class ExecutionService:
         reason: str | None = None,
         metrics: dict[str, Any] | None = None,
         logs: builtins.list[dict[str, Any]] | None = None,
+        version: Any = _UNCHECKED,
     ) -> dict[str, Any]:
+        """A runner's report; ``version`` (the token's secret version) is checked in the
+        same read as the execution."""
         status = status.upper()
         if status not in ("RUNNING", "COMPLETED", "FAILED", "STOPPED"):
             raise errors.ValidationFailed("status must be RUNNING, COMPLETED, FAILED or STOPPED")
         if reason is not None and reason not in REASONS:
             raise errors.ValidationFailed(f"reason must be one of {', '.join(REASONS)}")
-        execution = self._held(runner_id, execution_id, attempt)
+        execution = self._held(runner_id, execution_id, attempt, version)
         if execution.status == status:  # a retried report (the runner's outbox): idempotent
             return {"status": status, "stop": bool(execution.stop_requested), "duplicate": True}
         if status not in RUNNER_TRANSITIONS.get(execution.status, ()):
@@ -576,7 +619,7 @@ class ExecutionService:
             fields["started_at"] = now
         else:
             fields["finished_at"] = now
-            if execution.started_at is None:
+            if not execution.started:
                 fields["started_at"] = now
             if metrics is not None:
                 fields["metrics"] = metrics
@@ -587,16 +630,16 @@ class ExecutionService:
             elif status == "STOPPED":
                 fields["reason"] = "stopped"
                 fields["error"] = error[:10_000] if error else None
-        changed = (
-            Execution.update(**fields)
-            .where(
-                (Execution.id == execution_id)
-                & (Execution.status == execution.status)
-                & (Execution.attempt == attempt)
-                & (Execution.runner == runner_id)
-            )
-            .execute()
-        )
+        params = [
+            sql.ts(v) if isinstance(v, dt.datetime) else json.dumps(v) if k == "metrics" else v
+            for k, v in fields.items()
+        ]
+        changed = sql.run(
+            "UPDATE executions SET "
+            + ", ".join(f"{k} = ?" for k in fields)
+            + " WHERE id = ? AND status = ? AND attempt = ? AND runner_id = ?",
+            (*params, execution_id, execution.status, attempt, runner_id),
+        ).rowcount
         if not changed:
             latest = self.get(execution_id)
             raise errors.Conflict(
@@ -612,27 +655,59 @@ class ExecutionService:
         execution = Execution.get_or_none(Execution.id == execution_id)
         if execution is None or execution.runner_id != runner_id:
             return None
-        version = WorkflowVersion.get_or_none(
-            (WorkflowVersion.workflow == execution.workflow_id)
-            & (WorkflowVersion.number == execution.version)
+        return self.build_payload(
+            execution.id,
+            execution.attempt,
+            execution.workflow_id,
+            execution.version,
+            execution.inputs or {},
+            runner_id,
+            stop=bool(execution.stop_requested),
         )
-        graph = version.graph if version else {}
+
+    def graph(self, workflow_id: int, version: int) -> dict[str, Any]:
+        """The graph of a published version (immutable, so cached in the process)."""
+        key = (workflow_id, version)
+        graph = self._graphs.get(key)
+        if graph is None:
+            row = WorkflowVersion.get_or_none(
+                (WorkflowVersion.workflow == workflow_id) & (WorkflowVersion.number == version)
+            )
+            graph = (row.graph if row else None) or {}
+            if row is not None and row.published_at is not None:
+                if len(self._graphs) > 2000:
+                    self._graphs.clear()
+                self._graphs[key] = graph
+        return graph
+
+    def build_payload(
+        self,
+        execution_id: int,
+        attempt: int,
+        workflow_id: int,
+        version: int,
+        inputs: dict[str, Any],
+        runner_id: int,
+        *,
+        stop: bool = False,
+    ) -> dict[str, Any]:
+        graph = self.graph(workflow_id, version)
         names = sorted(
             {
-                str(node.get("params", {}).get("credential"))
-                for node in (graph or {}).get("nodes", [])
+                str(node["params"]["credential"])
+                for node in graph.get("nodes", [])
                 if isinstance(node, dict)
                 and isinstance(node.get("params"), dict)
                 and node["params"].get("credential")
             }
         )
         return {
-            "id": execution.id,
-            "attempt": execution.attempt,
-            "workflow_id": execution.workflow_id,
-            "version": execution.version,
+            "id": execution_id,
+            "attempt": attempt,
+            "workflow_id": workflow_id,
+            "version": version,
             "graph": graph,
-            "inputs": execution.inputs or {},
-            "credentials": self.credentials_for(names, execution.id, runner_id) if names else {},
-            "stop": bool(execution.stop_requested),
+            "inputs": inputs,
+            "credentials": self.credentials_for(names, execution_id, runner_id) if names else {},
+            "stop": stop,
         }

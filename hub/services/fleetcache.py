@@ -19,18 +19,22 @@ from __future__ import annotations
 import logging
 import select
 import threading
+import time
 from typing import Any
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "exekra_fleet"
+#: a remembered idle answer is trusted at most this long (a safety net should a change ever
+#: bypass ``changed()``, e.g. rows written by hand); runners poll every 5 s
+TTL = 30.0
 
 
 class FleetCache:
     def __init__(self) -> None:
         self.generation = 0
         self.enabled = False
-        self._idle: dict[int, tuple[int, Any]] = {}
+        self._idle: dict[int, tuple[int, Any, float]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -42,11 +46,16 @@ class FleetCache:
         if not self.enabled:
             return False
         entry = self._idle.get(runner_id)
-        return entry is not None and entry == (self.generation, version)
+        return (
+            entry is not None
+            and entry[0] == self.generation
+            and entry[1] == version
+            and entry[2] > time.monotonic()
+        )
 
     def remember_idle(self, runner_id: int, version: Any, generation: int) -> None:
         if self.enabled and generation == self.generation:
-            self._idle[runner_id] = (generation, version)
+            self._idle[runner_id] = (generation, version, time.monotonic() + TTL)
 
     def forget(self, runner_id: int) -> None:
         self._idle.pop(runner_id, None)
