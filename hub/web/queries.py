@@ -35,7 +35,7 @@ def _tuples(query: Any) -> list[tuple[Any, ...]]:
 
 RUNNER_STATUSES = ("ONLINE", "BUSY", "OFFLINE")
 PAGE_SIZE = 50
-LOG_LIMIT = 2000
+LOG_LIMIT = 1000
 
 
 def dashboard(now: dt.datetime | None = None) -> dict[str, Any]:

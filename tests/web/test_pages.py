@@ -328,3 +328,20 @@ def test_unknown_pages_get_an_html_404_and_the_api_keeps_json(as_admin: Browser)
 def test_sign_in_page_explains_the_first_run(api: Api):
     res = api.client.simulate_get("/signin")
     assert res.status_code == 200 and "data-first-run" in res.text
+
+
+def test_long_logs_show_their_tail(as_admin: Browser, seeded: dict[str, Any]):
+    from hub.models import ExecutionLog, utcnow
+    from hub.web.queries import LOG_LIMIT
+
+    running = seeded["executions"]["running"]
+    ExecutionLog.insert_many(
+        [
+            {"execution": running, "seq": 100 + i, "at": utcnow(), "message": f"step {i}"}
+            for i in range(LOG_LIMIT + 5)
+        ]
+    ).execute()
+    html = as_admin.get(f"/executions/{running}").text
+    assert f"Showing the last {LOG_LIMIT} of {LOG_LIMIT + 8} lines." in html
+    assert f">step {LOG_LIMIT + 4}</td>" in html and ">step 4</td>" not in html
+    assert ">step 5</td>" in html
