@@ -31,8 +31,3 @@ def seeded(licensed_api: Api) -> dict[str, Any]:
 @pytest.fixture
 def as_admin(licensed_api: Api, seeded: dict[str, Any]) -> Browser:
     return Browser(licensed_api, licensed_api.tokens["ADMIN"])
-
-
-@pytest.fixture
-def as_operator(licensed_api: Api, seeded: dict[str, Any]) -> Browser:
-    return Browser(licensed_api, licensed_api.tokens["OPERATOR"])

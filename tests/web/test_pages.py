@@ -272,16 +272,19 @@ def test_audit_page_matches_the_api(as_admin: Browser, licensed_api: Api):
     )
 
 
-def test_operator_cannot_reach_admin_pages(as_operator: Browser):
-    for path in ("/audit", "/users"):
-        res = as_operator.get(path)
+@pytest.mark.parametrize("role", ["OPERATOR", "DEVELOPER"])
+def test_only_admins_reach_admin_pages(licensed_api: Api, seeded: dict[str, Any], role: str):
+    as_role = Browser(licensed_api, licensed_api.tokens[role])
+    for path in ("/audit", "/users", "/audit?action=auth.login"):
+        res = as_role.get(path)
         assert res.status_code == 403
-        assert "needs the ADMIN role" in res.text and "data-audit" not in res.text
+        assert f"needs the ADMIN role; you are {role}" in res.text
+        assert "data-audit" not in res.text and "data-user" not in res.text
         assert res.headers["content-security-policy"] == CSP
-    home = as_operator.get("/").text
+    home = as_role.get("/").text
     assert 'href="/audit"' not in home and 'href="/users"' not in home
     for path in ("/", "/workflows", "/executions", "/runners", "/triggers"):
-        assert as_operator.get(path).status_code == 200
+        assert as_role.get(path).status_code == 200
 
 
 def test_names_are_escaped(as_admin: Browser, seeded: dict[str, Any]):
