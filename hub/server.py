@@ -33,6 +33,9 @@ def serve(settings: Settings) -> None:
         ident="exekra-hub",
         clear_untrusted_proxy_headers=False,
     )
+    from .resources.runner_api import keep_alive_on_204
+
+    keep_alive_on_204(server)  # idle runner polls answer 204: keep their connections open
 
     def shutdown(signum: int, frame: Any) -> None:
         log.info("signal %s: shutting down", signum)

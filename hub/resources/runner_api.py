@@ -230,3 +230,45 @@ def register(routes: Routes, hub: Any) -> None:
     routes.add("/api/runner/poll", PollResource(hub))
     routes.add("/api/runner/executions/{execution_id:int}/status", StatusResource(hub))
     routes.add("/api/runner/executions/{execution_id:int}/logs", LogsResource(hub))
+
+
+def keep_alive_on_204(server: Any) -> None:
+    """Keep connections open after 204 answers (waitress 3.0 closes them).
+
+    An idle runner's poll answers 204 every 5 s; waitress closes the connection after any
+    response without Content-Length, including 204 (which by definition has no body and must
+    not carry one), so every idle poll paid a new TCP connection. This task class keeps the
+    connection when the only reason to close was the missing length of a bodiless answer.
+    """
+    from waitress.channel import HTTPChannel
+    from waitress.task import WSGITask
+
+    class BodilessKeepAliveTask(WSGITask):  # type: ignore[misc]
+        _keep = False
+
+        def build_response_header(self) -> bytes:
+            connection = self.request.headers.get("CONNECTION", "").lower()
+            self._keep = (
+                not self.has_body
+                and self.version == "1.1"
+                and connection != "close"
+                and not self.close_on_finish
+            )
+            try:
+                return super().build_response_header()  # type: ignore[no-any-return]
+            finally:
+                self._keep = False
+
+        def set_close_on_finish(self) -> None:
+            if self._keep:
+                return
+            super().set_close_on_finish()
+
+    class Channel(HTTPChannel):  # type: ignore[misc]
+        task_class = BodilessKeepAliveTask
+
+    servers = [server]
+    servers += [s for s in getattr(server, "map", {}).values() if hasattr(s, "channel_class")]
+    for srv in servers:
+        if hasattr(srv, "channel_class"):
+            srv.channel_class = Channel

@@ -296,3 +296,38 @@ def test_idle_poll_cache_sees_changes_from_another_hub_process(
     finally:
         first.stop()
         second.stop()
+
+
+def test_idle_poll_keeps_the_connection_open(
+    tmp_path: Path, pg_url: str, vendor_keys: tuple[Path, Path]
+) -> None:
+    """waitress closes connections after 204 by default; the hub keeps them (runners poll
+    every 5 s over one keep-alive connection)."""
+    import http.client
+
+    hub = HubProcess(tmp_path / "data", hub_env(pg_url, vendor_keys[1]), tmp_path / "h.log")
+    hub.start()
+    try:
+        admin = Admin(hub.url).setup(make_license(vendor_keys[0], runners=2))
+        runner = FakeRunner(hub.url, admin.runner("ka"))
+        token = runner.http.headers["Authorization"]
+        conn = http.client.HTTPConnection("127.0.0.1", hub.port, timeout=10)
+        conn.request("GET", "/api/runner/poll", headers={"Authorization": token})
+        first = conn.getresponse()
+        first.read()
+        sock = conn.sock
+        assert first.status == 204 and not first.will_close
+        assert first.getheader("Connection") is None
+        conn.request("GET", "/api/runner/poll", headers={"Authorization": token})
+        second = conn.getresponse()
+        second.read()
+        assert second.status == 204 and conn.sock is sock  # same TCP connection reused
+        conn.request(
+            "GET", "/api/runner/poll", headers={"Authorization": token, "Connection": "close"}
+        )
+        third = conn.getresponse()
+        third.read()
+        assert third.will_close  # an explicit close is still honoured
+        conn.close()
+    finally:
+        hub.stop()
