@@ -118,7 +118,11 @@ def render(
             continue
         sx, sy = pos[e["from"]]
         tx, ty = pos[e["to"]]
-        siblings = [o for o in model.edges if o["from"] == e["from"]]
+        # exits ordered by where the edges go, so that sibling edges do not cross
+        siblings = sorted(
+            (o for o in model.edges if o["from"] == e["from"] and o["to"] in pos),
+            key=lambda o: (pos[o["to"]][0], o.get("port") or "", o["to"]),
+        )
         k = siblings.index(e)
         offset = (k - (len(siblings) - 1) / 2) * 6
         x0 = sx + BOX_W // 2 + int(offset)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Static
@@ -45,6 +46,11 @@ def hub_work(
                 return await fn(self, *args, **kwargs)
             except HubError as exc:
                 cast("ExekraConsole", self.app).hub_failed(exc)
+                return None
+            except NoMatches:
+                # the answer came after its screen was closed (page switched, app exiting)
+                if self.is_attached and getattr(self.screen, "is_current", False):
+                    raise
                 return None
             finally:
                 if target is not None:
