@@ -56,6 +56,8 @@ class Dispatcher:
         self.runners = runners
         self.cache = cache or FleetCache()
         self._poll_sql: dict[bool, str] = {}
+        #: runners cannot heartbeat while the hub is down, so silence counts only from here
+        self.started = utcnow()
 
     # -- the poll (hot path) -------------------------------------------------------------
     def _poll_statement(self) -> str:
@@ -88,7 +90,7 @@ class Dispatcher:
             claimed = self._claim_pg(runner_id)
             if claimed is None:
                 return None
-            self.cache.changed()
+            self.cache.changed(notify=False)  # the claim statement sent the NOTIFY
             ex_id, attempt, workflow_id, ver, inputs = claimed
             return self.executions.build_payload(
                 ex_id, attempt, workflow_id, ver, json.loads(inputs) if inputs else {}, runner_id
@@ -151,7 +153,9 @@ class Dispatcher:
             " attempt = x.attempt + 1, assigned_at = ?, updated_at = ? FROM e"
             " WHERE x.id = e.id AND x.status = 'QUEUED'"
             " RETURNING x.id, x.attempt, x.workflow_id, x.version, x.inputs)"
-            " UPDATE runners SET status = 'BUSY', current_execution_id = u.id FROM u"
+            # the NOTIFY for idle-poll caches rides in the same statement
+            " UPDATE runners SET status = 'BUSY', current_execution_id = u.id"
+            " FROM u, (SELECT pg_notify('exekra_fleet', '')) n"
             " WHERE runners.id = ? RETURNING u.id, u.attempt, u.workflow_id, u.version, u.inputs",
             (runner_id, runner_id, now, now, runner_id),
         )
@@ -270,7 +274,12 @@ class Dispatcher:
         """One round of the stale-work job. Every change is conditional, so two sweepers in
         two hub processes racing each other never re-queue or fail anything twice."""
         stats = {"offline": 0, "queue_timeout": 0, "requeued": 0, "failed": 0}
-        stats["offline"] = self.runners.mark_offline(now, offline_after)
+        # A hub that was down (restart, upgrade) heard no heartbeats: give every runner a full
+        # offline window from this process's start before counting it as silent, so in-flight
+        # work of runners that are alive is not failed or re-queued after a restart.
+        awake = (now - self.started).total_seconds()
+        if awake >= offline_after:
+            stats["offline"] = self.runners.mark_offline(now, offline_after)
         cutoff = now - dt.timedelta(seconds=queue_timeout)
         for execution in Execution.select().where(
             (Execution.status == "QUEUED") & (Execution.updated_at < cutoff)
@@ -285,6 +294,8 @@ class Dispatcher:
                 stats["queue_timeout"] += 1
         for status, grace in (("ASSIGNED", assigned_grace), ("RUNNING", running_grace)):
             limit = now - dt.timedelta(seconds=grace)
+            if awake < offline_after or self.started >= limit:
+                continue
             for execution in Execution.select().where(Execution.status == status):
                 runner = (
                     Runner.get_or_none(Runner.id == execution.runner_id)

@@ -634,12 +634,27 @@ class ExecutionService:
             sql.ts(v) if isinstance(v, dt.datetime) else json.dumps(v) if k == "metrics" else v
             for k, v in fields.items()
         ]
-        changed = sql.run(
+        update = (
             "UPDATE executions SET "
             + ", ".join(f"{k} = ?" for k in fields)
-            + " WHERE id = ? AND status = ? AND attempt = ? AND runner_id = ?",
-            (*params, execution_id, execution.status, attempt, runner_id),
-        ).rowcount
+            + " WHERE id = ? AND status = ? AND attempt = ? AND runner_id = ?"
+        )
+        where = (execution_id, execution.status, attempt, runner_id)
+        released = False
+        if status in TERMINAL and sql.pg():
+            # finish the execution and free the runner in one statement
+            row = sql.one(
+                f"WITH u AS ({update} RETURNING id),"
+                " r AS (UPDATE runners SET current_execution_id = NULL,"
+                " status = CASE WHEN status = 'BUSY' THEN 'ONLINE' ELSE status END"
+                " WHERE id = ? AND current_execution_id = ? AND EXISTS (SELECT 1 FROM u)"
+                " RETURNING id) SELECT (SELECT COUNT(*) FROM u), (SELECT COUNT(*) FROM r)",
+                (*params, *where, runner_id, execution_id),
+            )
+            changed = row[0] if row else 0
+            released = True
+        else:
+            changed = sql.run(update, (*params, *where)).rowcount
         if not changed:
             latest = self.get(execution_id)
             raise errors.Conflict(
@@ -647,7 +662,7 @@ class ExecutionService:
                 code="stale_attempt",
                 status=latest.status,
             )
-        if status in TERMINAL:
+        if status in TERMINAL and not released:
             release_runner(runner_id, execution_id)
         return {"status": status, "stop": bool(execution.stop_requested)}
 

@@ -61,12 +61,12 @@ class FleetCache:
         self._idle.pop(runner_id, None)
 
     # -- the writer side -----------------------------------------------------------------
-    def changed(self) -> None:
+    def changed(self, *, notify: bool = True) -> None:
         """Something that may change an idle poll's answer happened (call after the write)."""
         self._bump()
         from . import sql
 
-        if sql.pg():
+        if notify and sql.pg():
             try:
                 sql.run("SELECT pg_notify(?, '')", (CHANNEL,))
             except Exception:  # noqa: BLE001 - listeners fall back to the DB when they miss it
