@@ -111,14 +111,37 @@ def decode_body(req: falcon.Request, typ: Any) -> Any:
     return value
 
 
+_INT_TEXT = re.compile(r"-?[0-9]+")
+
+
+@functools.cache
+def _int_query_fields(typ: Any) -> frozenset[str]:
+    """Names of the query fields that take only an integer (or nothing)."""
+    names = set()
+    info = msgspec.inspect.type_info(typ)
+    assert isinstance(info, msgspec.inspect.StructType)
+    for f in info.fields:
+        types = f.type.types if isinstance(f.type, msgspec.inspect.UnionType) else (f.type,)
+        kinds = {type(t) for t in types} - {msgspec.inspect.NoneType}
+        if kinds == {msgspec.inspect.IntType}:
+            names.add(f.encode_name)
+    return frozenset(names)
+
+
 def decode_query(req: falcon.Request, typ: Any) -> Any:
     params: dict[str, Any] = {}
     for key, val in req.params.items():
-        params[key] = val[-1] if isinstance(val, list) else val
+        if isinstance(val, list):  # ?a=1&a=2: which one was meant?
+            raise errors.ValidationFailed(f"query parameter {key!r} is given more than once")
+        params[key] = val
     known = {f.name for f in msgspec.structs.fields(typ)}
     for key in params:
         if key not in known:
             raise errors.ValidationFailed(f"unknown query parameter {key!r}", code="unknown_field")
+    for key in _int_query_fields(typ) & params.keys():
+        # msgspec's lax mode would also read "1e2" and "0.0" as integers
+        if not _INT_TEXT.fullmatch(params[key]):
+            raise errors.ValidationFailed(f"query parameter {key} must be a whole number")
     try:
         value = msgspec.convert(params, typ, strict=False)
     except msgspec.ValidationError as exc:

@@ -183,6 +183,9 @@ def test_operation_answers_bad_input_with_a_clear_4xx(label: str, licensed_api: 
         if ids:
             case.path_parameters = {**(case.path_parameters or {}), **ids}
         response = case.call(headers={"Authorization": f"Bearer {token}"})
+        if os.environ.get("FUZZ_STATS"):
+            with open(os.environ["FUZZ_STATS"], "a") as fh:
+                fh.write(f"{label}\t{response.status_code}\t{bool(ids)}\n")
         case.validate_response(response, checks=CHECKS)
 
     fuzz()
@@ -230,3 +233,20 @@ def test_integers_beyond_64_bits_are_refused_not_a_500(licensed_api: Api) -> Non
     # the largest 64-bit id is just an id that does not exist
     res = api.get(f"/api/executions/{huge - 1}", as_="ADMIN")
     assert res.status_code == 404, res.text
+
+
+def test_query_integers_are_whole_numbers_given_once(licensed_api: Api) -> None:
+    """Found by the fuzzer: ``?user_id=0.0`` was read as 0 and ``?limit=1e2`` as 100 (msgspec's
+    lax mode), and a repeated parameter silently meant its last value."""
+    api = licensed_api
+    for query in ("user_id=0.0", "limit=1e2", "limit=5&limit=6", "offset=", "user_id=%2B1"):
+        res = api.client.simulate_get(
+            "/api/audit",
+            query_string=query,
+            headers={"Authorization": f"Bearer {api.tokens['ADMIN']}"},
+        )
+        assert res.status_code == 400 and res.json["code"] == "invalid_input", (query, res.text)
+    res = api.get("/api/audit", params={"limit": "2", "offset": "-0"}, as_="ADMIN")
+    assert res.status_code == 200 and len(res.json["items"]) == 2, res.text
+    res = api.get("/api/executions", params={"workflow_id": "-3"}, as_="ADMIN")
+    assert res.status_code == 200 and res.json["total"] == 0, res.text
