@@ -111,7 +111,7 @@ class Runner(BaseModel):
     secret_version = pw.IntegerField(default=1)
     status = pw.CharField(max_length=16, default="OFFLINE", index=True)
     labels = JSONField(default=list)
-    last_seen = pw.DateTimeField(null=True, index=True)
+    last_seen = pw.DateTimeField(null=True)  # not indexed: see migration 0002
     cpu = pw.FloatField(null=True)
     memory = pw.FloatField(null=True)
     disk = pw.FloatField(null=True)

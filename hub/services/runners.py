@@ -30,7 +30,9 @@ from . import audit, sql
 RUNNER_STATUSES = ("ONLINE", "BUSY", "OFFLINE")
 LIVE = ("ASSIGNED", "RUNNING")
 LABEL = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-HISTORY = 40  # heartbeat samples kept for sparklines (20 min at the 30 s cadence)
+#: heartbeat samples kept for sparklines (15 min at the 30 s cadence); the JSON stays under
+#: PostgreSQL's 2 kB TOAST threshold so a heartbeat stays a cheap in-place update
+HISTORY = 30
 
 
 def check_labels(labels: list[str]) -> list[str]:
@@ -269,7 +271,9 @@ class RunnerService:
         now = now or utcnow()
         with self._lock:
             hist = list(self._history_for(runner_id))
-            hist.append([iso(now), cpu, memory, disk])
+            hist.append(
+                [iso(now), *(None if v is None else round(v, 1) for v in (cpu, memory, disk))]
+            )
             hist = hist[-HISTORY:]
             self._history[runner_id] = hist
         # A heartbeat is the most frequent write and the cheapest to lose (the next one comes
