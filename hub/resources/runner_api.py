@@ -23,8 +23,10 @@ AUTH_PER_CLIENT = 60
 
 
 class Authenticate(msgspec.Struct, forbid_unknown_fields=True):
-    machine_key: Annotated[str, msgspec.Meta(max_length=200)]
-    machine_secret: Annotated[str, msgspec.Meta(max_length=1000)]
+    # no length limits here: an over-long key or secret is a failed sign-in (401), never a
+    # different answer (the body size limit still applies)
+    machine_key: str
+    machine_secret: str
 
 
 class AuthOut(msgspec.Struct):
