@@ -10,6 +10,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
+from textual.dom import NoScreen
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Static
@@ -22,6 +23,13 @@ if TYPE_CHECKING:
 ROLES = {"OPERATOR": 1, "DEVELOPER": 2, "ADMIN": 3}
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+
+def _is_current(widget: Widget) -> bool:
+    try:
+        return bool(widget.screen.is_current)
+    except NoScreen:
+        return False
 
 
 def hub_work(
@@ -47,9 +55,9 @@ def hub_work(
             except HubError as exc:
                 cast("ExekraConsole", self.app).hub_failed(exc)
                 return None
-            except NoMatches:
+            except (NoMatches, NoScreen):
                 # the answer came after its screen was closed (page switched, app exiting)
-                if self.is_attached and getattr(self.screen, "is_current", False):
+                if self.is_attached and self.is_mounted and _is_current(self):
                     raise
                 return None
             finally:

@@ -78,47 +78,84 @@ async def type_text(pilot, text: str) -> None:
     await pilot.press(*[{" ": "space"}.get(ch, ch) for ch in text])
 
 
+async def build_three_nodes(pilot) -> EditorScreen:
+    """From the workflows page: a new workflow of three nodes, by keys alone; returns the
+    editor (not saved yet)."""
+    await pilot.press("n")
+    await settle(pilot)
+    editor = pilot.app.screen
+    assert isinstance(editor, EditorScreen)
+    # node 1: variable.set who = world
+    await pilot.press("a")
+    await wait_screen(pilot, Toolbox)
+    await type_text(pilot, "variable.set")
+    await pilot.press("enter")
+    await wait_screen(pilot, FormModal)
+    await type_text(pilot, "who")
+    await pilot.press("tab")
+    await type_text(pilot, "world")
+    await pilot.press("ctrl+s")
+    await wait_screen(pilot, EditorScreen)
+    # node 2: log.write "hi {who}"
+    await pilot.press("a")
+    await wait_screen(pilot, Toolbox)
+    await type_text(pilot, "log.write")
+    await pilot.press("enter")
+    await wait_screen(pilot, FormModal)
+    await type_text(pilot, "hi {who}")
+    await pilot.press("ctrl+s")
+    await wait_screen(pilot, EditorScreen)
+    # node 3: flow.delay 0
+    await pilot.press("a")
+    await wait_screen(pilot, Toolbox)
+    await type_text(pilot, "flow.delay")
+    await pilot.press("enter")
+    await wait_screen(pilot, FormModal)
+    await type_text(pilot, "0")
+    await pilot.press("ctrl+s")
+    await wait_screen(pilot, EditorScreen)
+    return editor
+
+
+async def save_and_publish(pilot, editor: EditorScreen, name: str) -> None:
+    await pilot.press("s")
+    await wait_screen(pilot, FormModal)
+    await type_text(pilot, name)
+    await pilot.press("enter")
+    await settle(pilot)
+    assert editor.workflow and editor.version == 1
+    await pilot.press("p")
+    await settle(pilot)
+
+
+async def run_from_list(pilot, name: str) -> ExecutionDetailScreen:
+    await pilot.press("escape")
+    await wait_screen(pilot, WorkflowsScreen)
+    pilot.app.screen.reload()
+    await settle(pilot)
+    await pilot.press("slash")
+    await type_text(pilot, name)
+    await pilot.press("enter")
+    await settle(pilot)
+    await pilot.press("g")
+    await wait_screen(pilot, PickModal)
+    await pilot.press("enter")  # any runner
+    await wait_screen(pilot, FormModal)
+    await pilot.press("ctrl+s")  # no inputs
+    detail = await wait_screen(pilot, ExecutionDetailScreen)
+    await settle(pilot)
+    return detail
+
+
 class TestEditorScreen:
     async def test_build_save_publish_run_by_keys(self, make_app, live_hub):
         app = make_app("DEVELOPER")
         async with app.run_test(size=(100, 30)) as pilot:
             await settle(pilot)
             await pilot.press("2")
+            await wait_screen(pilot, WorkflowsScreen)
             await settle(pilot)
-            assert isinstance(app.screen, WorkflowsScreen)
-            await pilot.press("n")
-            await settle(pilot)
-            editor = app.screen
-            assert isinstance(editor, EditorScreen)
-            # node 1: variable.set who = world
-            await pilot.press("a")
-            await wait_screen(pilot, Toolbox)
-            await type_text(pilot, "variable.set")
-            await pilot.press("enter")
-            await wait_screen(pilot, FormModal)
-            await type_text(pilot, "who")
-            await pilot.press("tab")
-            await type_text(pilot, "world")
-            await pilot.press("ctrl+s")
-            await wait_screen(pilot, EditorScreen)
-            # node 2: log.write "hi {who}"
-            await pilot.press("a")
-            await wait_screen(pilot, Toolbox)
-            await type_text(pilot, "log.write")
-            await pilot.press("enter")
-            await wait_screen(pilot, FormModal)
-            await type_text(pilot, "hi {who}")
-            await pilot.press("ctrl+s")
-            await wait_screen(pilot, EditorScreen)
-            # node 3: flow.delay 0
-            await pilot.press("a")
-            await wait_screen(pilot, Toolbox)
-            await type_text(pilot, "flow.delay")
-            await pilot.press("enter")
-            await wait_screen(pilot, FormModal)
-            await type_text(pilot, "0")
-            await pilot.press("ctrl+s")
-            await wait_screen(pilot, EditorScreen)
+            editor = await build_three_nodes(pilot)
             model = editor.model
             assert [n["type"] for n in model.nodes] == ["variable.set", "log.write", "flow.delay"]
             assert len(model.edges) == 2
@@ -149,43 +186,83 @@ class TestEditorScreen:
             before = list(model.node("log_write1")["position"])
             await pilot.press("shift+right")
             assert model.node("log_write1")["position"][0] == before[0] + 2
-            # save (asks for the name), then publish
-            await pilot.press("s")
-            await wait_screen(pilot, FormModal)
-            await type_text(pilot, "Greeting")
-            await pilot.press("enter")
-            await settle(pilot)
-            assert editor.workflow and editor.version == 1
-            await pilot.press("p")
-            await settle(pilot)
+            await save_and_publish(pilot, editor, "Greeting")
             wf_id = editor.workflow["id"]
             wf = live_hub.call("GET", f"/api/workflows/{wf_id}")
             assert wf["published_version"] == 1
             version = live_hub.call("GET", f"/api/workflows/{wf_id}/versions/1")
             assert len(version["graph"]["nodes"]) == 3
             assert len(version["graph"]["edges"]) == 2
-            # run it from the workflows list
-            await pilot.press("escape")
-            await settle(pilot)
-            assert isinstance(app.screen, WorkflowsScreen)
-            app.screen.reload()
-            await settle(pilot)
-            await pilot.press("slash")
-            await type_text(pilot, "Greeting")
-            await pilot.press("enter")
-            await settle(pilot)
-            await pilot.press("g")
-            await wait_screen(pilot, PickModal)
-            await pilot.press("enter")  # any runner
-            await wait_screen(pilot, FormModal)
-            await pilot.press("ctrl+s")  # no inputs
-            await wait_screen(pilot, ExecutionDetailScreen)
-            await settle(pilot)
-            detail = app.screen
-            assert isinstance(detail, ExecutionDetailScreen)
+            detail = await run_from_list(pilot, "Greeting")
             execution = live_hub.call("GET", f"/api/executions/{detail.execution_id}")
             assert execution["workflow_id"] == wf_id
             # no runner agent is connected to this hub: it waits, and says why
             assert execution["status"] == "QUEUED"
             waiting = str(detail.query_one("#waiting").render())
             assert "waiting" in waiting and execution["pending_reason"]["message"] in waiting
+
+
+class TestRunOnARealRunner:
+    """The whole loop from the console alone: register a runner (its secret shown once), start
+    the real runner agent with it, build/save/publish by keys, run, watch the live log."""
+
+    async def test_register_build_run_watch(self, tmp_path, vendor_keys):
+        import asyncio
+        import subprocess
+        import sys
+
+        from textual.widgets import RichLog
+
+        from console.app import ExekraConsole
+        from console.modals import TextModal
+        from console.screens.runners import RunnersScreen
+        from console.session import SessionStore
+        from tests.e2e.platform import Platform
+        from tests.support import REPO
+
+        platform = Platform(tmp_path, vendor_keys[0], vendor_keys[1], f"sqlite:///{tmp_path}/h.db")
+        try:
+            token = platform.http.headers["Authorization"].split()[1]
+            app = ExekraConsole(platform.hub.url, store=SessionStore(tmp_path / "s"), token=token)
+            async with app.run_test(size=(100, 30)) as pilot:
+                await settle(pilot)
+                await pilot.press("4")
+                await wait_screen(pilot, RunnersScreen)
+                await pilot.press("n")
+                await wait_screen(pilot, FormModal)
+                await type_text(pilot, "robot-e2e")
+                await pilot.press("ctrl+s")
+                modal = await wait_screen(pilot, TextModal)
+                key = modal.text.split("machine key:")[1].split()[0]
+                secret = modal.text.split("machine secret:")[1].split()[0]
+                await pilot.press("escape")
+                env = platform.runner_env("robot-e2e")
+                res = subprocess.run(
+                    [sys.executable, "-m", "exekra", "runner", "connect", "--hub",
+                     platform.hub.url, "--key", key, "--secret", secret],
+                    capture_output=True, text=True, cwd=REPO, env=env, timeout=60,
+                )  # fmt: skip
+                assert res.returncode == 0, res.stderr
+                platform.start_runner("robot-e2e")
+                runner_id = platform.api("GET", "/api/runners").json()["items"][0]["id"]
+                await asyncio.to_thread(platform.wait_runner_status, runner_id, "ONLINE")
+                await pilot.press("2")
+                await wait_screen(pilot, WorkflowsScreen)
+                await settle(pilot)
+                editor = await build_three_nodes(pilot)
+                await save_and_publish(pilot, editor, "Greeting on a runner")
+                detail = await run_from_list(pilot, "Greeting on a runner")
+                ex_id = detail.execution_id
+                await asyncio.to_thread(platform.wait_status, ex_id, "COMPLETED", "FAILED")
+                for _ in range(100):  # the detail page polls every second
+                    if detail.execution.get("status") == "COMPLETED":
+                        break
+                    await asyncio.sleep(0.1)
+                await settle(pilot)
+                assert detail.execution["status"] == "COMPLETED", platform.runner_log("robot-e2e")
+                log = detail.query_one("#log", RichLog)
+                text = "\n".join(line.text for line in log.lines)
+                assert "hi world" in text, text
+                assert "COMPLETED" in str(detail.query_one("#summary").render())
+        finally:
+            platform.close()
