@@ -44,7 +44,8 @@ class LoginScreen(Screen[None]):
                 yield Label("Sign in to Exekra", id="login-title")
                 yield Static(f"hub: {app.hub_url}", id="hub-url")
                 yield Static(self.message, id="login-message")
-                yield Input(app.store.email(app.hub_url) or "", placeholder="email", id="email")
+                known = (app.user or {}).get("email") or app.store.email(app.hub_url) or ""
+                yield Input(known, placeholder="email", id="email")
                 yield Input(placeholder="password", password=True, id="password")
                 yield Button("Sign in", variant="primary", id="sign-in")
         yield Footer()

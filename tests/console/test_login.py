@@ -82,7 +82,7 @@ class TestLogin:
 
 
 class TestFirstRun:
-    async def test_activate_license_create_admin_sign_in(self, tmp_path, vendor_keys):
+    async def test_activate_license_create_admin_sign_in(self, tmp_path, vendor_keys, monkeypatch):
         from console.modals import FormModal
         from tests.console.conftest import wait_screen
         from tests.support import HubProcess
@@ -104,10 +104,63 @@ class TestFirstRun:
                 assert "F2" in str(app.screen.query_one("#login-message").render())
                 await pilot.press("f2")
                 await wait_screen(pilot, FormModal)
-                await pilot.press(*str(lic), "tab", *ADMIN_EMAIL, "tab", "A", "d", "a", "tab")
+                monkeypatch.chdir(tmp_path)
+                await pilot.press(*lic.name, "tab", *ADMIN_EMAIL, "tab", "A", "d", "a", "tab")
                 await pilot.press(*PASSWORD, "enter")
                 await wait_screen(pilot, DashboardScreen)
                 await settle(pilot)
                 assert app.user and app.user["role"] == "ADMIN"
         finally:
             hub.stop()
+
+
+class TestSessionAndConnection:
+    async def test_session_expires_on_a_page_and_comes_back(self, live_hub, tmp_path):
+        from console.screens.runners import RunnersScreen
+        from tests.console.conftest import wait_screen
+
+        app = ExekraConsole(
+            live_hub.url, store=SessionStore(tmp_path / "s"), token=live_hub.tokens["ADMIN"]
+        )
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await pilot.press("4")
+            await wait_screen(pilot, RunnersScreen)
+            app.client.token = "expired-or-revoked"
+            await pilot.press("f5")
+            login = await wait_screen(pilot, LoginScreen)
+            assert "expired" in str(login.query_one("#login-message").render()).lower()
+            await pilot.click("#password")
+            await pilot.press(*PASSWORD, "enter")
+            await wait_screen(pilot, RunnersScreen)  # back where the session ended
+            await settle(pilot)
+            assert app.client.token and app.client.token != "expired-or-revoked"
+
+    async def test_hub_goes_away_and_comes_back(self, tmp_path, vendor_keys):
+        from tests.console.conftest import start_hub, wait_screen
+
+        hub = start_hub(tmp_path, vendor_keys)
+        try:
+            app = ExekraConsole(
+                hub.url, store=SessionStore(tmp_path / "s"), token=hub.tokens["ADMIN"]
+            )
+            async with app.run_test(size=(80, 24)) as pilot:
+                await settle(pilot)
+                assert isinstance(app.screen, DashboardScreen)
+                hub.process.stop()
+                await pilot.press("f5")
+                await settle(pilot)
+                assert "unreachable" in app.banner.lower()
+                assert app.screen.query_one("#banner").display
+                assert isinstance(app.screen, DashboardScreen)  # still usable, no traceback
+                hub.process.start()  # the same port
+                import asyncio
+
+                for _ in range(200):
+                    if not app.banner:
+                        break
+                    await asyncio.sleep(0.05)
+                assert app.banner == ""
+                await wait_screen(pilot, DashboardScreen)
+        finally:
+            hub.process.stop()

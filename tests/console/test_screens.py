@@ -162,7 +162,10 @@ class TestUsers:
 
 
 class TestLicense:
-    async def test_details_and_renewal(self, make_app, live_hub, vendor_keys, tmp_path):
+    async def test_details_and_renewal(
+        self, make_app, live_hub, vendor_keys, tmp_path, monkeypatch
+    ):
+        monkeypatch.chdir(tmp_path)  # short relative paths: fewer keys to type
         app = make_app("ADMIN")
         async with app.run_test(size=(80, 24)) as pilot:
             await settle(pilot)
@@ -174,7 +177,7 @@ class TestLicense:
             before = live_hub.call("GET", "/api/license")
             await pilot.press("u")
             await wait_screen(pilot, FormModal)
-            await type_text(pilot, str(bad))
+            await type_text(pilot, bad.name)
             await pilot.press("enter")
             await settle(pilot)
             assert any(n.severity == "error" for n in app._notifications)
@@ -183,7 +186,7 @@ class TestLicense:
             good.write_text(make_license(vendor_keys[0], runners=3, days=90))
             await pilot.press("u")
             await wait_screen(pilot, FormModal)
-            await type_text(pilot, str(good))
+            await type_text(pilot, good.name)
             await pilot.press("enter")
             await settle(pilot)
             after = live_hub.call("GET", "/api/license")
@@ -229,7 +232,10 @@ class TestAudit:
 
 
 class TestWorkflows:
-    async def test_versions_diff_publish_restore_export_import(self, make_app, live_hub, tmp_path):
+    async def test_versions_diff_publish_restore_export_import(
+        self, make_app, live_hub, tmp_path, monkeypatch
+    ):
+        monkeypatch.chdir(tmp_path)
         wf = new_workflow(live_hub)
         live_hub.call(
             "POST", f"/api/workflows/{wf['id']}/versions", "DEVELOPER", json={"graph": graph("bye")}
@@ -268,7 +274,7 @@ class TestWorkflows:
             await pilot.press("x")
             await wait_screen(pilot, FormModal)
             await pilot.press("ctrl+a", "ctrl+k")
-            await type_text(pilot, str(out))
+            await type_text(pilot, out.name)
             await pilot.press("enter")
             await settle(pilot)
             document = json.loads(out.read_text())
@@ -280,7 +286,7 @@ class TestWorkflows:
             await wait_screen(pilot, WorkflowsScreen)
             await pilot.press("i")
             await wait_screen(pilot, FormModal)
-            await type_text(pilot, str(out))
+            await type_text(pilot, out.name)
             await pilot.press("enter")
             await settle(pilot)
             names = [w["name"] for w in live_hub.call("GET", "/api/workflows")["items"]]
