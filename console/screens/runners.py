@@ -132,9 +132,11 @@ class RunnersScreen(TableScreen):
     @work(group="dialog")
     async def action_regenerate(self) -> None:
         runner = self.selected()
-        if runner and await self.app.push_screen_wait(
-            ConfirmModal(f"Regenerate the secret of {runner['name']}? The old one stops working.")
-        ):
+        if not runner:
+            return
+        question = f"Regenerate the secret of {runner['name']}? The old one stops working."
+        confirmed: bool = await self.app.push_screen_wait(ConfirmModal(question))
+        if confirmed:
             self.regenerate(runner)
 
     @hub_work()
