@@ -45,6 +45,9 @@ from tests.support import Api
 #: examples per operation (about half of them with real ids); EXEKRA_FUZZ_EXAMPLES=500 for a
 #: deeper local run
 MAX_EXAMPLES = int(os.environ.get("EXEKRA_FUZZ_EXAMPLES", "20"))
+#: EXEKRA_FUZZ_STATS=<file> appends "operation<TAB>status<TAB>real ids?" per request, to measure
+#: how far the fuzzer gets (e.g. how many requests reach a 2xx)
+STATS_FILE = os.environ.get("EXEKRA_FUZZ_STATS", "")
 
 
 def _operation_labels() -> list[str]:
@@ -167,6 +170,24 @@ def test_operation_answers_bad_input_with_a_clear_4xx(label: str, licensed_api: 
         pool["trigger_id"] = seeded.ids["webhook"]
     names = [p.name for p in operation.path_parameters if p.name in pool]
     real_ids = st.fixed_dictionaries({name: st.sampled_from(pool[name]) for name in names})
+    # plausible values for body fields the hub looks up or parses, so that the fuzzer gets past
+    # "no such workflow" and into the services (state machine, scheduler, user rules)
+    plausible = {
+        "workflow_id": seeded.ids["workflow_id"],
+        "runner_id": seeded.ids["runner_id"],
+        "attempt": [1],
+        "type": ["SCHEDULE", "WEBHOOK", "MANUAL", "schedule"],
+        "cron": ["*/5 * * * *", "0 9 * * 1-5", "0 2 * * *"],
+        "timezone": ["UTC", "Europe/Berlin", "America/New_York"],
+        "status": ["RUNNING", "COMPLETED", "FAILED", "STOPPED", "ASSIGNED"],
+        "role": ["ADMIN", "DEVELOPER", "OPERATOR"],
+        "email": ["new.user@acme.test", "admin@acme.test"],
+        "password": ["correct-horse-battery", "another-long-passphrase"],
+        "version": [1, 2],
+    }
+    body_values = st.fixed_dictionaries(
+        {}, optional={key: st.sampled_from(values) for key, values in plausible.items()}
+    )
     cases = st.one_of(
         operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
         operation.as_strategy(generation_mode=GenerationMode.NEGATIVE),
@@ -178,13 +199,15 @@ def test_operation_answers_bad_input_with_a_clear_4xx(label: str, licensed_api: 
         database=None,
         suppress_health_check=list(HealthCheck),
     )
-    @given(case=cases, ids=st.none() | real_ids if names else st.none())
-    def fuzz(case: Any, ids: dict[str, Any] | None) -> None:
+    @given(case=cases, ids=st.none() | real_ids, values=st.none() | body_values)
+    def fuzz(case: Any, ids: dict[str, Any] | None, values: dict[str, Any] | None) -> None:
         if ids:
             case.path_parameters = {**(case.path_parameters or {}), **ids}
+        if values and isinstance(case.body, dict):
+            case.body = {**case.body, **{k: v for k, v in values.items() if k in case.body}}
         response = case.call(headers={"Authorization": f"Bearer {token}"})
-        if os.environ.get("FUZZ_STATS"):
-            with open(os.environ["FUZZ_STATS"], "a") as fh:
+        if STATS_FILE:
+            with open(STATS_FILE, "a") as fh:
                 fh.write(f"{label}\t{response.status_code}\t{bool(ids)}\n")
         case.validate_response(response, checks=CHECKS)
 
