@@ -171,8 +171,27 @@ def param_fields(act: Activity, node: dict[str, Any], variables: list[str]) -> l
                 suggester=suggester if kind == "text" and p.type == "string" else None,
             )
         )
-    fields.append(Field("__label", "Label (shown on the canvas)", value=node.get("label") or ""))
+    retry = node.get("retry") or {}
+    fields += [
+        Field("__label", "Label (shown on the canvas)", value=node.get("label") or ""),
+        Field("__timeout", "Timeout in seconds (node)", kind="number", value=node.get("timeout")),
+        Field("__retry_attempts", "Retry attempts", kind="int", value=retry.get("attempts")),
+        Field("__retry_delay", "Retry delay in seconds", kind="number", value=retry.get("delay")),
+    ]
     return fields
+
+
+def node_extras(values: dict[str, Any]) -> dict[str, Any]:
+    """Label, timeout and retry from the form (``None`` = not set)."""
+    attempts = values.get("__retry_attempts")
+    retry = None
+    if attempts:
+        retry = {"attempts": int(attempts), "delay": float(values.get("__retry_delay") or 0)}
+    return {
+        "label": values.get("__label") or None,
+        "timeout": values.get("__timeout"),
+        "retry": retry,
+    }
 
 
 def params_from_form(act: Activity, values: dict[str, Any]) -> dict[str, Any]:

@@ -165,14 +165,24 @@ class EditorModel:
             x += COL
         return [x, y]
 
-    def set_params(self, node_id: str, params: dict[str, Any], label: str | None = None) -> None:
+    def set_params(
+        self,
+        node_id: str,
+        params: dict[str, Any],
+        label: str | None = None,
+        *,
+        timeout: float | None = None,
+        retry: dict[str, Any] | None = None,
+    ) -> None:
+        """Replace a node's params, label, timeout and retry (``None`` removes the field)."""
         node = self.node(node_id)
         self._snapshot()
         node["params"] = copy.deepcopy(params)
-        if label:
-            node["label"] = label
-        else:
-            node.pop("label", None)
+        for key, value in (("label", label), ("timeout", timeout), ("retry", retry)):
+            if value:
+                node[key] = copy.deepcopy(value)
+            else:
+                node.pop(key, None)
 
     def connect(self, source: str, target: str, port: str | None = None) -> None:
         if source == target:

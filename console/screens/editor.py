@@ -16,7 +16,7 @@ from textual.widgets.option_list import Option
 from workflows import catalog
 
 from ..editor.canvas import TOP, render
-from ..editor.dialogs import Toolbox, param_fields, params_from_form
+from ..editor.dialogs import Toolbox, node_extras, param_fields, params_from_form
 from ..editor.model import BOX_H, BOX_W, DEFAULT_PORT, EditError, EditorModel
 from ..modals import ConfirmModal, Field, FormModal, PickModal
 from .base import HubScreen, hub_work
@@ -161,7 +161,14 @@ class EditorScreen(HubScreen):
         )
         if values is None:
             return
-        self.model.set_params(node_id, params_from_form(act, values), values.get("__label"))
+        extras = node_extras(values)
+        self.model.set_params(
+            node_id,
+            params_from_form(act, values),
+            extras["label"],
+            timeout=extras["timeout"],
+            retry=extras["retry"],
+        )
         self._changed()
 
     @work(exclusive=True, group="dialog")

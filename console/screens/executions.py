@@ -30,6 +30,7 @@ class ExecutionsScreen(TableScreen):
         Binding("enter", "open", "Open"),
         Binding("f", "cycle_status", "Status filter"),
         Binding("s", "stop", "Stop"),
+        Binding("escape", "back", "Back", show=False),
     ]
 
     def __init__(self, workflow_id: int | None = None) -> None:
@@ -42,8 +43,9 @@ class ExecutionsScreen(TableScreen):
 
     async def fetch(self) -> list[dict[str, Any]]:
         status = STATUSES[self.status_index]
+        scope = f" · workflow {self.workflow_id} (esc: back)" if self.workflow_id else ""
         self.query_one("#exec-filter", Static).update(
-            f"status: [b]{(status or 'all').lower()}[/] [dim](f to change)[/]"
+            f"status: [b]{(status or 'all').lower()}[/] [dim](f to change)[/]{scope}"
         )
         result = await self.api.executions(status=status, workflow_id=self.workflow_id, limit=200)
         return result["items"]
@@ -71,6 +73,10 @@ class ExecutionsScreen(TableScreen):
         item = self.selected()
         if item:
             self.console.open(ExecutionDetailScreen(int(item["id"])))
+
+    def action_back(self) -> None:
+        if self.workflow_id is not None:  # opened from a workflow's versions
+            self.dismiss()
 
     def action_cycle_status(self) -> None:
         self.status_index = (self.status_index + 1) % len(STATUSES)

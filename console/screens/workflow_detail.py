@@ -21,7 +21,25 @@ HELP = """# Versions
 Every version of the workflow, newest first. Published versions are immutable; the latest
 version may be a draft. `d` compares the selected version with another; `p` publishes the
 draft; `r` restores the selected version as a new draft (rollback); `e` edits it in the graph
-editor; `x` exports the workflow to a file; `g` runs the published version now."""
+editor; `x` exports the workflow to a file; `g` runs the published version now; `l` lists its
+executions. The header shows its process performance (runs, success rate, durations p50/p95,
+CPU and memory)."""
+
+
+def performance(p: dict[str, Any]) -> str:
+    """One line of process performance: runs, success rate, durations, CPU and memory."""
+    if not p.get("runs"):
+        return "[dim]no finished runs yet[/]"
+
+    def num(value: Any, unit: str = "") -> str:
+        return f"{value:.1f}{unit}" if isinstance(value, int | float) else "—"
+
+    rate = p.get("success_rate")
+    return (
+        f"runs {p['runs']} · success {num(rate * 100 if rate is not None else None, '%')} · "
+        f"p50 {num(p.get('duration_p50'), 's')} p95 {num(p.get('duration_p95'), 's')} · "
+        f"cpu avg {num(p.get('cpu_avg'), '%')} · mem peak {num(p.get('mem_peak_mb'), ' MB')}"
+    )
 
 
 class WorkflowDetailScreen(TableScreen):
@@ -37,6 +55,7 @@ class WorkflowDetailScreen(TableScreen):
         Binding("e", "edit", "Edit"),
         Binding("x", "export", "Export"),
         Binding("g", "run", "Run now"),
+        Binding("l", "executions", "Runs"),
         Binding("escape", "app.pop_screen", "Back"),
     ]
 
@@ -50,10 +69,11 @@ class WorkflowDetailScreen(TableScreen):
     async def fetch(self) -> list[dict[str, Any]]:
         self.workflow = await self.api.workflow(self.workflow["id"])
         wf = self.workflow
+        perf = (await self.api.performance(wf["id"])).get("items") or [{}]
         self.query_one("#wf-info", Static).update(
             f"[b]{escape(wf['name'])}[/] — {escape(wf.get('description') or '')}  "
             f"[dim]latest v{wf.get('latest_version') or '—'}, "
-            f"published v{wf.get('published_version') or '—'}[/]"
+            f"published v{wf.get('published_version') or '—'}[/]\n" + performance(perf[0])
         )
         versions = await self.api.versions(wf["id"])
         for v in versions:
@@ -141,3 +161,8 @@ class WorkflowDetailScreen(TableScreen):
     @work(group="dialog")
     async def action_run(self) -> None:
         await run_now(self, self.workflow)
+
+    def action_executions(self) -> None:
+        from .executions import ExecutionsScreen
+
+        self.console.open(ExecutionsScreen(workflow_id=self.workflow["id"]))

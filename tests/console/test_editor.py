@@ -266,3 +266,40 @@ class TestRunOnARealRunner:
                 assert "COMPLETED" in str(detail.query_one("#summary").render())
         finally:
             platform.close()
+
+
+class TestParamForm:
+    def test_fields_follow_the_parameter_spec(self):
+        from console.editor.dialogs import node_extras, param_fields, params_from_form
+        from workflows import catalog
+
+        act = catalog.get("file.write")
+        node = {"id": "w", "type": "file.write", "params": {"path": "/x"}, "timeout": 5}
+        fields = {f.name: f for f in param_fields(act, node, ["customer"])}
+        assert fields["path"].required and fields["path"].value == "/x"
+        assert fields["content"].kind == "textarea" and fields["content"].required
+        assert fields["overwrite"].kind == "switch" and fields["overwrite"].value is True
+        assert fields["encoding"].placeholder == "utf-8"
+        assert fields["path"].suggester is not None  # {customer} suggestions
+        assert fields["__timeout"].value == 5
+        values = {name: f.value for name, f in fields.items()}
+        values.update(content="{customer}", __retry_attempts=3, __retry_delay=1.5)
+        assert params_from_form(act, values) == {"path": "/x", "content": "{customer}"}
+        extras = node_extras(values)
+        assert extras["retry"] == {"attempts": 3, "delay": 1.5} and extras["timeout"] == 5
+
+    async def test_variable_suggestions(self):
+        from console.editor.dialogs import VariableSuggester
+
+        s = VariableSuggester(["customer", "order"])
+        assert await s.get_suggestion("{inbox}/{cu") == "{inbox}/{customer}"
+        assert await s.get_suggestion("no brace") is None
+        assert await s.get_suggestion("{order}") is None
+
+    def test_secret_params_are_masked(self):
+        from console.editor.dialogs import param_fields
+        from workflows.catalog import Activity, Param
+
+        act = Activity("x.login", "Login", "", params=(Param("password", secret=True),))
+        (field, *_) = param_fields(act, {"id": "l", "type": "x.login", "params": {}}, [])
+        assert field.kind == "password"
