@@ -259,7 +259,8 @@ def install(hub: Any) -> None:
     hub.extra["queue_state"] = queue.state
     hub.extra["fleet_cache"] = cache
     hub.extra.setdefault("background", []).extend([queue.start, lambda: cache.start(hub.database)])
-    hub.extra.setdefault("shutdown", []).extend([queue.stop, cache.stop])
+    hub.extra["background"].append(lambda: runners.start_flusher(cache.idle_hit))
+    hub.extra.setdefault("shutdown", []).extend([runners.stop_flusher, queue.stop, cache.stop])
     hub.jobs.register(
         "stale_executions",
         settings.stale_check_interval,

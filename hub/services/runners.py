@@ -12,6 +12,7 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import json
+import logging
 import re
 import secrets
 import threading
@@ -26,6 +27,8 @@ from ..auth.tokens import TokenService
 from ..db import database_proxy
 from ..models import Execution, Runner, User, iso, utcnow
 from . import audit, sql
+
+log = logging.getLogger(__name__)
 
 RUNNER_STATUSES = ("ONLINE", "BUSY", "OFFLINE")
 LIVE = ("ASSIGNED", "RUNNING")
@@ -88,6 +91,12 @@ class RunnerService:
         self._history: dict[int, list[list[Any]]] = {}
         #: set by the wiring: tell idle-poll caches in every process that runners changed
         self.changed: Callable[[], None] = lambda: None
+        #: write-behind heartbeats of known-idle runners (see ``start_flusher``)
+        self.is_idle: Callable[[int, Any], bool] = lambda runner_id, version: False
+        self._pending: dict[int, tuple[Any, ...]] = {}
+        self._flushing = False
+        self._flusher: threading.Thread | None = None
+        self._stop_flush = threading.Event()
         self._lock = threading.Lock()
 
     # -- administration -------------------------------------------------------------------
@@ -276,6 +285,23 @@ class RunnerService:
             )
             hist = hist[-HISTORY:]
             self._history[runner_id] = hist
+        history_json = json.dumps(hist, separators=(",", ":"))
+        if self._flushing and self.is_idle(runner_id, version):
+            # a known-idle ONLINE runner with a valid token: the answer is known; the row is
+            # written with the other buffered heartbeats within a second (write-behind)
+            with self._lock:
+                self._pending[runner_id] = (
+                    runner_id,
+                    version,
+                    now,
+                    cpu,
+                    memory,
+                    disk,
+                    agent_version,
+                    hostname,
+                    history_json,
+                )
+            return {"status": "ONLINE", "stop": []}
         # A heartbeat is the most frequent write and the cheapest to lose (the next one comes
         # in 30 s): on PostgreSQL it commits without waiting for the WAL flush.
         async_commit = (
@@ -296,7 +322,7 @@ class RunnerService:
                 disk,
                 agent_version,
                 hostname,
-                json.dumps(hist, separators=(",", ":")),
+                history_json,
                 runner_id,
                 version,
             ),
@@ -318,6 +344,67 @@ class RunnerService:
                 )
             ]
         return {"status": status, "stop": stop}
+
+    # -- write-behind heartbeats (PostgreSQL with a live idle-poll cache) -------------------
+    def flush(self) -> int:
+        """Write the buffered heartbeats in one statement; returns how many."""
+        with self._lock:
+            batch, self._pending = list(self._pending.values()), {}
+        if not batch:
+            return 0
+        row = (
+            "(?::int, ?::int, ?::timestamp, ?::float8, ?::float8, ?::float8,"
+            " ?::text, ?::text, ?::text)"
+        )
+        params: builtins.list[Any] = []
+        for item in batch:
+            params.extend(item)
+        sql.run(
+            "UPDATE runners r SET last_seen = v.seen, cpu = v.cpu, memory = v.memory,"
+            " disk = v.disk, version = v.agent, hostname = COALESCE(v.host, r.hostname),"
+            " metrics_history = v.hist,"
+            " status = CASE WHEN r.current_execution_id IS NULL THEN 'ONLINE' ELSE 'BUSY' END"
+            " FROM (VALUES " + ", ".join([row] * len(batch)) + ")"
+            " AS v(id, ver, seen, cpu, memory, disk, agent, host, hist)"
+            " WHERE r.id = v.id AND r.secret_version = v.ver"
+            " AND (SELECT set_config('synchronous_commit', 'off', true)) IS NOT NULL",
+            params,
+        )
+        return len(batch)
+
+    def start_flusher(self, is_idle: Callable[[int, Any], bool], interval: float = 1.0) -> None:
+        if not sql.pg() or self._flusher is not None:
+            return
+        from .. import db
+
+        self.is_idle = is_idle
+        self._stop_flush.clear()
+
+        def loop() -> None:
+            while not self._stop_flush.wait(interval):
+                try:
+                    with db.connection():
+                        self.flush()
+                except Exception:  # noqa: BLE001 - keep buffering; next round retries
+                    log.exception("heartbeat flush failed")
+
+        self._flusher = threading.Thread(target=loop, name="exekra-heartbeats", daemon=True)
+        self._flusher.start()
+        self._flushing = True
+
+    def stop_flusher(self) -> None:
+        self._flushing = False
+        self._stop_flush.set()
+        if self._flusher is not None:
+            self._flusher.join(timeout=5)
+            self._flusher = None
+        try:
+            from .. import db
+
+            with db.connection():
+                self.flush()
+        except Exception:  # noqa: BLE001 - shutting down
+            log.warning("final heartbeat flush failed", exc_info=True)
 
     # -- periodic job ---------------------------------------------------------------------
     def mark_offline(self, now: dt.datetime, silent_for: float) -> int:

@@ -331,3 +331,39 @@ def test_idle_poll_keeps_the_connection_open(
         conn.close()
     finally:
         hub.stop()
+
+
+def test_buffered_heartbeats_reach_the_database(
+    tmp_path: Path, pg_url: str, vendor_keys: tuple[Path, Path]
+) -> None:
+    """A known-idle runner's heartbeat is answered at once and written within a second."""
+    hub = HubProcess(tmp_path / "data", hub_env(pg_url, vendor_keys[1]), tmp_path / "h.log")
+    hub.start()
+    try:
+        admin = Admin(hub.url).setup(make_license(vendor_keys[0], runners=2))
+        creds = admin.runner("buffered")
+        runner = FakeRunner(hub.url, creds)
+        assert runner.heartbeat()["status"] == "ONLINE"
+        assert runner.poll() is None  # now known idle: later heartbeats are buffered
+        for cpu in (11.0, 22.0, 33.0):
+            res = runner.http.post("/api/runner/heartbeat", json={"cpu": cpu, "memory": 1.0})
+            assert res.json() == {"status": "ONLINE", "stop": []}
+
+        def stored() -> bool:
+            with psycopg2.connect(pg_url) as conn, conn.cursor() as cur:
+                cur.execute("SELECT cpu, status FROM runners WHERE id = %s", (creds["id"],))
+                return cur.fetchone() == (33.0, "ONLINE")
+
+        wait_for(stored, timeout=5, what="buffered heartbeat written")
+        got = admin.http.get(f"/api/runners/{creds['id']}").json()
+        assert [s[1] for s in got["metrics_history"]][-3:] == [11.0, 22.0, 33.0]
+        # a regenerated secret still stops the old token at once (cache invalidated)
+        assert admin.http.post(f"/api/runners/{creds['id']}/regenerate-secret").status_code == 200
+        wait_for(
+            lambda: runner.http.post("/api/runner/heartbeat", json={"cpu": 1}).status_code == 401,
+            timeout=5,
+            interval=0.02,
+            what="old token refused on heartbeat",
+        )
+    finally:
+        hub.stop()
