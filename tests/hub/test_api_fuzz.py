@@ -273,3 +273,77 @@ def test_query_integers_are_whole_numbers_given_once(licensed_api: Api) -> None:
     assert res.status_code == 200 and len(res.json["items"]) == 2, res.text
     res = api.get("/api/executions", params={"workflow_id": "-3"}, as_="ADMIN")
     assert res.status_code == 200 and res.json["total"] == 0, res.text
+
+
+_HEADER_TEXT = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF), max_size=300)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_any_bad_credential_is_a_401_with_a_code(licensed_api: Api, hub_app: Any) -> None:
+    """Credentials were left out of the schema fuzzing above; here they are the input: junk
+    headers and cookies, forged, foreign, expired and mis-typed JWTs on user and runner
+    operations are a 401 ``not_authenticated``/``invalid_token``, never a 500 and never in."""
+    import datetime as dt
+
+    import jwt
+
+    api = licensed_api
+    _, runner_token = online_runner(api, "auth-fuzz")
+    user_token = api.tokens["ADMIN"]
+    secret = hub_app.hub.settings.jwt_secret()
+    now = int(dt.datetime.now(dt.UTC).timestamp())
+
+    def signed(key: str, **over: Any) -> str:
+        claims = {"iss": "exekra-hub", "aud": "exekra-user", "sub": "1", "typ": "user"}
+        claims |= {"iat": now, "exp": now + 3600, "ver": 0, **over}
+        return jwt.encode({k: v for k, v in claims.items() if v is not None}, key)
+
+    forged = st.sampled_from(
+        [
+            signed("not-the-hub-secret-but-long-enough-for-hs256"),
+            signed(secret, exp=now - 10),  # expired
+            signed(secret, aud="someone-else"),
+            signed(secret, iss=None),
+            signed(secret, typ="runner"),
+            signed(secret, sub="admin"),
+            jwt.encode({"sub": "1", "exp": now + 60}, None, algorithm="none"),
+            user_token[:-2] + ("AA" if not user_token.endswith("AA") else "BB"),
+            user_token + ".x",
+        ]
+    )
+    schemes = st.sampled_from(["Bearer ", "bearer ", "Basic ", "", "Bearer  ", "Token "])
+    header = st.one_of(_HEADER_TEXT, st.builds(lambda s, t: s + t, schemes, _HEADER_TEXT | forged))
+    targets = [
+        ("GET", "/api/auth/me", runner_token),  # a runner token is not a user token
+        ("GET", "/api/users", runner_token),
+        ("POST", "/api/runner/heartbeat", user_token),  # and vice versa
+        ("GET", "/api/runner/poll", user_token),
+    ]
+
+    @settings(max_examples=MAX_EXAMPLES * 3, deadline=None, database=None)
+    @given(
+        target=st.sampled_from(targets),
+        authorization=st.none() | header,
+        cookie=st.none() | _HEADER_TEXT | forged,
+        foreign=st.booleans(),
+    )
+    def check(
+        target: tuple[str, str, str], authorization: str | None, cookie: str | None, foreign: bool
+    ) -> None:
+        method, path, other_kind = target
+        headers = {}
+        if foreign:
+            headers["Authorization"] = f"Bearer {other_kind}"
+        elif authorization is not None:
+            headers["Authorization"] = authorization
+        if cookie is not None:
+            headers["Cookie"] = f"exekra_session={cookie}"
+        body = "{}" if method == "POST" else None
+        res = api.client.simulate_request(method, path, headers=headers, body=body)
+        assert res.status_code == 401, (headers, res.status_code, res.text)
+        assert res.json["code"] in ("not_authenticated", "invalid_token"), res.text
+
+    check()
+    # the real tokens still work after all that
+    assert api.get("/api/auth/me", as_="ADMIN").status_code == 200
+    assert api.post("/api/runner/heartbeat", {"cpu": 1}, token=runner_token).status_code == 200
