@@ -173,7 +173,12 @@ class TableScreen(HubScreen):
         table.focus()
         super().on_mount()
         if self.REFRESH_EVERY:
-            self.set_interval(self.REFRESH_EVERY, self.reload)
+            self.set_interval(self.REFRESH_EVERY, self._refresh_tick)
+
+    def _refresh_tick(self) -> None:
+        # a page under a dialog or a detail page waits: the hub allows 100 requests a minute
+        if self.is_current:
+            self.reload()
 
     def reload(self) -> None:
         self.load()

@@ -65,7 +65,7 @@ class DashboardScreen(HubScreen):
         table = self.query_one("#failures", DataTable)
         table.add_columns("id", "workflow", "error", "finished")
         super().on_mount()
-        self.set_interval(10, self.reload)
+        self.set_interval(10, lambda: self.reload() if self.is_current else None)
 
     def reload(self) -> None:
         self.load()

@@ -38,6 +38,7 @@ class ExecutionDetailScreen(HubScreen):
         self.execution_id = execution_id
         self.execution: dict[str, Any] = {}
         self.last_seq = -1
+        self.ticks = 0
 
     def body(self) -> ComposeResult:
         yield Static(id="summary")
@@ -49,18 +50,26 @@ class ExecutionDetailScreen(HubScreen):
         self.set_interval(1.0, self._tick)
 
     def _tick(self) -> None:
-        if not self.execution or self.execution.get("status") in LIVE:
+        # the log tails every second while it runs; a queued one is looked at every 5 s
+        self.ticks += 1
+        status = self.execution.get("status")
+        if not self.is_current or status not in LIVE:
+            return
+        if status in ("RUNNING", "ASSIGNED"):
+            # logs every second, the record every 3 s: ~80 requests a minute (limit: 100)
+            self.load(with_record=self.ticks % 3 == 0)
+        elif self.ticks % 5 == 0:
             self.reload()
 
     def reload(self) -> None:
         self.load()
 
     @hub_work(exclusive=True, group="load")
-    async def load(self) -> None:
-        ex = await self.api.execution(self.execution_id)
+    async def load(self, with_record: bool = True) -> None:
+        if with_record or not self.execution:
+            self.execution = await self.api.execution(self.execution_id)
+            self.show(self.execution)
         logs = await self.api.execution_logs(self.execution_id, after=self.last_seq)
-        self.execution = ex
-        self.show(ex)
         log = self.query_one("#log", RichLog)
         for line in logs:
             self.last_seq = max(self.last_seq, int(line.get("seq", self.last_seq)))
