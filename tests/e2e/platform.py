@@ -34,10 +34,18 @@ FAST_RUNNER_ENV = {
 
 
 class Platform:
-    def __init__(self, tmp: Path, private_key: Path, public_key: Path, db_url: str) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        private_key: Path,
+        public_key: Path,
+        db_url: str,
+        hub_env: dict[str, str] | None = None,
+    ) -> None:
         self.tmp = tmp
         env = {
             **FAST_HUB_ENV,
+            **(hub_env or {}),
             "EXEKRA_LICENSE_PUBLIC_KEY": str(public_key),
             "EXEKRA_DATABASE_URL": db_url,
         }
