@@ -8,6 +8,7 @@ from typing import Any
 
 import psutil
 
+
 def prime() -> None:
     """Start psutil's CPU counter so the first heartbeat's figure is meaningful."""
     psutil.cpu_percent(interval=None)
