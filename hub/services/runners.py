@@ -285,7 +285,6 @@ class RunnerService:
             )
             hist = hist[-HISTORY:]
             self._history[runner_id] = hist
-        history_json = json.dumps(hist, separators=(",", ":"))
         if self._flushing and self.is_idle(runner_id, version):
             # a known-idle ONLINE runner with a valid token: the answer is known; the row is
             # written with the other buffered heartbeats within a second (write-behind)
@@ -299,9 +298,10 @@ class RunnerService:
                     disk,
                     agent_version,
                     hostname,
-                    history_json,
+                    hist,  # serialised by the flusher (a runner's repeats coalesce)
                 )
             return {"status": "ONLINE", "stop": []}
+        history_json = json.dumps(hist, separators=(",", ":"))
         # A heartbeat is the most frequent write and the cheapest to lose (the next one comes
         # in 30 s): on PostgreSQL it commits without waiting for the WAL flush.
         async_commit = (
@@ -358,7 +358,8 @@ class RunnerService:
         )
         params: builtins.list[Any] = []
         for item in batch:
-            params.extend(item)
+            params.extend(item[:-1])
+            params.append(json.dumps(item[-1], separators=(",", ":")))
         sql.run(
             "UPDATE runners r SET last_seen = v.seen, cpu = v.cpu, memory = v.memory,"
             " disk = v.disk, version = v.agent, hostname = COALESCE(v.host, r.hostname),"
