@@ -114,6 +114,7 @@ class DispatchQueue:
     def start(self) -> None:
         if self._thread is not None:
             return
+        logging.getLogger("taskiq").setLevel(logging.WARNING)  # one INFO line per task is noise
         loop = asyncio.new_event_loop()
         self._loop = loop
         ready = threading.Event()

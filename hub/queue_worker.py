@@ -67,6 +67,7 @@ def run(settings: Settings) -> None:
         level=getattr(logging, settings.log_level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("taskiq").setLevel(logging.WARNING)
     if not settings.redis_url:
         raise SystemExit("EXEKRA_REDIS_URL is not set: the embedded hub needs no worker")
 
