@@ -20,7 +20,8 @@ The machines that execute workflows, refreshed every 3 seconds: status, last hea
 execution they run and CPU / memory / disk with their recent history as sparklines.
 Administrators register a runner with `n` (its secret is shown **once**, with the command to
 run on the machine), regenerate its secret with `r` (the old one stops working at once),
-change its labels with `l` and delete it with `delete`."""
+change its labels with `l` and delete it with `delete`. `enter` opens the execution a busy
+runner is running."""
 
 SPARK = 10
 
@@ -42,6 +43,7 @@ class RunnersScreen(TableScreen):
     COLUMNS = ("id", "name", "status", "last seen", "exec", "cpu", "memory", "disk", "labels")
     ROLE_ACTIONS = {"new": "ADMIN", "regenerate": "ADMIN", "labels": "ADMIN", "delete": "ADMIN"}
     BINDINGS = [
+        Binding("enter", "current", "Its run", show=False),
         Binding("n", "new", "Register"),
         Binding("r", "regenerate", "New secret"),
         Binding("l", "labels", "Labels"),
@@ -92,6 +94,18 @@ class RunnersScreen(TableScreen):
             spark = self.query_one(f"#{name}-spark", Sparkline)
             spark.data = series
             spark.display = bool(series)
+
+    def action_current(self) -> None:
+        from .execution_detail import ExecutionDetailScreen
+
+        runner = self.selected()
+        if runner and runner.get("current_execution_id"):
+            self.console.open(ExecutionDetailScreen(int(runner["current_execution_id"])))
+        elif runner:
+            self.notify(f"{runner['name']} is not running anything", severity="information")
+
+    def on_data_table_row_selected(self) -> None:
+        self.action_current()
 
     def action_new(self) -> None:
         fields = [
