@@ -20,12 +20,13 @@ pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is no
 
 class Tmux:
     def __init__(self, tmp: Path) -> None:
-        self.socket = f"exekra-{uuid.uuid4().hex[:10]}"
+        # a socket in the test's own folder: nothing left behind in /tmp/tmux-UID
+        self.socket = str(tmp / f"tmux-{uuid.uuid4().hex[:6]}.sock")
         self.session = "console"
 
     def run(self, *args: str) -> str:
         res = subprocess.run(
-            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=20
+            ["tmux", "-S", self.socket, *args], capture_output=True, text=True, timeout=20
         )
         assert res.returncode == 0, res.stderr
         return res.stdout
@@ -48,7 +49,7 @@ class Tmux:
         time.sleep(0.3)  # a person types; key bursts would arrive as one paste
 
     def kill(self) -> None:
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
+        subprocess.run(["tmux", "-S", self.socket, "kill-server"], capture_output=True)
 
 
 class TestRealTerminal:
@@ -93,7 +94,7 @@ class TestRealTerminal:
             deadline = time.monotonic() + 15
             while time.monotonic() < deadline:
                 res = subprocess.run(
-                    ["tmux", "-L", tmux.socket, "has-session", "-t", tmux.session],
+                    ["tmux", "-S", tmux.socket, "has-session", "-t", tmux.session],
                     capture_output=True,
                 )
                 if res.returncode != 0:
