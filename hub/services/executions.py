@@ -342,6 +342,12 @@ class ExecutionService:
         wf = Workflow.get_or_none(Workflow.id == execution.workflow_id)
         if wf is None or wf.archived:
             return {"code": "workflow_archived", "message": "the workflow has been archived"}
+        if wf.published_version is None:
+            return {
+                "code": "not_published",
+                "message": "the workflow no longer has a published version; it runs the "
+                f"version {execution.version} it was queued with",
+            }
         runners = list(
             Runner.select(Runner.id, Runner.name, Runner.status, Runner.labels, Runner.last_seen)
         )
