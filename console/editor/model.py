@@ -43,6 +43,8 @@ class EditorModel:
         self._undo: deque[dict[str, Any]] = deque(maxlen=history)
         self._redo: list[dict[str, Any]] = []
         self.dirty = False
+        self.revision = 0  # bumped on every change; validation is cached per revision
+        self._problems: tuple[int, list[Problem]] | None = None
         self.layout()
 
     # -- reading ------------------------------------------------------------------------------
@@ -90,7 +92,9 @@ class EditorModel:
         return sorted(names)
 
     def problems(self) -> list[Problem]:
-        return validate(self.doc)
+        if self._problems is None or self._problems[0] != self.revision:
+            self._problems = (self.revision, validate(self.doc))
+        return list(self._problems[1])
 
     def problems_by_node(self) -> dict[str | None, list[Problem]]:
         out: dict[str | None, list[Problem]] = {}
@@ -103,6 +107,7 @@ class EditorModel:
         self._undo.append(copy.deepcopy(self.doc))
         self._redo.clear()
         self.dirty = True
+        self.revision += 1
 
     def can_undo(self) -> bool:
         return bool(self._undo)
@@ -116,6 +121,7 @@ class EditorModel:
         self._redo.append(copy.deepcopy(self.doc))
         self.doc = self._undo.pop()
         self.dirty = True
+        self.revision += 1
         return True
 
     def redo(self) -> bool:
@@ -124,6 +130,7 @@ class EditorModel:
         self._undo.append(copy.deepcopy(self.doc))
         self.doc = self._redo.pop()
         self.dirty = True
+        self.revision += 1
         return True
 
     # -- changes ------------------------------------------------------------------------------

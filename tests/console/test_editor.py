@@ -56,6 +56,10 @@ class TestEditorModel:
         assert m.node(a)["position"] == [4, 1]
         text = render(m, selected=b, problems=problems).plain
         assert "set who" in text and "logic.if" in text and "!" in text
+        m.set_params(b, {"condition": "who == 'world'"})  # validation follows every change
+        assert not m.problems_by_node().get(b)
+        m.undo()
+        assert m.problems_by_node().get(b)
 
     def test_layout_of_a_graph_without_positions(self):
         doc = {
