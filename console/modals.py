@@ -325,7 +325,8 @@ class HelpModal(ModalScreen[None]):
         doc = getattr(self.target, "HELP", "") or "No help for this screen."
         rows = ["| key | action |", "|---|---|"]
         seen: set[str] = set()
-        for binding in list(self.target.BINDINGS) + list(self.app.BINDINGS):
+        inherited = [b for cls in type(self.target).__mro__ for b in getattr(cls, "BINDINGS", [])]
+        for binding in inherited + list(self.app.BINDINGS):
             if not isinstance(binding, Binding) or not binding.description:
                 continue
             if binding.key in seen:

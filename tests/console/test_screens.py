@@ -495,6 +495,7 @@ class TestShell:
 
             source = modal.query_one(Markdown).source
             assert "Runners" in source and "Register" in source
+            assert "| `/` | Filter |" in source  # inherited from every table page
             await pilot.press("escape")
             await wait_screen(pilot, RunnersScreen)
 
