@@ -94,7 +94,19 @@ class TriggersScreen(TableScreen):
             Field("timezone", "Time zone", value=t.get("timezone") or "UTC"),
             Field("enabled", "Enabled", kind="switch", value=t.get("enabled", True)),
             Field("inputs", "Inputs (JSON object)", kind="json", value=t.get("inputs") or {}),
+            Field(
+                "priority", "Priority (higher runs first)", kind="int", value=t.get("priority", 0)
+            ),
         ]
+        if t.get("type") == "WEBHOOK":
+            fields.append(
+                Field(
+                    "webhook_secret",
+                    "New webhook secret",
+                    kind="password",
+                    help="empty: keep the current one",
+                )
+            )
         if not t:
             fields[0:0] = [
                 Field("workflow_id", "Workflow", kind="select", choices=wf_choices, required=True),
@@ -149,6 +161,8 @@ class TriggersScreen(TableScreen):
         if not values:
             return
         changes = {k: v for k, v in values.items() if v != t.get(k)}
+        if not changes.get("webhook_secret"):
+            changes.pop("webhook_secret", None)
         if t["type"] != "SCHEDULE":
             changes.pop("cron", None)
             changes.pop("timezone", None)
@@ -173,11 +187,14 @@ class TriggersScreen(TableScreen):
             self.notify("not a webhook trigger", severity="warning")
 
     def show_url(self, t: dict[str, Any]) -> None:
-        signed = "\nSigned: send an X-Exekra-Signature HMAC of the body." if t.get("signed") else ""
-        text = (
-            f"{t['url']}\n\ncurl -X POST -H 'Content-Type: application/json' "
-            f"-d '{{}}' {t['url']}{signed}\n"
-        )
+        url = t["url"]
+        text = f"{url}\n\ncurl -X POST -H 'Content-Type: application/json' -d '{{}}' {url}\n"
+        if t.get("signed"):
+            text += (
+                "\nThis webhook has a secret: every request must carry\n"
+                "X-Exekra-Signature: sha256=<hex HMAC-SHA256 of the raw body with the secret>\n"
+                "(the secret itself is write-only: set a new one with e).\n"
+            )
         self.app.push_screen(TextModal(f"Webhook of trigger {t['id']}", text))
 
     def action_delete(self) -> None:

@@ -511,3 +511,26 @@ class TestShell:
                 await settle(pilot)
                 assert not [n for n in app._notifications if n.severity == "error"], page
             assert len(app.screen_stack) == 2  # pages replace each other, they do not pile up
+
+
+class TestWebhookTrigger:
+    async def test_url_and_signature_hint(self, make_app, live_hub):
+        wf = new_workflow(live_hub)
+        name = f"hook-{uuid.uuid4().hex[:6]}"
+        trig = live_hub.call(
+            "POST",
+            "/api/triggers",
+            "DEVELOPER",
+            json={"workflow_id": wf["id"], "type": "WEBHOOK", "name": name,
+                  "webhook_secret": "shh-" + uuid.uuid4().hex},
+        )  # fmt: skip
+        app = make_app("OPERATOR")
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            screen = await go(pilot, "5", TriggersScreen)
+            assert screen.check_action("new", ()) is False  # operators read triggers only
+            await find_row(pilot, name)
+            await pilot.press("w")
+            modal = await wait_screen(pilot, TextModal)
+            assert trig["url"] in modal.text and "X-Exekra-Signature" in modal.text
+            assert "shh-" not in modal.text
