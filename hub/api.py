@@ -295,8 +295,13 @@ def openapi_document(routes: Routes, *, version: str, title: str = "Exekra hub A
         for code, text in spec.responses.items():
             op["responses"][str(code)] = {"description": text}
         err = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-        if spec.body is not None or spec.query is not None:
+        has_body = spec.body is not None or spec.raw_body
+        if has_body or spec.query is not None:
             op["responses"].setdefault("400", {"description": "Invalid input", **err})
+        if has_body:
+            op["responses"].setdefault("413", {"description": "Request body too large", **err})
+        if "{" in path:
+            op["responses"].setdefault("404", {"description": "No such resource", **err})
         if spec.auth != "public":
             op["responses"].setdefault("401", {"description": "Not authenticated", **err})
             op["security"] = (

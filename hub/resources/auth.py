@@ -59,7 +59,13 @@ class LoginResource:
     def __init__(self, hub: Any) -> None:
         self.hub = hub
 
-    @endpoint("Sign in", auth="public", body=Login, response=LoginOut)
+    @endpoint(
+        "Sign in",
+        auth="public",
+        body=Login,
+        response=LoginOut,
+        responses={401: "Wrong email or password"},
+    )
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body: Login = req.context.body
         user = self.hub.users.authenticate(body.email, body.password)

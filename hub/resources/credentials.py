@@ -63,6 +63,7 @@ class Collection:
         body=CredentialCreate,
         response=CredentialOut,
         status=201,
+        responses={409: "A credential with this name exists"},
     )
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body: CredentialCreate = req.context.body
@@ -85,7 +86,13 @@ class Item:
     def on_get(self, req: falcon.Request, resp: falcon.Response, credential_id: int) -> None:
         send(resp, to_dict(self.hub.credentials.get(credential_id)))
 
-    @endpoint("Change a credential", role="DEVELOPER", body=CredentialPatch, response=CredentialOut)
+    @endpoint(
+        "Change a credential",
+        role="DEVELOPER",
+        body=CredentialPatch,
+        response=CredentialOut,
+        responses={409: "A credential with this name exists"},
+    )
     def on_patch(self, req: falcon.Request, resp: falcon.Response, credential_id: int) -> None:
         changes = msgspec.structs.asdict(req.context.body)
         changes = {k: v for k, v in changes.items() if v is not msgspec.UNSET}

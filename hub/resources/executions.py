@@ -107,7 +107,12 @@ class Collection:
         '`"duplicate": true`. 409 `not_published` when no version is published; 403 when '
         "the license does not allow executions. `runner_id` makes it an interactive run on "
         "that runner only; `labels` restricts it to runners having all of them.",
-        responses={200: "Duplicate of a queued execution", 403: "License", 409: "Not published"},
+        responses={
+            200: "Duplicate of a queued execution",
+            403: "License",
+            404: "No such workflow or runner",
+            409: "Not published",
+        },
     )
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body: ExecutionCreate = req.context.body

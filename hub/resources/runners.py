@@ -78,6 +78,7 @@ class Collection:
         status=201,
         description="Answers the Machine Key and the Machine Secret; the secret is shown this "
         "once. 403 past the license's runner limit.",
+        responses={409: "A runner with this name exists"},
     )
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body: RunnerCreate = req.context.body
@@ -96,7 +97,11 @@ class Item:
         send(resp, to_dict(self.hub.runners.get(runner_id)))
 
     @endpoint(
-        "Change a runner's name or labels", role="ADMIN", body=RunnerPatch, response=RunnerOut
+        "Change a runner's name or labels",
+        role="ADMIN",
+        body=RunnerPatch,
+        response=RunnerOut,
+        responses={409: "A runner with this name exists"},
     )
     def on_patch(self, req: falcon.Request, resp: falcon.Response, runner_id: int) -> None:
         changes = msgspec.structs.asdict(req.context.body)
@@ -104,7 +109,12 @@ class Item:
         runner = self.hub.runners.update(runner_id, changes, req.context.user, req.context.ip)
         send(resp, to_dict(runner))
 
-    @endpoint("Delete a runner", role="ADMIN", status=204)
+    @endpoint(
+        "Delete a runner",
+        role="ADMIN",
+        status=204,
+        responses={409: "The runner holds a live execution"},
+    )
     def on_delete(self, req: falcon.Request, resp: falcon.Response, runner_id: int) -> None:
         self.hub.runners.delete(runner_id, req.context.user, req.context.ip)
         resp.status = 204

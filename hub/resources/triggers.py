@@ -243,7 +243,10 @@ class Run:
         status=201,
         description='Body (optional): `{"inputs": {...}}`, merged over the trigger\'s inputs. '
         "The execution records who started it and from which trigger.",
-        responses={409: "The trigger is disabled or the workflow has no published version"},
+        responses={
+            200: "Duplicate of a queued execution (same trigger and inputs)",
+            409: "The trigger is disabled or the workflow has no published version",
+        },
     )
     def on_post(self, req: falcon.Request, resp: falcon.Response, trigger_id: int) -> None:
         raw = read_body(req, req.context.max_body_bytes)

@@ -56,7 +56,14 @@ class Collection:
         items = [to_dict(u) for u in query.limit(limit).offset(offset)]
         send(resp, {"items": items, "total": query.count()})
 
-    @endpoint("Create a user", role="ADMIN", body=UserCreate, response=UserOut, status=201)
+    @endpoint(
+        "Create a user",
+        role="ADMIN",
+        body=UserCreate,
+        response=UserOut,
+        status=201,
+        responses={409: "A user with this email exists"},
+    )
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body: UserCreate = req.context.body
         user = self.hub.users.create(
@@ -86,6 +93,7 @@ class Item:
         body=UserPatch,
         response=UserOut,
         description="Disabling a user or changing the password ends their sessions at once.",
+        responses={409: "The email is taken, or you would demote or disable yourself"},
     )
     def on_patch(self, req: falcon.Request, resp: falcon.Response, user_id: int) -> None:
         changes = msgspec.structs.asdict(req.context.body)
@@ -99,7 +107,12 @@ class Item:
         )
         send(resp, to_dict(user))
 
-    @endpoint("Delete a user", role="ADMIN", status=204)
+    @endpoint(
+        "Delete a user",
+        role="ADMIN",
+        status=204,
+        responses={409: "You cannot delete yourself"},
+    )
     def on_delete(self, req: falcon.Request, resp: falcon.Response, user_id: int) -> None:
         user = self.hub.users.delete(req.context.user, user_id)
         audit.record(

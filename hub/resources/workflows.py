@@ -171,6 +171,7 @@ class Collection:
         status=201,
         description="With `graph`, version 1 is saved as a draft (the graph is validated: "
         "400 `invalid_graph` lists every problem). 409 `name_taken` if the name exists.",
+        responses={409: "A workflow with this name exists"},
     )
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body: WorkflowCreate = req.context.body
@@ -200,6 +201,7 @@ class Item:
         response=WorkflowOut,
         description="Rename, change the description, archive (`archived: true`, its "
         "triggers are disabled) or bring back from the archive (`archived: false`).",
+        responses={409: "The name is taken, or the workflow is archived"},
     )
     def on_patch(self, req: falcon.Request, resp: falcon.Response, workflow_id: int) -> None:
         changes = {
@@ -252,6 +254,7 @@ class Versions:
         description="The graph becomes a draft with the next version number (stored in its "
         "canonical form). 400 `invalid_graph` with `problems` if it does not validate; 409 "
         "`archived` for an archived workflow.",
+        responses={409: "The workflow is archived"},
     )
     def on_post(self, req: falcon.Request, resp: falcon.Response, workflow_id: int) -> None:
         body: VersionCreate = req.context.body
@@ -280,6 +283,7 @@ class Version:
         description="Only the latest draft: a version that was ever published is immutable "
         "(409 `immutable`), an older draft 409 `not_latest`. The graph never changes; save "
         "a new version instead.",
+        responses={409: "The version was published (immutable) or is not the latest draft"},
     )
     def on_patch(
         self, req: falcon.Request, resp: falcon.Response, workflow_id: int, number: int
@@ -300,6 +304,7 @@ class Restore:
         status=201,
         description="Rollback: the old version's graph is saved as a new draft (validated "
         "again); publish it to make it the running version.",
+        responses={409: "The workflow is archived"},
     )
     def on_post(
         self, req: falcon.Request, resp: falcon.Response, workflow_id: int, number: int
@@ -337,6 +342,7 @@ class Publish:
         "(`already_published`, `no_versions`, `archived`, or `not_latest` when the optional "
         'body `{"version": N}` names another version). The earlier published version stays, '
         "retired and immutable. Of two concurrent publishes exactly one wins.",
+        responses={409: "Already published, no versions, archived, or not the latest"},
     )
     def on_post(self, req: falcon.Request, resp: falcon.Response, workflow_id: int) -> None:
         raw = read_body(req, req.context.max_body_bytes)
@@ -367,6 +373,7 @@ class Export:
         "exported_from_version}` in canonical form (sorted keys, two-space indent): of "
         "`version` if given, else the published version, else the latest. Another hub "
         "accepts it at POST /api/workflows/import.",
+        responses={409: "The workflow has no version to export yet"},
     )
     def on_get(self, req: falcon.Request, resp: falcon.Response, workflow_id: int) -> None:
         q: ExportQuery = req.context.query
@@ -388,7 +395,10 @@ class Import:
         body=ExportDocument,
         response=ImportOut,
         status=201,
-        responses={200: "A workflow with that name exists: the graph became its new draft"},
+        responses={
+            200: "A workflow with that name exists: the graph became its new draft",
+            409: "That workflow is archived",
+        },
         description="A new workflow (201, version 1 as a draft), or — when a workflow with the "
         "same name exists — a new draft of it (200). The graph is validated.",
     )
