@@ -36,16 +36,11 @@ class RunnerSettings:
     request_timeout: float = 30.0
     shutdown_grace: float = 20.0
     execution_timeout: float = 0.0  # 0: none (the spec has no hard timeout)
-    work_dir: str = ""  # default: <data_dir>/work
     log_level: str = "INFO"
 
     @property
     def data_path(self) -> Path:
         return Path(self.data_dir).expanduser()
-
-    @property
-    def work_path(self) -> Path:
-        return Path(self.work_dir).expanduser() if self.work_dir else self.data_path / "work"
 
     def save(self) -> Path:
         self.data_path.mkdir(parents=True, exist_ok=True)
