@@ -8,10 +8,21 @@ from ..api import Routes
 
 
 def register_all(routes: Routes, hub: Any) -> None:
-    from . import audit, auth, license, system, users
-    from . import catalog, workflows
-    from . import triggers
-    from . import analytics, credentials, executions, runner_api, runners
+    from . import (
+        analytics,
+        audit,
+        auth,
+        catalog,
+        credentials,
+        executions,
+        license,
+        runner_api,
+        runners,
+        system,
+        triggers,
+        users,
+        workflows,
+    )
 
     fleet = (runners, runner_api, executions, credentials, analytics)
     for module in (system, license, auth, users, audit, catalog, workflows, triggers, *fleet):
