@@ -179,7 +179,7 @@ class LicenseService:
             sig = base64.b64decode(doc["signature"], validate=True)
             if not isinstance(payload, dict):
                 raise ValueError
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: deep nesting
             raise LicenseRejected("this is not an Exekra license file") from None
         try:
             self._public_key().verify(sig, canonical(payload), padding.PKCS1v15(), hashes.SHA256())

@@ -477,7 +477,7 @@ class TriggerService:
             return {}
         try:
             value = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # deep nesting: 400
             raise errors.BadRequest(
                 f"the body is not valid JSON: {exc}", code="malformed_json"
             ) from None
