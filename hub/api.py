@@ -107,6 +107,10 @@ def decode_body(req: falcon.Request, typ: Any) -> Any:
         raise _decode_error(exc) from None
     except UnicodeDecodeError:  # msgspec raises this for invalid UTF-8 inside a JSON string
         raise errors.BadRequest("malformed JSON: not UTF-8", code="malformed_json") from None
+    except RecursionError:  # msgspec: arrays/objects nested deeper than it decodes
+        raise errors.BadRequest(
+            "malformed JSON: nested too deeply", code="malformed_json"
+        ) from None
     bad = _int_out_of_range(value) if _LONG_DIGITS.search(raw) else None
     if bad:
         raise _range_error(bad)

@@ -256,7 +256,7 @@ class Run:
                 inputs = msgspec.json.decode(raw, type=RunBody).inputs
             except msgspec.ValidationError as exc:
                 raise errors.ValidationFailed(str(exc)) from None
-            except msgspec.DecodeError as exc:
+            except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
                 raise errors.BadRequest(f"malformed JSON: {exc}", code="malformed_json") from None
         execution, duplicate = _service(self.hub).run(
             req.context.user, trigger_id, inputs, ip=req.context.ip

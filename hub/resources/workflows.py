@@ -352,7 +352,7 @@ class Publish:
                 version = msgspec.json.decode(raw, type=PublishBody).version
             except msgspec.ValidationError as exc:
                 raise errors.ValidationFailed(str(exc)) from None
-            except msgspec.DecodeError as exc:
+            except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
                 raise errors.BadRequest(f"malformed JSON: {exc}", code="malformed_json") from None
         wf, v = self.svc.publish(req.context.user, workflow_id, version=version, ip=req.context.ip)
         send(resp, version_to_dict(wf, v))

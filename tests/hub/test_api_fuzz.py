@@ -420,8 +420,12 @@ def test_junk_bodies_are_a_4xx_on_every_operation_with_a_body(licensed_api: Api)
 
     for target in targets:
         # found by this test: invalid UTF-8 inside a JSON string (msgspec raises
-        # UnicodeDecodeError) and deep nesting (json.loads raises RecursionError) were a 500
-        for body in (b'{"name": "\x80"}', b'{"inputs": ' + b"[" * 5000, b"[" * 5000):
+        # UnicodeDecodeError) and deep nesting (msgspec and json.loads raise RecursionError)
+        # were a 500
+        utf8 = [b'{"name": "\x80"}', b'{"inputs": {"k": "\x80"}}', b'{"version": "\x80"}']
+        deep = b"[" * 5000 + b"]" * 5000
+        nested = [b'{"inputs": {"k": %s}}' % deep, b'{"graph": {"variables": {"k": %s}}}' % deep]
+        for body in [*utf8, *nested, b'{"inputs": ' + b"[" * 5000, b"[" * 5000]:
             send(target, body, "application/json")
         check(target)
     assert set(seen) == set(targets)
