@@ -102,3 +102,40 @@ def test_unlicensed_hub_refuses_executions(hub_app):
 
     with pytest.raises(LicenseForbids, match="UNLICENSED"):
         hub_app.hub.license.require_runnable()
+
+
+def _store_license_issued(hub_app, private_key, *, days_ago: int, days: int) -> None:
+    """Time passes: replace the stored license by one issued ``days_ago`` days ago."""
+    text = make_license(
+        private_key, days=days, now=dt.datetime.now(dt.UTC) - dt.timedelta(days=days_ago)
+    )
+    License.update(blob=hub_app.hub.sealer.seal(text, b"exekra-license")).execute()
+    hub_app.hub.license.invalidate_cache()
+
+
+def test_expired_license_refuses_executions_and_grace_allows_them(
+    licensed_api, hub_app, private_key
+):
+    from tests.hub.test_runners_support import published_workflow
+
+    api = licensed_api
+    wf = published_workflow(api)
+    grace = hub_app.hub.settings.license_grace_days
+    # expired two days ago, still inside the grace window: executions run, with a banner status
+    _store_license_issued(hub_app, private_key, days_ago=32, days=30)
+    assert api.get("/api/license").json["status"] == "GRACE_PERIOD"
+    res = api.post("/api/executions", {"workflow_id": wf}, as_="OPERATOR")
+    assert res.status_code == 201, res.text
+    # past the grace window: refused with a clear message, nothing created
+    _store_license_issued(hub_app, private_key, days_ago=30 + grace + 1, days=30)
+    assert api.get("/api/license").json["status"] == "EXPIRED"
+    before = api.get("/api/executions", as_="OPERATOR").json["total"]
+    res = api.post("/api/executions", {"workflow_id": wf, "priority": 1}, as_="OPERATOR")
+    assert res.status_code == 403 and res.json["code"] == "license_required"
+    assert "EXPIRED" in res.json["description"]
+    assert api.get("/api/executions", as_="OPERATOR").json["total"] == before
+    # renewal takes effect at once, without a restart
+    renewal = make_license(private_key, days=365)
+    assert api.post("/api/license", body=renewal, as_="ADMIN").status_code == 200
+    res = api.post("/api/executions", {"workflow_id": wf, "priority": 1}, as_="OPERATOR")
+    assert res.status_code == 201, res.text
