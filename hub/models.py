@@ -29,6 +29,19 @@ def iso(value: dt.datetime | None) -> str | None:
     return value.isoformat(timespec="milliseconds") + "Z"
 
 
+def parse_iso(value: str, what: str) -> dt.datetime:
+    """An ISO 8601 time from a client as a naive UTC datetime; a clear 400 if it is not one."""
+    from .errors import ValidationFailed
+
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationFailed(f"{what} {value!r} is not an ISO 8601 time") from None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
+    return parsed
+
+
 class JSONField(pw.TextField):
     """JSON stored as text (portable between SQLite and PostgreSQL)."""
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import falcon
 import msgspec
 
-from .. import errors
 from ..api import Routes, endpoint, page, send
-from ..models import AuditLog
+from ..models import AuditLog, parse_iso
 from ..services.audit import to_dict
 from .common import Page
 
@@ -39,16 +37,6 @@ class AuditList(msgspec.Struct):
     total: int
 
 
-def parse_time(value: str, name: str) -> dt.datetime:
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise errors.ValidationFailed(f"{name} must be an ISO 8601 time") from None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
-    return parsed
-
-
 class Collection:
     @endpoint("Search the audit log", role="ADMIN", query=AuditQuery, response=AuditList)
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -64,9 +52,9 @@ class Collection:
         if q.resource:
             query = query.where(AuditLog.resource == q.resource)
         if q.since:
-            query = query.where(AuditLog.at >= parse_time(q.since, "since"))
+            query = query.where(AuditLog.at >= parse_iso(q.since, "since"))
         if q.until:
-            query = query.where(AuditLog.at <= parse_time(q.until, "until"))
+            query = query.where(AuditLog.at <= parse_iso(q.until, "until"))
         limit, offset = page(req)
         send(
             resp,

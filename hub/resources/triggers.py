@@ -15,6 +15,7 @@ import msgspec
 
 from .. import errors
 from ..api import Routes, endpoint, page, read_body, send
+from ..models import parse_iso
 from ..services.scheduler import MAX_PREVIEW
 from ..services.triggers import SIGNATURE_HEADER, TriggerService, install
 from .common import Page
@@ -127,15 +128,7 @@ def _base_url(req: falcon.Request) -> str:
 
 
 def _after(value: str | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    try:
-        at = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise errors.ValidationFailed(f"after={value!r} is not an ISO 8601 time") from None
-    if at.tzinfo is not None:
-        at = at.astimezone(dt.UTC).replace(tzinfo=None)
-    return at
+    return parse_iso(value, "after") if value is not None else None
 
 
 class Collection:

@@ -32,6 +32,7 @@ from ..models import (
     Workflow,
     WorkflowVersion,
     iso,
+    parse_iso,
     utcnow,
 )
 from ..services.license import LicenseService
@@ -127,16 +128,6 @@ def release_runner(runner_id: int | None, execution_id: int) -> None:
         " WHERE id = ? AND current_execution_id = ?",
         (runner_id, execution_id),
     )
-
-
-def _parse_at(value: str) -> dt.datetime:
-    try:
-        at = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise errors.ValidationFailed(f"log time {value!r} is not ISO 8601") from None
-    if at.tzinfo is not None:
-        at = at.astimezone(dt.UTC).replace(tzinfo=None)
-    return at
 
 
 class ExecutionService:
@@ -558,7 +549,7 @@ class ExecutionService:
                 {
                     "execution": execution_id,
                     "seq": int(item["seq"]),
-                    "at": _parse_at(str(item["at"])) if item.get("at") else utcnow(),
+                    "at": parse_iso(str(item["at"]), "log time") if item.get("at") else utcnow(),
                     "level": level,
                     "node_id": str(node)[:200] if node is not None else None,
                     "message": message,
