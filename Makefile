@@ -6,6 +6,7 @@ PYTHON  ?= python3
 PY      := $(VENV)/bin/python
 EXEKRA  := $(VENV)/bin/exekra
 STAMP   := $(VENV)/.installed
+TSTAMP  := $(VENV)/.installed-test
 DATA    ?= $(HOME)/.exekra
 HOST    ?= 127.0.0.1
 PORT    ?= 5000
@@ -25,8 +26,12 @@ $(PY):
 	$(PY) -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e .
 	@touch $(STAMP)
+
+$(TSTAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $(STAMP) $(TSTAMP)
 
 venv: $(STAMP)
 
@@ -47,19 +52,19 @@ run: $(STAMP)
 system-deps:
 	@bash tests/system-deps.sh
 
-lint: $(STAMP)
+lint: $(TSTAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-format: $(STAMP)
+format: $(TSTAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: $(STAMP) system-deps lint
+test: $(TSTAMP) system-deps lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-bench: $(STAMP) system-deps
+bench: $(TSTAMP) system-deps
 	$(PY) bench/fleet.py
 
 clean:
