@@ -55,35 +55,36 @@ def _decode_error(exc: msgspec.ValidationError | msgspec.DecodeError) -> errors.
     return errors.BadRequest(f"malformed JSON: {msg}", code="malformed_json")
 
 
-#: integers the databases store (SQLite INTEGER, PostgreSQL BIGINT) are 64-bit; a larger one in a
-#: typed field or a path would otherwise reach the driver and fail there (a 500)
+#: integers the databases store (SQLite INTEGER, PostgreSQL BIGINT) are 64-bit, and PostgreSQL
+#: refuses text with a NUL character; such a value in a typed field or a path would otherwise
+#: reach the driver and fail there (a 500)
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-_LONG_DIGITS = re.compile(rb"\d{19}")
+_SUSPECT = re.compile(rb"\d{19}|\\u0000")
 
 
-def _int_out_of_range(value: Any, where: str = "$") -> str | None:
-    """Where the first integer beyond 64 bits sits in a decoded Struct (``$.a[0].b``), or None.
+def _unstorable(value: Any, where: str = "$") -> str | None:
+    """Why the first unstorable value in a decoded Struct is refused (naming ``$.a[0].b``).
 
     Dict values are free-form JSON data (e.g. workflow inputs) stored as JSON text, where any
-    number is fine, so they are not looked into.
+    number and an escaped NUL are fine, so they are not looked into.
     """
+    if isinstance(value, str):
+        return f"text must not contain NUL characters - at `{where}`" if "\x00" in value else None
     if isinstance(value, int) and not isinstance(value, bool):
-        return None if INT64_MIN <= value <= INT64_MAX else where
+        if INT64_MIN <= value <= INT64_MAX:
+            return None
+        return f"Expected `int` within the 64-bit range - at `{where}`"
     if isinstance(value, msgspec.Struct):
         for name in value.__struct_fields__:
-            bad = _int_out_of_range(getattr(value, name), f"{where}.{name}")
+            bad = _unstorable(getattr(value, name), f"{where}.{name}")
             if bad:
                 return bad
     elif isinstance(value, list | tuple):
         for i, item in enumerate(value):
-            bad = _int_out_of_range(item, f"{where}[{i}]")
+            bad = _unstorable(item, f"{where}[{i}]")
             if bad:
                 return bad
     return None
-
-
-def _range_error(where: str) -> errors.ValidationFailed:
-    return errors.ValidationFailed(f"Expected `int` within the 64-bit range - at `{where}`")
 
 
 def read_body(req: falcon.Request, limit: int) -> bytes:
@@ -111,9 +112,9 @@ def decode_body(req: falcon.Request, typ: Any) -> Any:
         raise errors.BadRequest(
             "malformed JSON: nested too deeply", code="malformed_json"
         ) from None
-    bad = _int_out_of_range(value) if _LONG_DIGITS.search(raw) else None
+    bad = _unstorable(value) if _SUSPECT.search(raw) else None
     if bad:
-        raise _range_error(bad)
+        raise errors.ValidationFailed(bad)
     return value
 
 
@@ -152,9 +153,9 @@ def decode_query(req: falcon.Request, typ: Any) -> Any:
         value = msgspec.convert(params, typ, strict=False)
     except msgspec.ValidationError as exc:
         raise errors.ValidationFailed(str(exc).replace("$.", "query parameter ")) from None
-    bad = _int_out_of_range(value)
+    bad = _unstorable(value)
     if bad:
-        raise _range_error(bad.replace("$.", "query parameter "))
+        raise errors.ValidationFailed(bad.replace("$.", "query parameter "))
     return value
 
 
@@ -171,9 +172,9 @@ def endpoint(summary: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Call
                 req.context.body = decode_body(req, spec.body)
             if spec.query is not None:
                 req.context.query = decode_query(req, spec.query)
-            for name, value in kw.items():  # ``{x:int}`` path segments: no such row can exist
-                if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
-                    raise errors.NotFound(f"no {name.removesuffix('_id')} {value}")
+            for name, value in kw.items():  # path segments no row can have
+                if _unstorable(value):
+                    raise errors.NotFound(f"no {name.removesuffix('_id')} {value!r}")
             return fn(resource, req, resp, **kw)
 
         wrapper.__endpoint__ = spec  # type: ignore[attr-defined]

@@ -35,10 +35,14 @@ class AuthOut(msgspec.Struct):
     runner_id: int
 
 
+#: system-wide percentages (psutil); the columns are REAL on PostgreSQL, which refuses > ~3.4e38
+Percent = Annotated[float, msgspec.Meta(ge=0, le=100)]
+
+
 class Heartbeat(msgspec.Struct, forbid_unknown_fields=True):
-    cpu: Annotated[float, msgspec.Meta(ge=0)] | None = None
-    memory: Annotated[float, msgspec.Meta(ge=0)] | None = None
-    disk: Annotated[float, msgspec.Meta(ge=0)] | None = None
+    cpu: Percent | None = None
+    memory: Percent | None = None
+    disk: Percent | None = None
     version: Annotated[str, msgspec.Meta(max_length=64)] | None = None
     hostname: Annotated[str, msgspec.Meta(max_length=255)] | None = None
 
@@ -132,6 +136,11 @@ class AuthenticateResource:
         send(resp, {"token": token, "expires_at": iso(expires), "runner_id": runner_id})
 
 
+def _percent(value: float | None) -> float | None:
+    """Two decimals: REAL on PostgreSQL also refuses tiny values such as 5e-324."""
+    return None if value is None else round(value, 2)
+
+
 class HeartbeatResource:
     def __init__(self, hub: Any) -> None:
         self.hub = hub
@@ -143,9 +152,9 @@ class HeartbeatResource:
         out = self.hub.runners.heartbeat(
             runner_id,
             ver,
-            cpu=body.cpu,
-            memory=body.memory,
-            disk=body.disk,
+            cpu=_percent(body.cpu),
+            memory=_percent(body.memory),
+            disk=_percent(body.disk),
             agent_version=body.version,
             hostname=body.hostname,
         )
