@@ -10,7 +10,6 @@ the runner being restarted.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import os
@@ -18,7 +17,6 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from . import __version__
@@ -307,11 +305,3 @@ class Agent:
 
     def stop(self) -> None:
         self.shutdown.set()
-
-
-def utc_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def outbox_dir(settings: RunnerSettings) -> Path:
-    return settings.data_path / "outbox"

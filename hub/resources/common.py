@@ -10,7 +10,3 @@ import msgspec
 class Page(msgspec.Struct, forbid_unknown_fields=True):
     limit: Annotated[int, msgspec.Meta(ge=1, le=500)] = 50
     offset: Annotated[int, msgspec.Meta(ge=0)] = 0
-
-
-class Message(msgspec.Struct):
-    message: str
