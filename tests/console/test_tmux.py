@@ -11,11 +11,10 @@ import time
 import uuid
 from pathlib import Path
 
-import pytest
-
 from tests.support import ADMIN_EMAIL, PASSWORD, REPO
 
-pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+# tmux is installed by tests/system-deps.sh (make test); without it this test fails, not skips.
+assert shutil.which("tmux"), "tmux is missing: run `make test` (tests/system-deps.sh installs it)"
 
 
 class Tmux:
