@@ -53,7 +53,7 @@ class HeartbeatOut(msgspec.Struct):
 
 
 class LogLine(msgspec.Struct, forbid_unknown_fields=True):
-    seq: Annotated[int, msgspec.Meta(ge=0)]
+    seq: Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]  # an INTEGER column on PostgreSQL
     message: str
     at: str | None = None
     level: str = "info"

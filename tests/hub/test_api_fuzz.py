@@ -269,6 +269,10 @@ def test_integers_beyond_64_bits_are_refused_not_a_500(licensed_api: Api) -> Non
     batch = {"attempt": 1, "logs": [{"seq": 0, "message": "ok"}, {"seq": huge, "message": "x"}]}
     res = api.post(f"/api/runner/executions/{execution['id']}/logs", batch, token=token)
     assert res.status_code == 400 and "$.logs[1].seq" in res.json["description"], res.text
+    # found by fuzzing on PostgreSQL: seq is an INTEGER column there (32-bit)
+    batch = {"attempt": 1, "logs": [{"seq": 2**31, "message": "x"}]}
+    res = api.post(f"/api/runner/executions/{execution['id']}/logs", batch, token=token)
+    assert res.status_code == 400 and "$.logs[0].seq" in res.json["description"], res.text
     res = api.get(f"/api/executions/{execution['id']}/logs", as_="ADMIN")
     assert res.status_code == 200 and res.json["items"] == [], res.text
     # the largest 64-bit id is just an id that does not exist
