@@ -122,7 +122,7 @@ class Runner(BaseModel):
     secret_hash = pw.CharField(max_length=100)
     #: bumped by regenerate-secret: tokens carry it, so old tokens stop working at once
     secret_version = pw.IntegerField(default=1)
-    status = pw.CharField(max_length=16, default="OFFLINE", index=True)
+    status = pw.CharField(max_length=16, default="OFFLINE")  # not indexed: migration 0005
     labels = JSONField(default=list)
     last_seen = pw.DateTimeField(null=True)  # not indexed: see migration 0002
     cpu = pw.FloatField(null=True)
@@ -145,16 +145,21 @@ EXECUTION_STATUSES = ("QUEUED", "ASSIGNED", "RUNNING", "COMPLETED", "FAILED", "S
 
 class Execution(BaseModel):
     id = pw.AutoField()
-    workflow = pw.ForeignKeyField(Workflow, backref="executions", on_delete="RESTRICT")
+    # indexes: see ``Meta`` and migration 0005 (partial and composite ones live there)
+    workflow = pw.ForeignKeyField(
+        Workflow, backref="executions", on_delete="RESTRICT", index=False
+    )
     version = pw.IntegerField()
     status = pw.CharField(max_length=16, default="QUEUED")
-    runner = pw.ForeignKeyField(Runner, null=True, backref="executions", on_delete="SET NULL")
+    runner = pw.ForeignKeyField(
+        Runner, null=True, backref="executions", on_delete="SET NULL", index=False
+    )
     #: interactive run: only this runner may take it
     target_runner_id = pw.IntegerField(null=True)
     required_labels = JSONField(default=list)
     priority = pw.IntegerField(default=0)
     trigger = JSONField(default=dict)
-    trigger_id = pw.IntegerField(null=True, index=True)
+    trigger_id = pw.IntegerField(null=True)
     inputs = JSONField(default=dict)
     error = pw.TextField(null=True)
     reason = pw.CharField(max_length=32, null=True)
@@ -162,8 +167,8 @@ class Execution(BaseModel):
     attempt = pw.IntegerField(default=0)
     requeue_count = pw.IntegerField(default=0)
     stop_requested = pw.BooleanField(default=False)
-    request_hash = pw.CharField(max_length=64, null=True, index=True)
-    idempotency_key = pw.CharField(max_length=200, null=True, unique=True)
+    request_hash = pw.CharField(max_length=64, null=True)
+    idempotency_key = pw.CharField(max_length=200, null=True)
     metrics = JSONField(null=True)
     created_by = pw.IntegerField(null=True)
     queued_at = pw.DateTimeField(default=utcnow)
@@ -177,6 +182,8 @@ class Execution(BaseModel):
 
     class Meta:
         table_name = "executions"
+        # plus partial indexes (migration 0005): the queue in claim order, request_hash of
+        # QUEUED rows, idempotency_key (unique) and trigger_id where set
         indexes = (
             (("status", "priority", "queued_at"), False),
             (("runner", "status"), False),
