@@ -90,7 +90,10 @@ class Dispatcher:
             claimed = self._claim_pg(runner_id)
             if claimed is None:
                 return None
-            self.cache.changed(notify=False)  # the claim statement sent the NOTIFY
+            # A claim creates no work for anyone else, so idle answers remembered here and in
+            # other processes stay true: no NOTIFY (it would serialise every claim's commit on
+            # PostgreSQL's notify-queue lock); only this runner's own entry goes.
+            cache.forget(runner_id)
             ex_id, attempt, workflow_id, ver, inputs = claimed
             return self.executions.build_payload(
                 ex_id, attempt, workflow_id, ver, json.loads(inputs) if inputs else {}, runner_id
@@ -136,26 +139,31 @@ class Dispatcher:
         except _Abort:
             return None
         if taken is not None:
-            self.cache.changed()
+            self.cache.forget(runner_id)  # a claim creates no work for others (see poll)
         return taken
 
     def _claim_pg(self, runner_id: int) -> tuple | None:
-        """PostgreSQL: the whole claim as one statement (both rows locked, both updated)."""
+        """PostgreSQL: the whole claim as one statement (both rows locked, both updated).
+
+        The execution row is updated by its ``ctid`` (the version this statement locked), so the
+        plan is a TID lookup whatever the statistics say: the queue swings from empty to
+        thousands between two ANALYZEs, and with "QUEUED: about 0 rows" estimates the planner
+        otherwise found the row by scanning the whole queue index.
+        """
         now = utcnow()
         return sql.one(
             "WITH r AS (SELECT id, labels FROM runners WHERE id = ? AND status = 'ONLINE'"
             " AND current_execution_id IS NULL FOR UPDATE SKIP LOCKED),"
-            " e AS (SELECT ex.id FROM executions ex, r WHERE ex.status = 'QUEUED'"
+            " e AS (SELECT ex.id, ex.ctid AS tid FROM executions ex, r WHERE ex.status = 'QUEUED'"
             " AND (ex.target_runner_id IS NULL OR ex.target_runner_id = r.id)"
             f" AND {_subset('ex.required_labels', 'r.labels')}"
             " ORDER BY ex.priority DESC, ex.queued_at, ex.id LIMIT 1 FOR UPDATE OF ex SKIP LOCKED),"
             " u AS (UPDATE executions x SET status = 'ASSIGNED', runner_id = ?,"
-            " attempt = x.attempt + 1, assigned_at = ?, updated_at = ? FROM e"
-            " WHERE x.id = e.id AND x.status = 'QUEUED'"
+            " attempt = x.attempt + 1, assigned_at = ?, updated_at = ?"
+            " WHERE x.ctid = (SELECT tid FROM e) AND x.id = (SELECT id FROM e)"
+            " AND x.status = 'QUEUED'"
             " RETURNING x.id, x.attempt, x.workflow_id, x.version, x.inputs)"
-            # the NOTIFY for idle-poll caches rides in the same statement
-            " UPDATE runners SET status = 'BUSY', current_execution_id = u.id"
-            " FROM u, (SELECT pg_notify('exekra_fleet', '')) n"
+            " UPDATE runners SET status = 'BUSY', current_execution_id = u.id FROM u"
             " WHERE runners.id = ? RETURNING u.id, u.attempt, u.workflow_id, u.version, u.inputs",
             (runner_id, runner_id, now, now, runner_id),
         )
