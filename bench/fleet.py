@@ -27,6 +27,7 @@ import http.client
 import json
 import multiprocessing as mp
 import os
+import resource
 import secrets
 import signal
 import statistics
@@ -291,12 +292,16 @@ def count_status(db_url: str, status: str) -> int:
     return n
 
 
-def _raw_claimer(args: tuple[str, int]) -> int:
+def _raw_claimer(args: tuple[str, int]) -> tuple[int, float]:
+    """Claim QUEUED rows until none is left; returns (claims, CPU seconds of its backend)."""
+    import psutil
     import psycopg2
 
     db_url, _ = args
     conn = psycopg2.connect(db_url)
     conn.autocommit = True
+    backend = psutil.Process(conn.get_backend_pid())
+    cpu0 = sum(backend.cpu_times()[:2])
     claimed = 0
     with conn.cursor() as cur:
         while True:
@@ -309,17 +314,22 @@ def _raw_claimer(args: tuple[str, int]) -> int:
             if cur.fetchone() is None:
                 break
             claimed += 1
+    cpu = sum(backend.cpu_times()[:2]) - cpu0
     conn.close()
-    return claimed
+    return claimed, cpu
 
 
-def _fake_runner(args: tuple[int, list[str], float]) -> int:
+def _fake_runner(args: tuple[int, list[str], float]) -> tuple[int, float, float]:
+    """Instant fake runners (one keep-alive connection each): poll, report RUNNING, report
+    COMPLETED, and again. Returns (executions done, time.time() of the last completion, CPU
+    seconds of this client process)."""
     port, tokens, deadline = args
     done = 0
+    last = 0.0
     lock = threading.Lock()
 
     def work(token: str) -> None:
-        nonlocal done
+        nonlocal done, last
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         idle = 0
@@ -338,9 +348,12 @@ def _fake_runner(args: tuple[int, list[str], float]) -> int:
                 conn.request(
                     "POST", f"/api/runner/executions/{ex['id']}/status", body=payload, headers=auth
                 )
-                conn.getresponse().read()
+                res = conn.getresponse()
+                res.read()
+                assert res.status == 200, res.status
             with lock:
                 done += 1
+                last = time.time()
         conn.close()
 
     threads = [threading.Thread(target=work, args=(t,)) for t in tokens]
@@ -348,7 +361,27 @@ def _fake_runner(args: tuple[int, list[str], float]) -> int:
         th.start()
     for th in threads:
         th.join()
-    return done
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return done, last, usage.ru_utime + usage.ru_stime
+
+
+def cpu_seconds(hub_pid: int) -> tuple[float, float]:
+    """CPU seconds used so far by the hub process and by all PostgreSQL processes."""
+    import psutil
+
+    def used(proc: psutil.Process) -> float:
+        times = proc.cpu_times()
+        return float(times.user + times.system)
+
+    hub = used(psutil.Process(hub_pid))
+    pg = 0.0
+    for proc in psutil.process_iter(["name"]):
+        if proc.info["name"] and proc.info["name"].startswith("postgres"):
+            try:
+                pg += used(proc)
+            except psutil.Error:
+                pass
+    return hub, pg
 
 
 def main() -> None:
@@ -359,6 +392,11 @@ def main() -> None:
     parser.add_argument("--driven", type=int, default=200, help="runner tokens the clients use")
     parser.add_argument("--dispatch", type=int, default=2000, help="executions to dispatch")
     parser.add_argument("--threads", type=int, default=16, help="hub (and bare) threads")
+    parser.add_argument(
+        "--only",
+        choices=("http", "dispatch"),
+        help="run one part: the HTTP figures (closed and open loop) or dispatch",
+    )
     args = parser.parse_args()
 
     import psycopg2
@@ -454,75 +492,85 @@ def main() -> None:
         hello = ("hello", "/hello", None, "GET")
         # every driven runner ONLINE once (as in real life), then measure
         load(port, [beat], tokens, seconds=1.0)
-        secs = args.seconds
-        print(
-            f"\nclosed loop, 2 client processes x 8 keep-alive connections, {secs:.0f} s each"
-            f" (hub: 1 process, {args.threads} threads; 2 cores shared with PostgreSQL and the"
-            " clients)"
-        )
-        bare_stats = load(bare_port, [hello], [], seconds=secs)["hello"]
-        poll_stats = load(port, [poll], tokens, seconds=secs)["poll"]
-        beat_stats = load(port, [beat], tokens, seconds=secs)["heartbeat"]
-        mix = load(port, [poll] * 6 + [beat], tokens, seconds=secs)
-        rows = [
-            ("bare Falcon+waitress hello", bare_stats),
-            ("poll (idle runner, 204)", poll_stats),
-            ("heartbeat", beat_stats),
-            ("mix 6 polls : 1 heartbeat", mix["all"]),
-        ]
-        print(f"{'endpoint':32} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs bare':>8} errors")
-        for name, s in rows:
-            ratio = s["rps"] / bare_stats["rps"] if bare_stats["rps"] else 0
-            p50 = f"{s['p50']:.1f}" if s["p50"] else "-"
-            p99 = f"{s['p99']:.1f}" if s["p99"] else "-"
-            print(f"{name:32} {s['rps']:8.0f} {p50:>8} {p99:>8} {ratio:8.0%} {int(s['errors'])}")
-        sustained = mix["all"]["rps"] / CADENCE
-        print(
-            f"\nrunners sustained at the spec's cadence ({CADENCE:.2f} req/s per runner): "
-            f"{sustained:,.0f}"
-        )
-        rate = 5000 * CADENCE
-        open_loop = load(port, [poll] * 6 + [beat], tokens, seconds=secs, rate=rate)
-        print(
-            f"open loop at the load of 5,000 runners ({rate:.0f} req/s): poll p50 "
-            f"{open_loop['poll']['p50']:.1f} ms, p99 {open_loop['poll']['p99']:.1f} ms; "
-            f"heartbeat p99 {open_loop['heartbeat']['p99']:.1f} ms; achieved "
-            f"{open_loop['all']['rps']:.0f} req/s"
-        )
+        if args.only != "dispatch":
+            secs = args.seconds
+            print(
+                f"\nclosed loop, 2 client processes x 8 keep-alive connections, {secs:.0f} s each"
+                f" (hub: 1 process, {args.threads} threads; 2 cores shared with PostgreSQL and the"
+                " clients)"
+            )
+            bare_stats = load(bare_port, [hello], [], seconds=secs)["hello"]
+            poll_stats = load(port, [poll], tokens, seconds=secs)["poll"]
+            beat_stats = load(port, [beat], tokens, seconds=secs)["heartbeat"]
+            mix = load(port, [poll] * 6 + [beat], tokens, seconds=secs)
+            rows = [
+                ("bare Falcon+waitress hello", bare_stats),
+                ("poll (idle runner, 204)", poll_stats),
+                ("heartbeat", beat_stats),
+                ("mix 6 polls : 1 heartbeat", mix["all"]),
+            ]
+            print(f"{'endpoint':32} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs bare':>8} errors")
+            for name, s in rows:
+                ratio = s["rps"] / bare_stats["rps"] if bare_stats["rps"] else 0
+                p50 = f"{s['p50']:.1f}" if s["p50"] else "-"
+                p99 = f"{s['p99']:.1f}" if s["p99"] else "-"
+                print(
+                    f"{name:32} {s['rps']:8.0f} {p50:>8} {p99:>8} {ratio:8.0%} {int(s['errors'])}"
+                )
+            sustained = mix["all"]["rps"] / CADENCE
+            print(
+                f"\nrunners sustained at the spec's cadence ({CADENCE:.2f} req/s per runner): "
+                f"{sustained:,.0f}"
+            )
+            rate = 5000 * CADENCE
+            open_loop = load(port, [poll] * 6 + [beat], tokens, seconds=secs, rate=rate)
+            print(
+                f"open loop at the load of 5,000 runners ({rate:.0f} req/s): poll p50 "
+                f"{open_loop['poll']['p50']:.1f} ms, p99 {open_loop['poll']['p99']:.1f} ms; "
+                f"heartbeat p99 {open_loop['heartbeat']['p99']:.1f} ms; achieved "
+                f"{open_loop['all']['rps']:.0f} req/s"
+            )
 
-        # dispatch: QUEUED -> COMPLETED through the hub with instant fake runners
-        n = args.dispatch
-        queue_executions(db_url, wf["id"], n)
-        fake_tokens = tokens[:32]
-        t0 = time.perf_counter()
-        with mp.get_context("fork").Pool(2) as pool:
-            done = sum(
-                pool.map(
+        if args.only != "http":
+            # dispatch: QUEUED -> COMPLETED through the hub with instant fake runners
+            n = args.dispatch
+            queue_executions(db_url, wf["id"], n)
+            fake_tokens = tokens[:32]
+            cpu0 = cpu_seconds(hub_proc.pid)
+            t0 = time.time()
+            with mp.get_context("fork").Pool(2) as pool:
+                results = pool.map(
                     _fake_runner,
                     [
                         (port, fake_tokens[0::2], time.time() + 300),
                         (port, fake_tokens[1::2], time.time() + 300),
                     ],
                 )
+            done = sum(r[0] for r in results)
+            hub_secs = max(r[1] for r in results) - t0
+            cpu1 = cpu_seconds(hub_proc.pid)
+            hub_rate = done / hub_secs
+            queue_executions(db_url, wf["id"], n)
+            t0 = time.time()
+            with mp.get_context("fork").Pool(4) as pool:
+                raw = pool.map(_raw_claimer, [(db_url, i) for i in range(4)])
+            raw_secs = time.time() - t0
+            claimed = sum(r[0] for r in raw)
+            raw_cpu = sum(r[1] for r in raw)
+            raw_rate = claimed / raw_secs
+            print(
+                f"\ndispatch: {done} executions QUEUED -> COMPLETED through the hub by 32 instant "
+                f"fake runners (poll + RUNNING + COMPLETED each): {hub_rate:.0f} executions/s; "
+                f"CPU per execution: hub {(cpu1[0] - cpu0[0]) / done * 1000:.2f} ms, "
+                f"PostgreSQL {(cpu1[1] - cpu0[1]) / done * 1000:.2f} ms, fake runners "
+                f"{sum(r[2] for r in results) / done * 1000:.2f} ms"
             )
-        hub_secs = time.perf_counter() - t0 - 0.2  # minus the idle polls that end the loop
-        completed = count_status(db_url, "COMPLETED") - args.history + args.history // 10
-        hub_rate = done / hub_secs
-        queue_executions(db_url, wf["id"], n)
-        t0 = time.perf_counter()
-        with mp.get_context("fork").Pool(4) as pool:
-            claimed = sum(pool.map(_raw_claimer, [(db_url, i) for i in range(4)]))
-        raw_secs = time.perf_counter() - t0
-        raw_rate = claimed / raw_secs
-        print(
-            f"\ndispatch: {done} executions QUEUED -> COMPLETED through the hub by 32 instant "
-            f"fake runners (poll + RUNNING + COMPLETED each): {hub_rate:.0f} executions/s"
-        )
-        print(
-            f"raw FOR UPDATE SKIP LOCKED claim loop, psycopg2, 4 workers: {claimed} claims, "
-            f"{raw_rate:.0f} claims/s  ->  hub dispatch = {hub_rate / raw_rate:.0%} of raw"
-        )
-        del completed
+            print(
+                f"raw FOR UPDATE SKIP LOCKED claim loop, psycopg2, 4 workers: {claimed} claims, "
+                f"{raw_rate:.0f} claims/s; PostgreSQL CPU per claim "
+                f"{raw_cpu / claimed * 1000:.2f} ms  ->  hub dispatch = "
+                f"{hub_rate / raw_rate:.0%} of raw"
+            )
     finally:
         hub_proc.send_signal(signal.SIGTERM)
         try:
