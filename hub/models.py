@@ -146,9 +146,7 @@ EXECUTION_STATUSES = ("QUEUED", "ASSIGNED", "RUNNING", "COMPLETED", "FAILED", "S
 class Execution(BaseModel):
     id = pw.AutoField()
     # indexes: see ``Meta`` and migration 0005 (partial and composite ones live there)
-    workflow = pw.ForeignKeyField(
-        Workflow, backref="executions", on_delete="RESTRICT", index=False
-    )
+    workflow = pw.ForeignKeyField(Workflow, backref="executions", on_delete="RESTRICT", index=False)
     version = pw.IntegerField()
     status = pw.CharField(max_length=16, default="QUEUED")
     runner = pw.ForeignKeyField(
