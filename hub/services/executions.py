@@ -13,7 +13,6 @@ its work was re-queued cannot complete it twice.
 from __future__ import annotations
 
 import builtins
-import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable
@@ -592,13 +591,38 @@ class ExecutionService:
         logs: builtins.list[dict[str, Any]] | None = None,
         version: Any = _UNCHECKED,
     ) -> dict[str, Any]:
-        """A runner's report; ``version`` (the token's secret version) is checked in the
-        same read as the execution."""
+        """A runner's report; ``version`` is the token's secret version.
+
+        The usual report is one conditional UPDATE that also checks the holder, the attempt,
+        the legal previous states and the token (and, on PostgreSQL, frees the runner when the
+        execution ends). Only when it changes nothing does a read find out why, so every
+        refusal keeps its precise answer (401, 403, 404, 409) and a retried report is still
+        answered as a duplicate.
+        """
         status = status.upper()
         if status not in ("RUNNING", "COMPLETED", "FAILED", "STOPPED"):
             raise errors.ValidationFailed("status must be RUNNING, COMPLETED, FAILED or STOPPED")
         if reason is not None and reason not in REASONS:
             raise errors.ValidationFailed(f"reason must be one of {', '.join(REASONS)}")
+        if logs:  # the logs go in only once the holder and attempt are known to be right
+            execution = self._held(runner_id, execution_id, attempt, version)
+            if execution.status != status and status in RUNNER_TRANSITIONS.get(
+                execution.status, ()
+            ):
+                self._insert_logs(execution_id, logs)
+        stop = self._report(
+            runner_id,
+            execution_id,
+            attempt,
+            status,
+            version,
+            error=error,
+            failed_node=failed_node,
+            reason=reason,
+            metrics=metrics,
+        )
+        if stop is not None:
+            return {"status": status, "stop": stop}
         execution = self._held(runner_id, execution_id, attempt, version)
         if execution.status == status:  # a retried report (the runner's outbox): idempotent
             return {"status": status, "stop": bool(execution.stop_requested), "duplicate": True}
@@ -608,60 +632,76 @@ class ExecutionService:
                 f"{status} now",
                 status=execution.status,
             )
-        if logs:
-            self._insert_logs(execution_id, logs)
-        now = utcnow()
-        fields: dict[str, Any] = {"status": status, "updated_at": now}
-        if status == "RUNNING":
-            fields["started_at"] = now
-        else:
-            fields["finished_at"] = now
-            if not execution.started:
-                fields["started_at"] = now
-            if metrics is not None:
-                fields["metrics"] = metrics
-            if status == "FAILED":
-                fields["reason"] = reason or "activity_error"
-                fields["error"] = (error or "the runner reported a failure")[:10_000]
-                fields["failed_node"] = failed_node[:200] if failed_node else None
-            elif status == "STOPPED":
-                fields["reason"] = "stopped"
-                fields["error"] = error[:10_000] if error else None
-        params = [
-            sql.ts(v) if isinstance(v, dt.datetime) else json.dumps(v) if k == "metrics" else v
-            for k, v in fields.items()
-        ]
-        update = (
-            "UPDATE executions SET "
-            + ", ".join(f"{k} = ?" for k in fields)
-            + " WHERE id = ? AND status = ? AND attempt = ? AND runner_id = ?"
+        raise errors.Conflict(
+            f"execution {execution_id} changed meanwhile (now {execution.status})",
+            code="stale_attempt",
+            status=execution.status,
         )
-        where = (execution_id, execution.status, attempt, runner_id)
-        released = False
+
+    def _report(
+        self,
+        runner_id: int,
+        execution_id: int,
+        attempt: int,
+        status: str,
+        version: Any,
+        *,
+        error: str | None,
+        failed_node: str | None,
+        reason: str | None,
+        metrics: dict[str, Any] | None,
+    ) -> bool | None:
+        """The report as one conditional write: ``stop_requested`` if it changed the
+        execution, None if the conditions did not hold (nothing was written)."""
+        now = sql.ts(utcnow())
+        sets = ["status = ?", "updated_at = ?"]
+        params: list[Any] = [status, now]
+        if status == "RUNNING":
+            sets.append("started_at = ?")
+            params.append(now)
+        else:
+            sets += ["finished_at = ?", "started_at = COALESCE(started_at, ?)"]
+            params += [now, now]
+            if metrics is not None:
+                sets.append("metrics = ?")
+                params.append(json.dumps(metrics))
+            if status == "FAILED":
+                sets += ["reason = ?", "error = ?", "failed_node = ?"]
+                params += [
+                    reason or "activity_error",
+                    (error or "the runner reported a failure")[:10_000],
+                    failed_node[:200] if failed_node else None,
+                ]
+            elif status == "STOPPED":
+                sets += ["reason = ?", "error = ?"]
+                params += ["stopped", error[:10_000] if error else None]
+        sources = [s for s, targets in RUNNER_TRANSITIONS.items() if status in targets]
+        where = (
+            " WHERE id = ? AND runner_id = ? AND attempt = ?"
+            f" AND status IN ({', '.join('?' for _ in sources)})"
+        )
+        params += [execution_id, runner_id, attempt, *sources]
+        if version is not _UNCHECKED:
+            where += " AND EXISTS (SELECT 1 FROM runners WHERE id = ? AND secret_version = ?)"
+            params += [runner_id, version]
+        update = f"UPDATE executions SET {', '.join(sets)}{where} RETURNING stop_requested"
         if status in TERMINAL and sql.pg():
-            # finish the execution and free the runner in one statement
+            # end the execution and free the runner in one statement
             row = sql.one(
-                f"WITH u AS ({update} RETURNING id),"
+                f"WITH u AS ({update}),"
                 " r AS (UPDATE runners SET current_execution_id = NULL,"
                 " status = CASE WHEN status = 'BUSY' THEN 'ONLINE' ELSE status END"
-                " WHERE id = ? AND current_execution_id = ? AND EXISTS (SELECT 1 FROM u)"
-                " RETURNING id) SELECT (SELECT COUNT(*) FROM u), (SELECT COUNT(*) FROM r)",
-                (*params, *where, runner_id, execution_id),
+                " WHERE id = ? AND current_execution_id = ? AND EXISTS (SELECT 1 FROM u))"
+                " SELECT stop_requested FROM u",
+                (*params, runner_id, execution_id),
             )
-            changed = row[0] if row else 0
-            released = True
-        else:
-            changed = sql.run(update, (*params, *where)).rowcount
-        if not changed:
-            latest = self.get(execution_id)
-            raise errors.Conflict(
-                f"execution {execution_id} changed meanwhile (now {latest.status})",
-                code="stale_attempt",
-                status=latest.status,
-            )
-        if status in TERMINAL and not released:
+            return None if row is None else bool(row[0])
+        rows = sql.all_rows(update, params)  # read to the end: SQLite holds its lock till then
+        if not rows:
+            return None
+        if status in TERMINAL:
             release_runner(runner_id, execution_id)
-        return {"status": status, "stop": bool(execution.stop_requested)}
+        return bool(rows[0][0])
 
     def payload(self, execution_id: int, runner_id: int) -> dict[str, Any] | None:
         execution = Execution.get_or_none(Execution.id == execution_id)
