@@ -75,16 +75,13 @@ class StatusReport(msgspec.Struct, forbid_unknown_fields=True):
     reason: str | None = None
     metrics: ExecMetrics | None = None
     logs: Annotated[list[LogLine], msgspec.Meta(max_length=5000)] = []
+    #: with a final status: hand this runner its next QUEUED execution in the answer
+    next: bool = False
 
 
 class LogBatch(msgspec.Struct, forbid_unknown_fields=True):
     attempt: int
     logs: Annotated[list[LogLine], msgspec.Meta(max_length=5000)]
-
-
-class WriteOut(msgspec.Struct):
-    status: str
-    stop: bool
 
 
 class Payload(msgspec.Struct):
@@ -96,6 +93,19 @@ class Payload(msgspec.Struct):
     inputs: dict[str, Any]
     credentials: dict[str, Any]
     stop: bool = False
+
+
+class WriteOut(msgspec.Struct):
+    status: str
+    stop: bool
+    #: a retried report the hub had already taken (nothing changed)
+    duplicate: bool = False
+
+
+class StatusOut(WriteOut):
+    #: present when the report asked for ``next``: the execution this runner holds now (the
+    #: same payload as a poll's), or null when nothing is waiting for it
+    next: Payload | None = None
 
 
 class PollOut(msgspec.Struct):
@@ -190,13 +200,20 @@ class StatusResource:
         "Report an execution's status",
         auth="runner",
         body=StatusReport,
-        response=WriteOut,
+        response=StatusOut,
         responses={403: "Not this runner's execution", 409: "Stale attempt or illegal change"},
+        description="With `next: true`, a final status (COMPLETED, FAILED, STOPPED) also "
+        "hands the runner its next QUEUED execution in the same transaction: the answer's "
+        "`next` is the payload a poll would return, or null. A runner that asks for it does "
+        "not wait for its next poll between two executions.",
     )
     def on_post(self, req: falcon.Request, resp: falcon.Response, execution_id: int) -> None:
         body: StatusReport = req.context.body
         runner_id, ver = _runner(req)
-        out = self.hub.executions.runner_status(
+        report = (
+            self.hub.dispatcher.report_and_claim if body.next else self.hub.executions.runner_status
+        )
+        out = report(
             runner_id,
             execution_id,
             body.attempt,

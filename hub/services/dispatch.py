@@ -24,7 +24,7 @@ from typing import Any
 from .. import errors
 from ..models import Execution, Runner, utcnow
 from . import sql
-from .executions import ExecutionService, transaction
+from .executions import TERMINAL, ExecutionService, transaction
 from .fleetcache import FleetCache
 from .runners import RunnerService
 
@@ -113,6 +113,35 @@ class Dispatcher:
             self._stop_unstarted(execution)
             return None
         return self.executions.payload(execution.id, runner_id)
+
+    def report_and_claim(
+        self, runner_id: int, execution_id: int, attempt: int, status: str, **report: Any
+    ) -> dict[str, Any]:
+        """A runner's report that, when it ends the execution, also hands the runner its next
+        one (``next``: the payload, or None) in the same transaction: one commit and no poll
+        between two executions, so a busy queue keeps a runner busy without waiting up to a
+        poll interval. A retried (duplicate) or refused report claims nothing."""
+        with transaction():
+            out = self.executions.runner_status(runner_id, execution_id, attempt, status, **report)
+            payload = None
+            if out["status"] in TERMINAL and not out.get("duplicate"):
+                payload = self._claim_next(runner_id)
+        out["next"] = payload
+        return out
+
+    def _claim_next(self, runner_id: int) -> dict[str, Any] | None:
+        """Inside the report's transaction: the runner, just freed, claims its next execution."""
+        if sql.pg():
+            claimed = self._claim_pg(runner_id)
+            if claimed is None:
+                return None
+            self.cache.forget(runner_id)
+            ex_id, attempt, workflow_id, ver, inputs = claimed
+            return self.executions.build_payload(
+                ex_id, attempt, workflow_id, ver, json.loads(inputs) if inputs else {}, runner_id
+            )
+        taken = self.claim_for_runner(runner_id)
+        return self.executions.payload(taken, runner_id) if taken is not None else None
 
     def _stop_unstarted(self, execution: Execution) -> None:
         now = utcnow()
