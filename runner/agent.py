@@ -131,6 +131,7 @@ class Agent:
         self.connected = False
         self.outbox = settings.data_path / "outbox"
         self.outbox.mkdir(parents=True, exist_ok=True)
+        self._outbox_lock = threading.Lock()
         prime()
 
     # -- the loop ------------------------------------------------------------------------
@@ -154,7 +155,9 @@ class Agent:
         try:
             if self.client.token_due():
                 self._authenticate(now)
-            self.flush_outbox()
+            chained = self.flush_outbox(claim_next=self.idle and not self.shutdown.is_set())
+            if chained is not None:
+                self.start_execution(chained)
             if now >= self.next_heartbeat:
                 self._heartbeat(now)
             if self.idle and now >= self.next_poll and not self.shutdown.is_set():
@@ -262,9 +265,12 @@ class Agent:
         self.current = self.current_stop = None
         log.info("execution %s: %s", exec_id, result.get("status"))
         try:
-            self.flush_outbox()
+            chained = self.flush_outbox(claim_next=not self.shutdown.is_set())
         except HubError as exc:  # the main loop delivers it once the hub is back
             log.warning("execution %s: final report waits in the outbox (%s)", exec_id, exc)
+            return
+        if chained is not None:  # the hub handed over the next one with the report
+            self.start_execution(chained)
 
     def _write_outbox(self, exec_id: int, report: dict[str, Any]) -> None:
         path = self.outbox / f"{exec_id}-{report['attempt']}.json"
@@ -272,22 +278,30 @@ class Agent:
         tmp.write_text(json.dumps({"execution_id": exec_id, "report": report}))
         os.replace(tmp, path)
 
-    def flush_outbox(self) -> None:
-        for path in sorted(self.outbox.glob("*.json")):
-            item = json.loads(path.read_text())
-            exec_id, report = item["execution_id"], item["report"]
-            logs, size = report.pop("logs", []), self.settings.log_batch_size
-            try:
-                for start in range(0, len(logs), size):  # idempotent by seq: safe to resend
-                    self.client.logs(exec_id, report["attempt"], logs[start : start + size])
-                self.client.status(exec_id, report)
-            except WriteRefused as exc:
-                log.warning("final report of execution %s refused: %s", exec_id, exc)
-            except (HubUnavailable, AuthRejected):
-                raise
-            except HubError as exc:
-                log.error("final report of execution %s not accepted: %s", exec_id, exc)
-            path.unlink(missing_ok=True)
+    def flush_outbox(self, *, claim_next: bool = False) -> dict[str, Any] | None:
+        """Deliver the final reports waiting in the outbox (oldest first). With
+        ``claim_next`` (the runner is free), the first delivered report also asks the hub for
+        the next execution; its payload is returned (None: nothing handed over)."""
+        chained = None
+        with self._outbox_lock:  # the main loop and a finishing execution may both flush
+            for path in sorted(self.outbox.glob("*.json")):
+                item = json.loads(path.read_text())
+                exec_id, report = item["execution_id"], item["report"]
+                logs, size = report.pop("logs", []), self.settings.log_batch_size
+                try:
+                    for start in range(0, len(logs), size):  # idempotent by seq: safe to resend
+                        self.client.logs(exec_id, report["attempt"], logs[start : start + size])
+                    answer = self.client.finish(exec_id, report, claim_next=claim_next)
+                    if claim_next and answer.get("next"):
+                        chained, claim_next = answer["next"], False
+                except WriteRefused as exc:
+                    log.warning("final report of execution %s refused: %s", exec_id, exc)
+                except (HubUnavailable, AuthRejected):
+                    raise
+                except HubError as exc:
+                    log.error("final report of execution %s not accepted: %s", exec_id, exc)
+                path.unlink(missing_ok=True)
+        return chained
 
     def _shutdown_execution(self) -> None:
         if self.idle or self.current_stop is None:

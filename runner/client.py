@@ -49,6 +49,8 @@ class HubClient:
         self.token: str | None = None
         self.token_expires: dt.datetime | None = None
         self.runner_id: int | None = None
+        #: whether final reports ask for the next execution (off once a hub refuses that)
+        self.chaining = True
 
     def close(self) -> None:
         self.http.close()
@@ -113,7 +115,9 @@ class HubClient:
         return resp.json()["execution"]
 
     def _write(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        resp = self._request("POST", path, json=body)
+        return self._answer(path, self._request("POST", path, json=body))
+
+    def _answer(self, path: str, resp: httpx.Response) -> dict[str, Any]:
         if resp.status_code in (403, 404, 409):
             raise WriteRefused(resp.status_code, _message(resp))
         if resp.status_code >= 400:
@@ -125,6 +129,20 @@ class HubClient:
 
     def status(self, execution_id: int, body: dict[str, Any]) -> dict[str, Any]:
         return self._write(f"/api/runner/executions/{execution_id}/status", body)
+
+    def finish(
+        self, execution_id: int, body: dict[str, Any], *, claim_next: bool = False
+    ) -> dict[str, Any]:
+        """A final report; with ``claim_next`` the answer's ``next`` is the runner's next
+        execution (or None), so it need not wait for a poll. A hub older than the runner
+        refuses the field (400): then the report goes as before and chaining stays off."""
+        path = f"/api/runner/executions/{execution_id}/status"
+        if claim_next and self.chaining:
+            resp = self._request("POST", path, json={**body, "next": True})
+            if resp.status_code != 400:
+                return self._answer(path, resp)
+            self.chaining = True
+        return self._write(path, body)
 
     def logs(self, execution_id: int, attempt: int, logs: list[dict[str, Any]]) -> dict[str, Any]:
         return self._write(

@@ -117,12 +117,12 @@ class Platform:
         assert res.returncode == 0, res.stderr
         return reg
 
-    def start_runner(self, name: str) -> subprocess.Popen[bytes]:
+    def start_runner(self, name: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         log = open(self.tmp / f"runner-{name}.out", "ab")  # noqa: SIM115 - lives with the process
         proc = subprocess.Popen(
             [sys.executable, "-m", "exekra", "runner", "start"],
             cwd=REPO,
-            env=self.runner_env(name),
+            env={**self.runner_env(name), **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -3,6 +3,7 @@ re-queues and hub restarts. Stale thresholds are shortened through the hub's set
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 
@@ -138,3 +139,21 @@ def test_hub_restart_while_runner_runs(platform):
     assert ex["status"] == "COMPLETED", (ex, p.runner_log("delta")[-2000:])
     assert any(line["message"] == "finished" for line in p.logs(ex_id))
     p.wait_runner_status(reg["id"], "ONLINE")
+
+
+def test_runner_goes_from_one_execution_to_the_next_without_polling(platform):
+    """With a 60 s poll interval, three waiting executions still run back to back: each final
+    report hands the runner its next execution (``next``), so only the first needed a poll."""
+    p = platform
+    wf = p.publish("hello", examples.load("hello"))
+    ids = [p.run(wf, inputs={"name": who}) for who in ("Ada", "Bo", "Cy")]  # no runner yet
+    reg = p.connect_runner("chain")
+    p.start_runner("chain", env={"EXEKRA_RUNNER_POLL_INTERVAL": "60"})
+    done = [p.wait_status(ex_id, "COMPLETED", "FAILED", timeout=40) for ex_id in ids]
+    assert [ex["status"] for ex in done] == ["COMPLETED"] * 3, done
+    assert len(set(ids)) == 3 and {ex["runner_id"] for ex in done} == {reg["id"]}
+    for before, after in zip(done, done[1:], strict=False):
+        finished = dt.datetime.fromisoformat(before["finished_at"].replace("Z", "+00:00"))
+        assigned = dt.datetime.fromisoformat(after["assigned_at"].replace("Z", "+00:00"))
+        # handed over with the previous report, not at a poll up to 60 s later
+        assert dt.timedelta(0) <= assigned - finished < dt.timedelta(seconds=5), done
