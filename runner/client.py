@@ -141,7 +141,7 @@ class HubClient:
             resp = self._request("POST", path, json={**body, "next": True})
             if resp.status_code != 400:
                 return self._answer(path, resp)
-            self.chaining = True
+            self.chaining = False
         return self._write(path, body)
 
     def logs(self, execution_id: int, attempt: int, logs: list[dict[str, Any]]) -> dict[str, Any]:
