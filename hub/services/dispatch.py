@@ -80,7 +80,7 @@ class Dispatcher:
         if cache.idle_hit(runner_id, version):
             return None
         generation = cache.generation
-        row = sql.one(self._poll_statement(), (runner_id,))
+        row = sql.one(self._poll_statement(), (runner_id,), prepare=True)
         if row is None or row[0] != version:
             raise errors.Unauthorized(
                 "the runner token is no longer valid; authenticate again", code="invalid_token"
@@ -195,6 +195,7 @@ class Dispatcher:
             " UPDATE runners SET status = 'BUSY', current_execution_id = u.id FROM u"
             " WHERE runners.id = ? RETURNING u.id, u.attempt, u.workflow_id, u.version, u.inputs",
             (runner_id, runner_id, now, now, runner_id),
+            prepare=True,
         )
 
     def _claim_for_runner(self, runner_id: int, now: dt.datetime) -> int | None:

@@ -506,6 +506,7 @@ class ExecutionService:
             "SELECT e.runner_id, e.attempt, e.status, e.stop_requested, e.started_at,"
             " (SELECT secret_version FROM runners WHERE id = ?) FROM executions e WHERE e.id = ?",
             (runner_id, execution_id),
+            prepare=True,
         )
         if version is not _UNCHECKED:
             current = (
@@ -694,9 +695,11 @@ class ExecutionService:
                 " WHERE id = ? AND current_execution_id = ? AND EXISTS (SELECT 1 FROM u))"
                 " SELECT stop_requested FROM u",
                 (*params, runner_id, execution_id),
+                prepare=True,
             )
             return None if row is None else bool(row[0])
-        rows = sql.all_rows(update, params)  # read to the end: SQLite holds its lock till then
+        # read to the end: SQLite holds its lock till then
+        rows = sql.all_rows(update, params, prepare=True)
         if not rows:
             return None
         if status in TERMINAL:

@@ -326,6 +326,7 @@ class RunnerService:
                 runner_id,
                 version,
             ),
+            prepare=True,
         )
         if row is None:
             self._history.pop(runner_id, None)

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
+import re
+import threading
+import weakref
 from typing import Any
 
 import peewee
@@ -38,21 +42,64 @@ def parse_ts(value: Any) -> dt.datetime | None:
     return dt.datetime.fromisoformat(str(value))
 
 
-def run(sql: str, params: tuple | list = ()) -> Any:
-    """Execute one statement and return the cursor."""
+def run(sql: str, params: tuple | list = (), *, prepare: bool = False) -> Any:
+    """Execute one statement and return the cursor.
+
+    ``prepare``: on PostgreSQL, run it as a server-side prepared statement of this connection
+    (``PREPARE`` once, then ``EXECUTE``), for the dispatch hot path: planning its multi-part
+    statements cost PostgreSQL more than executing them (about 0.3 ms against 0.1 ms for the
+    claim). SQLite's driver already keeps compiled statements.
+    """
     db: peewee.Database = database_proxy.obj
     if isinstance(db, peewee.PostgresqlDatabase):
+        if prepare:
+            return _execute_prepared(db, sql, tuple(params))
         sql = _pg_sql(sql)
     return db.execute_sql(sql, tuple(params))
 
 
-def one(sql: str, params: tuple | list = ()) -> tuple | None:
-    row = run(sql, params).fetchone()
+def one(sql: str, params: tuple | list = (), *, prepare: bool = False) -> tuple | None:
+    row = run(sql, params, prepare=prepare).fetchone()
     return tuple(row) if row is not None else None
 
 
-def all_rows(sql: str, params: tuple | list = ()) -> list[tuple]:
-    return [tuple(r) for r in run(sql, params).fetchall()]
+def all_rows(sql: str, params: tuple | list = (), *, prepare: bool = False) -> list[tuple]:
+    return [tuple(r) for r in run(sql, params, prepare=prepare).fetchall()]
+
+
+#: names prepared on each live PostgreSQL connection (a prepared statement belongs to its
+#: session and survives ROLLBACK; a new connection starts with none)
+_prepared: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+_prepared_lock = threading.Lock()
+_PLACEHOLDER = re.compile(r"\?")
+
+
+@functools.lru_cache(maxsize=256)
+def _prepare_sql(sql: str) -> tuple[str, str, int]:
+    """(name, PREPARE statement, parameter count) for a ``?`` statement."""
+    name = "exk_" + hashlib.blake2b(sql.encode(), digest_size=8).hexdigest()
+    count = 0
+
+    def number(_: re.Match[str]) -> str:
+        nonlocal count
+        count += 1
+        return f"${count}"
+
+    return name, f"PREPARE {name} AS {_PLACEHOLDER.sub(number, sql)}", count
+
+
+def _execute_prepared(db: peewee.PostgresqlDatabase, sql: str, params: tuple) -> Any:
+    name, prepare, count = _prepare_sql(sql)
+    if count != len(params):
+        raise ValueError(f"{count} placeholders, {len(params)} parameters")
+    conn = db.connection()
+    with _prepared_lock:
+        names = _prepared.setdefault(conn, set())
+    if name not in names:
+        db.execute_sql(prepare.replace("%", "%%"))
+        names.add(name)
+    args = ", ".join(["%s"] * count)
+    return db.execute_sql(f"EXECUTE {name}({args})" if count else f"EXECUTE {name}", params)
 
 
 def ids_list(value: Any) -> list[int]:
