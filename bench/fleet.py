@@ -292,12 +292,14 @@ def count_status(db_url: str, status: str) -> int:
     return n
 
 
-def _raw_claimer(args: tuple[str, int]) -> tuple[int, float]:
-    """Claim QUEUED rows until none is left; returns (claims, CPU seconds of its backend)."""
+def _raw_claimer(args: tuple[str, bool]) -> tuple[int, float]:
+    """Claim QUEUED rows until none is left (``lifecycle``: then also mark each RUNNING and
+    COMPLETED, one autocommit statement each, as a runner's reports would); returns (claims,
+    CPU seconds of its backend)."""
     import psutil
     import psycopg2
 
-    db_url, _ = args
+    db_url, lifecycle = args
     conn = psycopg2.connect(db_url)
     conn.autocommit = True
     backend = psutil.Process(conn.get_backend_pid())
@@ -311,46 +313,62 @@ def _raw_claimer(args: tuple[str, int]) -> tuple[int, float]:
                 " ORDER BY priority DESC, queued_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)"
                 " RETURNING id"
             )
-            if cur.fetchone() is None:
+            row = cur.fetchone()
+            if row is None:
                 break
             claimed += 1
+            if lifecycle:
+                for status in ("RUNNING", "COMPLETED"):
+                    cur.execute(
+                        "UPDATE executions SET status = %s, updated_at = now() WHERE id = %s",
+                        (status, row[0]),
+                    )
     cpu = sum(backend.cpu_times()[:2]) - cpu0
     conn.close()
     return claimed, cpu
 
 
-def _fake_runner(args: tuple[int, list[str], float]) -> tuple[int, float, float]:
-    """Instant fake runners (one keep-alive connection each): poll, report RUNNING, report
-    COMPLETED, and again. Returns (executions done, time.time() of the last completion, CPU
-    seconds of this client process)."""
-    port, tokens, deadline = args
+def _fake_runner(args: tuple[int, list[str], float, bool]) -> tuple[int, float, float]:
+    """Instant fake runners (one keep-alive connection each) doing what the runner agent does:
+    report RUNNING, then the final status. ``chained``: the final report asks for the next
+    execution (``next: true``) and the runner polls only when none was handed over; otherwise
+    every execution starts with a poll. Returns (executions done, time.time() of the last
+    completion, CPU seconds of this client process)."""
+    port, tokens, deadline, chained = args
     done = 0
     last = 0.0
     lock = threading.Lock()
+
+    def post(conn: http.client.HTTPConnection, path: str, body: dict, auth: dict) -> dict:
+        conn.request("POST", path, body=json.dumps(body).encode(), headers=auth)
+        res = conn.getresponse()
+        data = res.read()
+        assert res.status == 200, (res.status, data)
+        return dict(json.loads(data))
 
     def work(token: str) -> None:
         nonlocal done, last
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         idle = 0
+        ex = None
         while time.time() < deadline and idle < 20:
-            conn.request("GET", "/api/runner/poll", headers=auth)
-            res = conn.getresponse()
-            body = res.read()
-            if res.status != 200:
-                idle += 1
-                time.sleep(0.01)
-                continue
-            idle = 0
-            ex = json.loads(body)["execution"]
-            for status in ("RUNNING", "COMPLETED"):
-                payload = json.dumps({"attempt": ex["attempt"], "status": status}).encode()
-                conn.request(
-                    "POST", f"/api/runner/executions/{ex['id']}/status", body=payload, headers=auth
-                )
+            if ex is None:
+                conn.request("GET", "/api/runner/poll", headers=auth)
                 res = conn.getresponse()
-                res.read()
-                assert res.status == 200, res.status
+                body = res.read()
+                if res.status != 200:
+                    idle += 1
+                    time.sleep(0.01)
+                    continue
+                ex = json.loads(body)["execution"]
+            idle = 0
+            path = f"/api/runner/executions/{ex['id']}/status"
+            post(conn, path, {"attempt": ex["attempt"], "status": "RUNNING"}, auth)
+            final = {"attempt": ex["attempt"], "status": "COMPLETED"}
+            if chained:
+                final["next"] = True
+            ex = post(conn, path, final, auth).get("next")
             with lock:
                 done += 1
                 last = time.time()
@@ -382,6 +400,65 @@ def cpu_seconds(hub_pid: int) -> tuple[float, float]:
             except psutil.Error:
                 pass
     return hub, pg
+
+
+def dispatch_figures(
+    db_url: str, wf_id: int, port: int, hub_pid: int, tokens: list[str], n: int
+) -> None:
+    """Dispatch through the hub (32 instant fake runners over HTTP, chained as the runner agent
+    does and with a poll per execution) beside raw SQL loops on the same database."""
+    print(
+        f"\ndispatch of {n} executions QUEUED -> COMPLETED, CPU per execution on the 2 cores"
+        " shared by everything"
+    )
+    print(f"{'':44} {'exec/s':>7} {'vs raw':>7} {'hub':>7} {'PG':>7} {'clients':>7}")
+    rows = []
+    for name, chained in (
+        ("hub, chained (RUNNING + COMPLETED w/ next)", True),
+        ("hub, poll + RUNNING + COMPLETED", False),
+    ):
+        queue_executions(db_url, wf_id, n)
+        cpu0 = cpu_seconds(hub_pid)
+        t0 = time.time()
+        with mp.get_context("fork").Pool(2) as pool:
+            results = pool.map(
+                _fake_runner,
+                [(port, tokens[i::2], time.time() + 300, chained) for i in range(2)],
+            )
+        done = sum(r[0] for r in results)
+        secs = max(r[1] for r in results) - t0
+        cpu1 = cpu_seconds(hub_pid)
+        client_cpu = sum(r[2] for r in results)
+        rows.append((name, done / secs, (cpu1[0] - cpu0[0]) / done, (cpu1[1] - cpu0[1]) / done,
+                     client_cpu / done))  # fmt: skip
+    for name, lifecycle in (
+        ("raw claim loop (FOR UPDATE SKIP LOCKED)", False),
+        ("raw lifecycle loop (claim, RUNNING, COMPLETED)", True),
+    ):
+        queue_executions(db_url, wf_id, n)
+        cpu0 = cpu_seconds(hub_pid)
+        t0 = time.time()
+        with mp.get_context("fork").Pool(4) as pool:
+            raw = pool.map(_raw_claimer, [(db_url, lifecycle)] * 4)
+        secs = time.time() - t0
+        claimed = sum(r[0] for r in raw)
+        # the workers' backends have exited: their CPU comes back with the results
+        pg_cpu = cpu_seconds(hub_pid)[1] - cpu0[1] + sum(r[1] for r in raw)
+        rows.append((name, claimed / secs, 0.0, pg_cpu / claimed, 0.0))
+    raw_rate = rows[2][1]
+
+    def ms(value: float) -> str:
+        return f"{value * 1000:.2f}" if value else "-"
+
+    for name, rate, hub_cpu, pg_cpu, client_cpu in rows:
+        print(
+            f"{name:44} {rate:7.0f} {rate / raw_rate:7.0%} {ms(hub_cpu):>7} {ms(pg_cpu):>7}"
+            f" {ms(client_cpu):>7}"
+        )
+    print(
+        "(raw loops: 4 psycopg2 workers, one autocommit statement per step; CPU in ms; "
+        "PG = all PostgreSQL processes, WAL writer and autovacuum included)"
+    )
 
 
 def main() -> None:
@@ -532,45 +609,7 @@ def main() -> None:
             )
 
         if args.only != "http":
-            # dispatch: QUEUED -> COMPLETED through the hub with instant fake runners
-            n = args.dispatch
-            queue_executions(db_url, wf["id"], n)
-            fake_tokens = tokens[:32]
-            cpu0 = cpu_seconds(hub_proc.pid)
-            t0 = time.time()
-            with mp.get_context("fork").Pool(2) as pool:
-                results = pool.map(
-                    _fake_runner,
-                    [
-                        (port, fake_tokens[0::2], time.time() + 300),
-                        (port, fake_tokens[1::2], time.time() + 300),
-                    ],
-                )
-            done = sum(r[0] for r in results)
-            hub_secs = max(r[1] for r in results) - t0
-            cpu1 = cpu_seconds(hub_proc.pid)
-            hub_rate = done / hub_secs
-            queue_executions(db_url, wf["id"], n)
-            t0 = time.time()
-            with mp.get_context("fork").Pool(4) as pool:
-                raw = pool.map(_raw_claimer, [(db_url, i) for i in range(4)])
-            raw_secs = time.time() - t0
-            claimed = sum(r[0] for r in raw)
-            raw_cpu = sum(r[1] for r in raw)
-            raw_rate = claimed / raw_secs
-            print(
-                f"\ndispatch: {done} executions QUEUED -> COMPLETED through the hub by 32 instant "
-                f"fake runners (poll + RUNNING + COMPLETED each): {hub_rate:.0f} executions/s; "
-                f"CPU per execution: hub {(cpu1[0] - cpu0[0]) / done * 1000:.2f} ms, "
-                f"PostgreSQL {(cpu1[1] - cpu0[1]) / done * 1000:.2f} ms, fake runners "
-                f"{sum(r[2] for r in results) / done * 1000:.2f} ms"
-            )
-            print(
-                f"raw FOR UPDATE SKIP LOCKED claim loop, psycopg2, 4 workers: {claimed} claims, "
-                f"{raw_rate:.0f} claims/s; PostgreSQL CPU per claim "
-                f"{raw_cpu / claimed * 1000:.2f} ms  ->  hub dispatch = "
-                f"{hub_rate / raw_rate:.0%} of raw"
-            )
+            dispatch_figures(db_url, wf["id"], port, hub_proc.pid, tokens[:32], args.dispatch)
     finally:
         hub_proc.send_signal(signal.SIGTERM)
         try:
