@@ -37,6 +37,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -292,10 +293,10 @@ def count_status(db_url: str, status: str) -> int:
     return n
 
 
-def _raw_claimer(args: tuple[str, bool]) -> tuple[int, float]:
+def _raw_claimer(args: tuple[str, bool]) -> tuple[int, float, float, float]:
     """Claim QUEUED rows until none is left (``lifecycle``: then also mark each RUNNING and
     COMPLETED, one autocommit statement each, as a runner's reports would); returns (claims,
-    CPU seconds of its backend)."""
+    time.time() at the end, 0 (its own CPU is not counted), CPU seconds of its backend)."""
     import psutil
     import psycopg2
 
@@ -325,15 +326,15 @@ def _raw_claimer(args: tuple[str, bool]) -> tuple[int, float]:
                     )
     cpu = sum(backend.cpu_times()[:2]) - cpu0
     conn.close()
-    return claimed, cpu
+    return claimed, time.time(), 0.0, cpu
 
 
-def _fake_runner(args: tuple[int, list[str], float, bool]) -> tuple[int, float, float]:
+def _fake_runner(args: tuple[int, list[str], float, bool]) -> tuple[int, float, float, float]:
     """Instant fake runners (one keep-alive connection each) doing what the runner agent does:
     report RUNNING, then the final status. ``chained``: the final report asks for the next
     execution (``next: true``) and the runner polls only when none was handed over; otherwise
     every execution starts with a poll. Returns (executions done, time.time() of the last
-    completion, CPU seconds of this client process)."""
+    completion, CPU seconds of this client process, 0)."""
     port, tokens, deadline, chained = args
     done = 0
     last = 0.0
@@ -380,7 +381,7 @@ def _fake_runner(args: tuple[int, list[str], float, bool]) -> tuple[int, float, 
     for th in threads:
         th.join()
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return done, last, usage.ru_utime + usage.ru_stime
+    return done, last, usage.ru_utime + usage.ru_stime, 0.0
 
 
 def cpu_seconds(hub_pid: int) -> tuple[float, float]:
@@ -412,39 +413,33 @@ def dispatch_figures(
         " shared by everything"
     )
     print(f"{'':44} {'exec/s':>7} {'vs raw':>7} {'hub':>7} {'PG':>7} {'clients':>7}")
+    hub_jobs = [(port, tokens[i::2], time.time() + 300) for i in range(2)]
+    Worker = Callable[[Any], tuple[int, float, float, float]]
+    variants: list[tuple[str, Worker, list[Any]]] = [
+        (
+            "hub, chained (RUNNING + COMPLETED w/ next)",
+            _fake_runner,
+            [(*j, True) for j in hub_jobs],
+        ),
+        ("hub, poll + RUNNING + COMPLETED", _fake_runner, [(*j, False) for j in hub_jobs]),
+        ("raw claim loop (FOR UPDATE SKIP LOCKED)", _raw_claimer, [(db_url, False)] * 4),
+        ("raw lifecycle loop (claim, RUNNING, COMPLETED)", _raw_claimer, [(db_url, True)] * 4),
+    ]
     rows = []
-    for name, chained in (
-        ("hub, chained (RUNNING + COMPLETED w/ next)", True),
-        ("hub, poll + RUNNING + COMPLETED", False),
-    ):
+    for name, worker, jobs in variants:
         queue_executions(db_url, wf_id, n)
         cpu0 = cpu_seconds(hub_pid)
         t0 = time.time()
-        with mp.get_context("fork").Pool(2) as pool:
-            results = pool.map(
-                _fake_runner,
-                [(port, tokens[i::2], time.time() + 300, chained) for i in range(2)],
-            )
+        with mp.get_context("fork").Pool(len(jobs)) as pool:
+            results = pool.map(worker, jobs)
+        cpu1 = cpu_seconds(hub_pid)
         done = sum(r[0] for r in results)
         secs = max(r[1] for r in results) - t0
-        cpu1 = cpu_seconds(hub_pid)
-        client_cpu = sum(r[2] for r in results)
-        rows.append((name, done / secs, (cpu1[0] - cpu0[0]) / done, (cpu1[1] - cpu0[1]) / done,
-                     client_cpu / done))  # fmt: skip
-    for name, lifecycle in (
-        ("raw claim loop (FOR UPDATE SKIP LOCKED)", False),
-        ("raw lifecycle loop (claim, RUNNING, COMPLETED)", True),
-    ):
-        queue_executions(db_url, wf_id, n)
-        cpu0 = cpu_seconds(hub_pid)
-        t0 = time.time()
-        with mp.get_context("fork").Pool(4) as pool:
-            raw = pool.map(_raw_claimer, [(db_url, lifecycle)] * 4)
-        secs = time.time() - t0
-        claimed = sum(r[0] for r in raw)
-        # the workers' backends have exited: their CPU comes back with the results
-        pg_cpu = cpu_seconds(hub_pid)[1] - cpu0[1] + sum(r[1] for r in raw)
-        rows.append((name, claimed / secs, 0.0, pg_cpu / claimed, 0.0))
+        # each result: (executions, end time, client CPU, CPU of a backend that has exited)
+        pg_cpu = cpu1[1] - cpu0[1] + sum(r[3] for r in results)
+        hub_cpu = (cpu1[0] - cpu0[0]) if worker is _fake_runner else 0.0
+        rows.append((name, done / secs, hub_cpu / done, pg_cpu / done,
+                     sum(r[2] for r in results) / done))  # fmt: skip
     raw_rate = rows[2][1]
 
     def ms(value: float) -> str:
