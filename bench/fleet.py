@@ -266,11 +266,15 @@ def seed(db_url: str, runners: int, history: int, wf_id: int, secret_hash: str) 
 
 
 def queue_executions(db_url: str, wf_id: int, count: int) -> None:
+    """Queue ``count`` executions, after a VACUUM so every dispatch variant starts alike (the
+    previous variant's claimed rows would otherwise leave dead entries at the head of the
+    queue index for the next one to step over)."""
     import psycopg2
 
     conn = psycopg2.connect(db_url)
     conn.autocommit = True
     with conn.cursor() as cur:
+        cur.execute("VACUUM (ANALYZE) executions")
         cur.execute(
             "INSERT INTO executions (workflow_id, version, status, required_labels, priority,"
             " trigger, inputs, attempt, requeue_count, stop_requested, queued_at, updated_at)"
