@@ -45,6 +45,43 @@ def _lock() -> str:
     return " FOR UPDATE SKIP LOCKED" if sql.pg() else ""
 
 
+def _queue_order() -> str:
+    """SQLite: read QUEUED rows through the index in claim order (migration 0005). Without
+    ANALYZE statistics SQLite prefers the status index and sorts the whole queue (about 7 ms
+    per claim with 20,000 waiting, against 0.004 ms)."""
+    return "" if sql.pg() else " INDEXED BY executions_queue"
+
+
+#: PostgreSQL: the whole claim of the best QUEUED execution by one idle runner, as one
+#: statement (parameters: runner id, runner id, assigned_at, updated_at, runner id)
+CLAIM_PG = (
+    "WITH r AS (SELECT id, labels FROM runners WHERE id = ? AND status = 'ONLINE'"
+    " AND current_execution_id IS NULL FOR UPDATE SKIP LOCKED),"
+    " e AS (SELECT ex.id, ex.ctid AS tid FROM executions ex, r WHERE ex.status = 'QUEUED'"
+    " AND (ex.target_runner_id IS NULL OR ex.target_runner_id = r.id)"
+    " AND ((ex.required_labels)::jsonb <@ (r.labels)::jsonb)"
+    " ORDER BY ex.priority DESC, ex.queued_at, ex.id LIMIT 1 FOR UPDATE OF ex SKIP LOCKED),"
+    " u AS (UPDATE executions x SET status = 'ASSIGNED', runner_id = ?,"
+    " attempt = x.attempt + 1, assigned_at = ?, updated_at = ?"
+    " WHERE x.ctid = (SELECT tid FROM e) AND x.id = (SELECT id FROM e)"
+    " AND x.status = 'QUEUED'"
+    " RETURNING x.id, x.attempt, x.workflow_id, x.version, x.inputs)"
+    " UPDATE runners SET status = 'BUSY', current_execution_id = u.id FROM u"
+    " WHERE runners.id = ? RETURNING u.id, u.attempt, u.workflow_id, u.version, u.inputs"
+)
+
+
+def next_queued_statement() -> str:
+    """The best QUEUED execution a runner may take, locked (parameters: runner id, the
+    runner's labels as JSON); the claim's first step on SQLite and in ``_claim_for_runner``."""
+    return (
+        f"SELECT id FROM executions e{_queue_order()} WHERE e.status = 'QUEUED'"
+        " AND (e.target_runner_id IS NULL OR e.target_runner_id = ?)"
+        f" AND {_subset('e.required_labels', '?')}"
+        " ORDER BY e.priority DESC, e.queued_at, e.id LIMIT 1" + _lock()
+    )
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -180,23 +217,7 @@ class Dispatcher:
         otherwise found the row by scanning the whole queue index.
         """
         now = utcnow()
-        return sql.one(
-            "WITH r AS (SELECT id, labels FROM runners WHERE id = ? AND status = 'ONLINE'"
-            " AND current_execution_id IS NULL FOR UPDATE SKIP LOCKED),"
-            " e AS (SELECT ex.id, ex.ctid AS tid FROM executions ex, r WHERE ex.status = 'QUEUED'"
-            " AND (ex.target_runner_id IS NULL OR ex.target_runner_id = r.id)"
-            f" AND {_subset('ex.required_labels', 'r.labels')}"
-            " ORDER BY ex.priority DESC, ex.queued_at, ex.id LIMIT 1 FOR UPDATE OF ex SKIP LOCKED),"
-            " u AS (UPDATE executions x SET status = 'ASSIGNED', runner_id = ?,"
-            " attempt = x.attempt + 1, assigned_at = ?, updated_at = ?"
-            " WHERE x.ctid = (SELECT tid FROM e) AND x.id = (SELECT id FROM e)"
-            " AND x.status = 'QUEUED'"
-            " RETURNING x.id, x.attempt, x.workflow_id, x.version, x.inputs)"
-            " UPDATE runners SET status = 'BUSY', current_execution_id = u.id FROM u"
-            " WHERE runners.id = ? RETURNING u.id, u.attempt, u.workflow_id, u.version, u.inputs",
-            (runner_id, runner_id, now, now, runner_id),
-            prepare=True,
-        )
+        return sql.one(CLAIM_PG, (runner_id, runner_id, now, now, runner_id), prepare=True)
 
     def _claim_for_runner(self, runner_id: int, now: dt.datetime) -> int | None:
         with transaction():
@@ -207,13 +228,7 @@ class Dispatcher:
             )
             if runner is None:
                 return None
-            found = sql.one(
-                "SELECT id FROM executions e WHERE e.status = 'QUEUED'"
-                " AND (e.target_runner_id IS NULL OR e.target_runner_id = ?)"
-                f" AND {_subset('e.required_labels', '?')}"
-                " ORDER BY e.priority DESC, e.queued_at, e.id LIMIT 1" + _lock(),
-                (runner_id, runner[1] or "[]"),
-            )
+            found = sql.one(next_queued_statement(), (runner_id, runner[1] or "[]"))
             if found is None:
                 return None
             if not self._take(found[0], runner_id, now):
@@ -281,7 +296,7 @@ class Dispatcher:
         ids = [
             r[0]
             for r in sql.all_rows(
-                "SELECT id FROM executions WHERE status = 'QUEUED'"
+                f"SELECT id FROM executions{_queue_order()} WHERE status = 'QUEUED'"
                 " ORDER BY priority DESC, queued_at, id LIMIT ?",
                 (limit,),
             )
