@@ -1,6 +1,7 @@
 """Dispatch against real hub processes on a real PostgreSQL.
 
-- 20 concurrent runner clients polling against 300 queued executions: each runs exactly once.
+- 20 concurrent runner clients (half of them chained with ``next``) polling against 300 queued
+  executions: each runs exactly once.
 - Two hub processes sweeping the same database: a vanished runner's work is re-queued once.
 """
 
@@ -92,9 +93,13 @@ class Admin:
 
 
 class FakeRunner:
-    """A runner agent reduced to its HTTP conversation: poll, RUNNING, COMPLETED."""
+    """A runner agent reduced to its HTTP conversation: poll, RUNNING, COMPLETED. ``chained``:
+    the final report asks for the next execution (``next: true``), as the real agent does."""
 
-    def __init__(self, url: str, creds: dict) -> None:
+    def __init__(self, url: str, creds: dict, chained: bool = False) -> None:
+        self.chained = chained
+        self.handed: dict | None = None  # the execution the last final report handed over
+        self.handed_over = 0
         self.http = httpx.Client(base_url=url, timeout=30)
         res = self.http.post(
             "/api/runner/authenticate",
@@ -122,22 +127,25 @@ class FakeRunner:
     def execute(self, payload: dict) -> None:
         ex, attempt = payload["id"], payload["attempt"]
         for status in ("RUNNING", "COMPLETED"):
-            res = self.http.post(
-                f"/api/runner/executions/{ex}/status",
-                json={
-                    "attempt": attempt,
-                    "status": status,
-                    "logs": [{"seq": 0 if status == "RUNNING" else 1, "message": status}],
-                },
-            )
+            body = {
+                "attempt": attempt,
+                "status": status,
+                "logs": [{"seq": 0 if status == "RUNNING" else 1, "message": status}],
+            }
+            if self.chained and status == "COMPLETED":
+                body["next"] = True
+            res = self.http.post(f"/api/runner/executions/{ex}/status", json=body)
             if res.status_code != 200:
                 self.errors.append(f"{status} {ex}: {res.status_code} {res.text}")
                 return
         self.done.append((ex, attempt))
+        self.handed = res.json().get("next")
 
     def loop(self, stop: threading.Event) -> None:
         while not stop.is_set():
-            payload = self.poll()
+            if self.handed is not None:
+                self.handed_over += 1
+            payload, self.handed = self.handed or self.poll(), None
             if payload is None:
                 time.sleep(0.02)
                 continue
@@ -159,7 +167,10 @@ def test_twenty_runners_three_hundred_executions_each_exactly_once(
     try:
         admin = Admin(hub.url).setup(make_license(vendor_keys[0], runners=25))
         wf = admin.workflow()
-        runners = [FakeRunner(hub.url, admin.runner(f"r{i:02d}")) for i in range(20)]
+        # half of them chained (final report with next: true), half polling for every one
+        runners = [
+            FakeRunner(hub.url, admin.runner(f"r{i:02d}"), chained=i % 2 == 0) for i in range(20)
+        ]
         for r in runners:
             r.heartbeat()
         created: list[int] = []
@@ -172,10 +183,12 @@ def test_twenty_runners_three_hundred_executions_each_exactly_once(
         admin_clients = [Admin(hub.url).login() for _ in range(4)]
         stop = threading.Event()
         threads = [threading.Thread(target=r.loop, args=(stop,)) for r in runners]
-        for t in threads:
-            t.start()
         makers = [threading.Thread(target=create, args=(k,)) for k in range(4)]
         for t in makers:
+            t.start()
+        # a backlog first (so chained runners surely get work handed over), then all at once
+        wait_for(lambda: len(created) >= 60, timeout=60, what="60 executions queued")
+        for t in threads:
             t.start()
         for t in makers:
             t.join()
@@ -202,8 +215,10 @@ def test_twenty_runners_three_hundred_executions_each_exactly_once(
             assert cur.fetchone()[0] == 0
             cur.execute("SELECT COUNT(*) FROM execution_logs")
             assert cur.fetchone()[0] == 600
-        # the work was spread over the fleet, not taken by one runner
+        # the work was spread over the fleet, not taken by one runner, and chaining did happen
         assert sum(1 for r in runners if r.done) >= 10
+        assert sum(r.handed_over for r in runners) > 0
+        assert all(r.handed_over == 0 for r in runners if not r.chained)
     finally:
         hub.stop()
 
