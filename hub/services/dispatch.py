@@ -158,11 +158,12 @@ class Dispatcher:
         one (``next``: the payload, or None) in the same transaction: one commit and no poll
         between two executions, so a busy queue keeps a runner busy without waiting up to a
         poll interval. A retried (duplicate) or refused report claims nothing."""
+        if status.upper() not in TERMINAL:  # RUNNING hands nothing over
+            out = self.executions.runner_status(runner_id, execution_id, attempt, status, **report)
+            return {**out, "next": None}
         with transaction():
             out = self.executions.runner_status(runner_id, execution_id, attempt, status, **report)
-            payload = None
-            if out["status"] in TERMINAL and not out.get("duplicate"):
-                payload = self._claim_next(runner_id)
+            payload = None if out.get("duplicate") else self._claim_next(runner_id)
         out["next"] = payload
         return out
 
