@@ -31,16 +31,6 @@ from .runners import RunnerService
 log = logging.getLogger(__name__)
 
 
-def _subset(sub: str, sup: str) -> str:
-    """SQL: the JSON label list ``sub`` is contained in the JSON label list ``sup``."""
-    if sql.pg():
-        return f"(({sub})::jsonb <@ ({sup})::jsonb)"
-    return (
-        f"NOT EXISTS (SELECT 1 FROM json_each({sub}) rl "
-        f"WHERE rl.value NOT IN (SELECT value FROM json_each({sup})))"
-    )
-
-
 def _lock() -> str:
     return " FOR UPDATE SKIP LOCKED" if sql.pg() else ""
 
@@ -77,7 +67,7 @@ def next_queued_statement() -> str:
     return (
         f"SELECT id FROM executions e{_queue_order()} WHERE e.status = 'QUEUED'"
         " AND (e.target_runner_id IS NULL OR e.target_runner_id = ?)"
-        f" AND {_subset('e.required_labels', '?')}"
+        f" AND {sql.labels_match('e.required_labels', '?')}"
         " ORDER BY e.priority DESC, e.queued_at, e.id LIMIT 1" + _lock()
     )
 
@@ -105,7 +95,7 @@ class Dispatcher:
                 " CASE WHEN r.current_execution_id IS NULL AND r.status = 'ONLINE' THEN"
                 " EXISTS (SELECT 1 FROM executions e WHERE e.status = 'QUEUED'"
                 " AND (e.target_runner_id IS NULL OR e.target_runner_id = r.id)"
-                f" AND {_subset('e.required_labels', 'r.labels')})"
+                f" AND {sql.labels_match('e.required_labels', 'r.labels')})"
                 " ELSE FALSE END"
                 " FROM runners r WHERE r.id = ?"
             )
@@ -124,17 +114,7 @@ class Dispatcher:
             )
         _, status, current, waiting = row
         if current is None and waiting and sql.pg():
-            claimed = self._claim_pg(runner_id)
-            if claimed is None:
-                return None
-            # A claim creates no work for anyone else, so idle answers remembered here and in
-            # other processes stay true: no NOTIFY (it would serialise every claim's commit on
-            # PostgreSQL's notify-queue lock); only this runner's own entry goes.
-            cache.forget(runner_id)
-            ex_id, attempt, workflow_id, ver, inputs = claimed
-            return self.executions.build_payload(
-                ex_id, attempt, workflow_id, ver, json.loads(inputs) if inputs else {}, runner_id
-            )
+            return self._claim_payload(runner_id)
         if current is None and waiting:
             current = self.claim_for_runner(runner_id)
         elif current is None and status == "ONLINE":
@@ -163,16 +143,20 @@ class Dispatcher:
             return {**out, "next": None}
         with transaction():
             out = self.executions.runner_status(runner_id, execution_id, attempt, status, **report)
-            payload = None if out.get("duplicate") else self._claim_next(runner_id)
+            payload = None if out.get("duplicate") else self._claim_payload(runner_id)
         out["next"] = payload
         return out
 
-    def _claim_next(self, runner_id: int) -> dict[str, Any] | None:
-        """Inside the report's transaction: the runner, just freed, claims its next execution."""
+    def _claim_payload(self, runner_id: int) -> dict[str, Any] | None:
+        """The free runner claims its next execution: its payload, or None. (From a poll, or
+        inside a final report's transaction.)"""
         if sql.pg():
             claimed = self._claim_pg(runner_id)
             if claimed is None:
                 return None
+            # A claim creates no work for anyone else, so idle answers remembered here and in
+            # other processes stay true: no NOTIFY (it would serialise every claim's commit on
+            # PostgreSQL's notify-queue lock); only this runner's own entry goes.
             self.cache.forget(runner_id)
             ex_id, attempt, workflow_id, ver, inputs = claimed
             return self.executions.build_payload(
@@ -263,7 +247,7 @@ class Dispatcher:
                 params.append(execution[1])
             runner = sql.one(
                 "SELECT id FROM runners WHERE status = 'ONLINE' AND current_execution_id IS NULL"
-                f" AND {_subset('?', 'labels')}{target}"
+                f" AND {sql.labels_match('?', 'labels')}{target}"
                 " ORDER BY last_seen DESC LIMIT 1" + _lock(),
                 params,
             )

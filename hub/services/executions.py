@@ -607,9 +607,9 @@ class ExecutionService:
             raise errors.ValidationFailed(f"reason must be one of {', '.join(REASONS)}")
         if logs:  # the logs go in only once the holder and attempt are known to be right
             execution = self._held(runner_id, execution_id, attempt, version)
-            if execution.status != status and status in RUNNER_TRANSITIONS.get(
-                execution.status, ()
-            ):
+            if execution.status == status:  # a retried report: its logs are already in
+                return {"status": status, "stop": execution.stop_requested, "duplicate": True}
+            if status in RUNNER_TRANSITIONS.get(execution.status, ()):
                 self._insert_logs(execution_id, logs)
         stop = self._report(
             runner_id,

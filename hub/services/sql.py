@@ -85,7 +85,9 @@ def _prepare_sql(sql: str) -> tuple[str, str, int]:
         count += 1
         return f"${count}"
 
-    return name, f"PREPARE {name} AS {_PLACEHOLDER.sub(number, sql)}", count
+    # executed without parameters, but psycopg2 still reads "%" as a placeholder marker
+    prepare = f"PREPARE {name} AS {_PLACEHOLDER.sub(number, sql)}".replace("%", "%%")
+    return name, prepare, count
 
 
 def _execute_prepared(db: peewee.PostgresqlDatabase, sql: str, params: tuple) -> Any:
@@ -96,7 +98,7 @@ def _execute_prepared(db: peewee.PostgresqlDatabase, sql: str, params: tuple) ->
     with _prepared_lock:
         names = _prepared.setdefault(conn, set())
     if name not in names:
-        db.execute_sql(prepare.replace("%", "%%"))
+        db.execute_sql(prepare)
         names.add(name)
     args = ", ".join(["%s"] * count)
     return db.execute_sql(f"EXECUTE {name}({args})" if count else f"EXECUTE {name}", params)

@@ -379,3 +379,22 @@ def test_license_expiry_blocks_new_runs(licensed_api: Api, private_key, hub_app)
     res = api.post("/api/license", body=old, as_="ADMIN")
     assert res.status_code == 400  # an expired license is refused, the active one stays
     assert run(api, wf)["status"] in ("QUEUED", "ASSIGNED")
+
+
+def test_retried_report_with_logs_is_a_duplicate(licensed_api: Api) -> None:
+    api = licensed_api
+    wf = published_workflow(api)
+    _, token = online_runner(api)
+    ex = run(api, wf)
+    attempt = api.get("/api/runner/poll", token=token).json["execution"]["attempt"]
+    assert _status(api, token, ex["id"], attempt, "RUNNING", logs=[_line(0)]).status_code == 200
+    for _ in range(2):  # the second is the runner's retry after a lost answer
+        res = _status(api, token, ex["id"], attempt, "COMPLETED", logs=[_line(1, "done")])
+        assert res.status_code == 200, res.text
+    assert res.json == {"status": "COMPLETED", "stop": False, "duplicate": True}
+    logs = api.get(f"/api/executions/{ex['id']}/logs", as_="OPERATOR").json["items"]
+    assert [(x["seq"], x["message"]) for x in logs] == [(0, "step"), (1, "done")]
+    # a report with logs that is not allowed stores nothing
+    res = _status(api, token, ex["id"], attempt, "RUNNING", logs=[_line(2, "late")])
+    assert res.status_code == 409
+    assert len(api.get(f"/api/executions/{ex['id']}/logs", as_="OPERATOR").json["items"]) == 2
