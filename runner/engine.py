@@ -46,6 +46,7 @@ from .activities import (
     Branch,
     Context,
     Credential,
+    ExecutionScope,
     Loop,
     LoopSignal,
     StopRequested,
@@ -261,6 +262,7 @@ class Engine:
         timeout: float | None = None,
         metrics_interval: float = 5.0,
         log_level: str = "info",
+        scope: ExecutionScope | None = None,
     ) -> None:
         if log_level not in LEVELS:
             raise ValueError(f"log_level must be one of {LEVELS}")
@@ -277,6 +279,8 @@ class Engine:
         self._metrics_interval = metrics_interval
         self._min_level = LEVELS.index(log_level)
         self._redact = Redactor()
+        #: resources, artifacts and repairs of this execution; closed when :meth:`run` ends
+        self.scope = scope if scope is not None else ExecutionScope()
         for cred in self._credentials.values():
             self._redact.add(cred.secret)
         self._seq = 0
@@ -326,6 +330,8 @@ class Engine:
             log.exception("engine failure")
             status, error = Status.FAILED, f"internal error: {type(exc).__name__}: {exc}"
             failed = self._current.id if self._current else None
+        for problem in self.scope.close_all():
+            self._log("warning", problem, None)
         metrics = sampler.stop()
         duration = round(time.monotonic() - t0, 3)
         error = self._redact(error) if error else None
@@ -516,6 +522,7 @@ class Engine:
             stop_requested=self._stop_requested,
             credential=credential,
             add_secret=self._redact.add,
+            scope=self.scope,
         )
         self._log("debug", f"{node.type} started", node.id)
         try:

@@ -96,6 +96,130 @@ class Credential:
     secret: str = field(repr=False)
 
 
+#: ``(name, data, kind, content_type, node_id) -> record or None``: stores one artifact
+ArtifactSink = Callable[[str, bytes, str, str, "str | None"], "dict[str, Any] | None"]
+#: ``(node_id, param, old_target, new_target, score) -> None``: records one selector repair
+RepairSink = Callable[[str, str, Any, "dict[str, Any]", float], None]
+
+
+class ExecutionScope:
+    """What lives as long as one execution, shared by all its nodes.
+
+    * **Resources** an activity opens for later nodes (a browser session, a mail connection):
+      :meth:`put` them under a key with the function that closes them; the engine calls
+      :meth:`close_all` when the execution ends, however it ends, newest first.
+    * **Artifacts** (screenshots, page snapshots, traces, files): :meth:`add_artifact` hands them
+      to the sink the runner wired (upload to the hub); without one they are kept in
+      :attr:`artifacts` so local runs and tests can see them.
+    * **Selector repairs**: :meth:`report_repair`, likewise kept in :attr:`repairs`.
+
+    Thread-safe: nodes run on their own threads.
+    """
+
+    def __init__(
+        self,
+        execution_id: int | str | None = None,
+        *,
+        artifact_sink: ArtifactSink | None = None,
+        repair_sink: RepairSink | None = None,
+    ) -> None:
+        self.execution_id = execution_id
+        self._artifact_sink = artifact_sink
+        self._repair_sink = repair_sink
+        self._resources: dict[str, tuple[Any, Callable[[Any], None] | None]] = {}
+        self._lock = threading.RLock()
+        self.artifacts: list[dict[str, Any]] = []
+        self.repairs: list[dict[str, Any]] = []
+        self.closed = False
+
+    # -- resources --------------------------------------------------------------------------
+
+    def put(self, key: str, value: Any, close: Callable[[Any], None] | None = None) -> None:
+        """Keep ``value`` under ``key`` until the execution ends (replacing closes the old)."""
+        with self._lock:
+            if self.closed:
+                if close is not None:
+                    close(value)
+                raise StopRequested("the execution has ended")
+            old = self._resources.pop(key, None)
+            self._resources[key] = (value, close)
+        if old is not None and old[1] is not None:
+            old[1](old[0])
+
+    def get(self, key: str, default: Any = None) -> Any:
+        with self._lock:
+            entry = self._resources.get(key)
+        return entry[0] if entry is not None else default
+
+    def keys(self, prefix: str = "") -> list[str]:
+        with self._lock:
+            return [k for k in self._resources if k.startswith(prefix)]
+
+    def pop(self, key: str, *, close: bool = True) -> Any:
+        """Forget ``key`` (closing it unless ``close=False``) and return its value."""
+        with self._lock:
+            entry = self._resources.pop(key, None)
+        if entry is None:
+            return None
+        if close and entry[1] is not None:
+            entry[1](entry[0])
+        return entry[0]
+
+    def close_all(self) -> list[str]:
+        """Close every resource, newest first; returns the errors (never raises)."""
+        with self._lock:
+            self.closed = True
+            entries = list(self._resources.items())
+            self._resources.clear()
+        errors = []
+        for key, (value, close) in reversed(entries):
+            if close is None:
+                continue
+            try:
+                close(value)
+            except Exception as exc:  # noqa: BLE001 - one bad close must not skip the others
+                errors.append(f"closing {key}: {type(exc).__name__}: {exc}")
+        return errors
+
+    # -- artifacts and repairs ------------------------------------------------------------------
+
+    def add_artifact(
+        self,
+        name: str,
+        data: bytes,
+        *,
+        kind: str,
+        content_type: str = "application/octet-stream",
+        node_id: str | None = None,
+    ) -> dict[str, Any] | None:
+        """Store one artifact; returns its record (``id``, ``name``, ...) or None if refused."""
+        record: dict[str, Any] | None = {
+            "name": name,
+            "kind": kind,
+            "content_type": content_type,
+            "node_id": node_id,
+            "size": len(data),
+        }
+        if self._artifact_sink is not None:
+            record = self._artifact_sink(name, data, kind, content_type, node_id)
+        else:
+            assert record is not None
+            record["data"] = data
+        if record is not None:
+            with self._lock:
+                self.artifacts.append(record)
+        return record
+
+    def report_repair(
+        self, node_id: str, param: str, old: Any, new: dict[str, Any], *, score: float
+    ) -> None:
+        repair = {"node_id": node_id, "param": param, "old": old, "new": new, "score": score}
+        with self._lock:
+            self.repairs.append(repair)
+        if self._repair_sink is not None:
+            self._repair_sink(node_id, param, old, new, score)
+
+
 @dataclass
 class Context:
     """What an activity may use besides its params."""
@@ -111,6 +235,8 @@ class Context:
     credential: Credential | None = None
     #: called with a secret value discovered at run time, so logs redact it
     add_secret: Callable[[str], None] = lambda _s: None
+    #: the execution's shared resources, artifacts and selector repairs
+    scope: ExecutionScope = field(default_factory=ExecutionScope)
     _processes: list[subprocess.Popen[Any]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

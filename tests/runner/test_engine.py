@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from runner.activities import StopRequested
 from runner.engine import ERROR_VARIABLE, Engine, LogLine, Redactor, Status
 
 from .enginekit import Run, chain, edge, graph, node, run
@@ -675,3 +676,29 @@ def test_uncooperative_activity_is_abandoned_on_timeout(stubborn_activity: threa
     assert any("did not stop; left behind" in m for m in r.messages("s", "warning"))
     assert stubborn_activity.wait(10)  # the thread finished later and tried to log
     assert not any("late line" in ln.message for ln in r.lines)
+
+
+def test_execution_scope_resources_close_when_the_execution_ends_however_it_ends() -> None:
+    """Resources a node opens for later nodes (browser sessions, ...) are closed at the end,
+    newest first, on success and on failure; a close that fails is logged, the rest still run."""
+    from runner.activities import ExecutionScope
+
+    for failing in (False, True):
+        closed: list[str] = []
+        scope = ExecutionScope()
+        scope.put("a", "A", closed.append)
+        scope.put("b", "B", closed.append)
+        scope.put("bad", "X", lambda _v: (_ for _ in ()).throw(OSError("gone")))
+        nodes = [node("x", "variable.set", name="x", value=1)]
+        if failing:
+            nodes.append(node("boom", "log.write", message="{nobody}"))
+        run_ = Run(chain(*nodes), scope=scope)
+        result = run_.run()
+        assert result.status == (Status.FAILED if failing else Status.COMPLETED)
+        assert closed == ["B", "A"]
+        assert "closing bad: OSError: gone" in run_.text()
+        assert scope.closed
+        # a resource put after the end is closed at once and refused
+        with pytest.raises(StopRequested):
+            scope.put("late", "L", closed.append)
+        assert closed[-1] == "L"
