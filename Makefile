@@ -11,6 +11,9 @@ DATA    ?= $(HOME)/.exekra
 HOST    ?= 127.0.0.1
 PORT    ?= 5000
 PYTEST_ARGS ?=
+# the suite runs in parallel (fixtures use free ports, their own databases and tmux sockets);
+# most tests wait on real processes, so more workers than the machine's 2 cores pay off
+PYTEST_WORKERS ?= 4
 
 .PHONY: run test venv system-deps lint format check-format typecheck bench clean help
 
@@ -62,7 +65,7 @@ format: $(TSTAMP)
 	$(VENV)/bin/ruff format .
 
 test: $(TSTAMP) system-deps lint
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --durations=20 $(PYTEST_ARGS)
 
 bench: $(TSTAMP) system-deps
 	$(PY) bench/fleet.py
