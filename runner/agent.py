@@ -158,9 +158,9 @@ class Agent:
                     log.exception("unexpected error in the runner loop")
                 self._wakeup.wait(0.2)
                 self._wakeup.clear()
+            self._shutdown_execution()
         finally:
             self.channel.stop()
-        self._shutdown_execution()
         log.info("runner stopped")
 
     def _woken(self, event: str) -> None:

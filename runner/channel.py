@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -94,21 +95,28 @@ class WakeListener:
             self._thread = threading.Thread(target=self._run, name="exekra-wake", daemon=True)
             self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, wait: float = 1.0) -> None:
+        """End the thread (a daemon: a read blocked in the socket is left to end with us)."""
         self._stop.set()
         self._changed.set()
         self._cut()
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=wait)
             self._thread = None
 
     def _cut(self) -> None:
+        """End the open stream from another thread: shut its socket down, which wakes the
+        read blocked in it (closing the response object alone does not)."""
         response = self._response
-        if response is not None:
-            try:
-                response.close()
-            except Exception:  # noqa: BLE001 - closing from another thread is best effort
-                log.debug("wake-up channel: close failed", exc_info=True)
+        if response is None:
+            return
+        try:
+            stream = response.extensions.get("network_stream")
+            sock = stream.get_extra_info("socket") if stream is not None else None
+            if sock is not None:
+                sock.shutdown(socket.SHUT_RDWR)
+        except (OSError, AttributeError):  # already closed, or not a socket stream
+            log.debug("wake-up channel: socket shutdown failed", exc_info=True)
 
     # -- the thread -----------------------------------------------------------------------
     def _run(self) -> None:

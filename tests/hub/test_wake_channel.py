@@ -324,6 +324,10 @@ def test_the_listener_reopens_after_the_channel_went_away() -> None:
         wait_for(lambda: listener.connected and listener.opened == 2, 15, what="reopened")
         ch.wake(5)
         wait_for(lambda: events == ["open", "work", "open", "work"], 5, what="woken again")
+        thread = listener._thread
+        assert thread is not None
+        listener.stop(wait=10)  # the runner shuts down: the blocked read is cut, not waited out
+        assert not thread.is_alive()
     finally:
         listener.stop()
         ch.stop()
