@@ -470,10 +470,18 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=16, help="hub (and bare) threads")
     parser.add_argument(
         "--only",
-        choices=("http", "dispatch"),
-        help="run one part: the HTTP figures (closed and open loop) or dispatch",
+        choices=("http", "dispatch", "wake"),
+        help="run one part: the HTTP figures (closed and open loop), dispatch, or the wake-up "
+        "channel (request -> RUNNING latency; idle runners holding the channel)",
     )
+    parser.add_argument("--wake-samples", type=int, default=40, help="runs per latency figure")
     args = parser.parse_args()
+    if args.only in (None, "wake"):
+        import fleet_wake
+
+        fleet_wake.run(args.wake_samples)
+        if args.only == "wake":
+            return
 
     import psycopg2
 

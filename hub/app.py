@@ -37,6 +37,7 @@ from .services.license import LicenseService
 from .services.runners import RunnerService
 from .services.users import UserService
 from .services.workflows import WorkflowService
+from .wake import WakeChannel
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,8 @@ class Hub:
     runners: RunnerService | None = None
     dispatcher: Dispatcher | None = None
     credentials: CredentialService | None = None
+    #: the runners' wake-up channel, when this process serves one (``exekra hub serve``)
+    channel: WakeChannel | None = None
     version: str = __version__
     #: services added by later areas (fleet, executions, workflows, triggers) by name
     extra: dict[str, Any] = field(default_factory=dict)
@@ -191,6 +194,38 @@ def create_app(settings: Settings, *, start_background: bool = False) -> HubApp:
     if start_background:
         start_background_work(hub)
     return app
+
+
+def start_wake_channel(hub: Hub) -> WakeChannel | None:
+    """Serve the runners' wake-up channel from this process (``hub/wake.py``)."""
+    settings = hub.settings
+    port = settings.effective_channel_port
+    if port is None:
+        return None
+    from .auth.tokens import RUNNER_AUDIENCE
+
+    def authenticate(token: str) -> tuple[int, float]:
+        try:
+            claims = hub.tokens.decode(token, RUNNER_AUDIENCE, "runner")
+            runner_id = int(claims["sub"])
+        except (errors.ExekraError, KeyError, ValueError):
+            raise PermissionError("bad token") from None
+        assert hub.runners is not None
+        with db.connection():
+            try:
+                hub.runners.check(runner_id, claims.get("ver"))
+            except errors.ExekraError:
+                raise PermissionError("token no longer valid") from None
+        return runner_id, float(claims["exp"])
+
+    channel = WakeChannel(
+        authenticate, host=settings.host, port=port, keepalive=settings.channel_keepalive
+    )
+    channel.start()
+    hub.channel = channel
+    hub.extra["fleet_cache"].wakers.append(channel.wake)
+    hub.extra.setdefault("shutdown", []).append(channel.stop)
+    return channel
 
 
 def start_background_work(hub: Hub) -> None:

@@ -54,11 +54,25 @@ class Settings:
     running_grace: float = 300.0
     scheduler_interval: float = 5.0
     db_pool_size: int = 0  # 0: threads + 8
+    #: the runners' wake-up channel (hub/wake.py): 0 = the port after ``port``, -1 = off
+    channel_port: int = 0
+    #: the channel's address as runners reach it, when neither direct nor same-origin fits
+    channel_url: str = ""
+    channel_keepalive: float = 20.0
     log_level: str = "INFO"
 
     @property
     def data_path(self) -> Path:
         return Path(self.data_dir).expanduser()
+
+    @property
+    def effective_channel_port(self) -> int | None:
+        """Where the wake-up channel listens (None: off; 0: any free port)."""
+        if self.channel_port < 0:
+            return None
+        if self.channel_port:
+            return self.channel_port
+        return self.port + 1 if self.port else 0
 
     @property
     def effective_database_url(self) -> str:

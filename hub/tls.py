@@ -25,6 +25,18 @@ server {{
     ssl_certificate     {cert};
     ssl_certificate_key {key};
     client_max_body_size 2m;
+    # the runners' wake-up channel: long-lived event streams, answered by the hub's own
+    # asyncio listener (no waitress thread per waiting runner)
+    location = /api/runner/wait {{
+        proxy_pass http://{host}:{channel_port};
+        proxy_set_header Host $host;
+        proxy_set_header X-Forwarded-For $remote_addr;
+        proxy_set_header X-Forwarded-Proto https;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_buffering off;
+        proxy_read_timeout 120s;
+    }}
     location / {{
         proxy_pass http://{host}:{port};
         proxy_set_header Host $host;
@@ -84,6 +96,7 @@ def ensure_tls(settings: Settings) -> list[str]:
             NGINX_TEMPLATE.format(
                 host=settings.host,
                 port=settings.port,
+                channel_port=settings.effective_channel_port or settings.port + 1,
                 hostname=hostname,
                 cert=cert_path,
                 key=key_path,

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import __version__
+from .channel import WakeListener, channel_url
 from .client import AuthRejected, HubClient, HubError, HubUnavailable, WriteRefused
 from .metrics import prime, system_metrics
 from .settings import RunnerSettings
@@ -132,21 +133,41 @@ class Agent:
         self.outbox = settings.data_path / "outbox"
         self.outbox.mkdir(parents=True, exist_ok=True)
         self._outbox_lock = threading.Lock()
+        #: set to end the main loop's short wait early (a wake-up from the hub)
+        self._wakeup = threading.Event()
+        self.channel = WakeListener(
+            self._woken,
+            lambda: self.client.token,
+            backoff_initial=settings.backoff_initial,
+            backoff_max=settings.backoff_max,
+        )
         prime()
 
     # -- the loop ------------------------------------------------------------------------
     def run(self) -> None:
         log.info("runner %s starting; hub %s", self.settings.machine_key, self.settings.hub_url)
-        while not self.shutdown.is_set():
-            try:
-                self.tick()
-            except FatalAuthError:
-                raise
-            except Exception:  # noqa: BLE001 - the daemon must outlive any one failure
-                log.exception("unexpected error in the runner loop")
-            self.shutdown.wait(0.2)
-        self._shutdown_execution()
+        if self.settings.wake_channel:
+            self.channel.start()
+        try:
+            while not self.shutdown.is_set():
+                try:
+                    self.tick()
+                except FatalAuthError:
+                    raise
+                except Exception:  # noqa: BLE001 - the daemon must outlive any one failure
+                    log.exception("unexpected error in the runner loop")
+                self._wakeup.wait(0.2)
+                self._wakeup.clear()
+            self._shutdown_execution()
+        finally:
+            self.channel.stop()
         log.info("runner stopped")
+
+    def _woken(self, event: str) -> None:
+        """The hub's channel says: poll now (work was assigned, or the channel just opened)."""
+        log.debug("wake-up channel: %s", event)
+        self.next_poll = 0.0
+        self._wakeup.set()
 
     def tick(self, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
@@ -208,6 +229,11 @@ class Agent:
             )
             raise HubUnavailable("authentication refused") from None
         self.auth_failures = 0
+        info = body.get("channel")
+        self.channel.configure(
+            channel_url(self.settings.hub_url, info),
+            info.get("keepalive", 20.0) if isinstance(info, dict) else 20.0,
+        )
         log.info(
             "authenticated as runner %s; token valid until %s",
             body.get("runner_id"),
@@ -319,3 +345,4 @@ class Agent:
 
     def stop(self) -> None:
         self.shutdown.set()
+        self._wakeup.set()

@@ -37,6 +37,9 @@ class RunnerSettings:
     shutdown_grace: float = 20.0
     execution_timeout: float = 0.0  # 0: none (the spec has no hard timeout)
     log_level: str = "INFO"
+    #: keep the hub's wake-up channel open, so requested work starts at once (not at the next
+    #: poll); polling stays the fallback
+    wake_channel: bool = True
 
     @property
     def data_path(self) -> Path:
@@ -50,6 +53,19 @@ class RunnerSettings:
         path.write_text(json.dumps(values, indent=2, sort_keys=True) + "\n")
         os.chmod(path, 0o600)
         return path
+
+
+def _convert(typ: str, raw: str) -> Any:
+    if typ == "float":
+        return float(raw)
+    if typ == "int":
+        return int(raw)
+    if typ == "bool":
+        lowered = raw.strip().lower()
+        if lowered not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+            raise ValueError(raw)
+        return lowered in ("1", "true", "yes", "on")
+    return raw
 
 
 def load_runner_settings(data_dir: str | None = None, **overrides: Any) -> RunnerSettings:
@@ -70,7 +86,7 @@ def load_runner_settings(data_dir: str | None = None, **overrides: Any) -> Runne
         raw = env.get("EXEKRA_RUNNER_" + key.upper())
         if raw is not None and key != "data_dir":
             try:
-                values[key] = float(raw) if typ == "float" else int(raw) if typ == "int" else raw
+                values[key] = _convert(typ, raw)
             except ValueError:
                 raise RunnerConfigError(f"EXEKRA_RUNNER_{key.upper()}={raw!r} is invalid") from None
     for key, val in overrides.items():

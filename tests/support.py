@@ -187,6 +187,8 @@ class HubProcess:
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
+        #: the wake-up channel's port (its own free port: "port + 1" may be another test's)
+        self.channel_port = int(env.get("EXEKRA_CHANNEL_PORT") or 0) or free_port()
 
     @property
     def url(self) -> str:
@@ -197,7 +199,12 @@ class HubProcess:
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "exekra", "hub", "serve", "--port", str(port)],
-            env={**os.environ, **self.env, "EXEKRA_DATA_DIR": str(self.data_dir)},
+            env={
+                **os.environ,
+                "EXEKRA_CHANNEL_PORT": str(self.channel_port),
+                **self.env,
+                "EXEKRA_DATA_DIR": str(self.data_dir),
+            },
             stdout=self._log,
             stderr=subprocess.STDOUT,
             cwd=REPO,

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import falcon
 import msgspec
 
-from .. import errors
+from .. import errors, wake
 from ..api import Routes, endpoint, send
 from ..models import iso
 
@@ -29,10 +29,23 @@ class Authenticate(msgspec.Struct, forbid_unknown_fields=True):
     machine_secret: str
 
 
+class Channel(msgspec.Struct):
+    """Where an idle runner waits to be woken (hub/wake.py); absent when the hub has none."""
+
+    path: str
+    keepalive: float
+    #: the channel's own port on the host the runner reached the hub at; null: same origin
+    #: as the hub (behind a proxy that routes the path)
+    port: int | None = None
+    #: an absolute URL set by the administrator (``channel_url``); wins over path and port
+    url: str | None = None
+
+
 class AuthOut(msgspec.Struct):
     token: str
     expires_at: str
     runner_id: int
+    channel: Channel | None = None
 
 
 #: system-wide percentages (psutil); the columns are REAL on PostgreSQL, which refuses > ~3.4e38
@@ -143,7 +156,23 @@ class AuthenticateResource:
         token, expires, runner_id = self.hub.runners.authenticate(
             body.machine_key, body.machine_secret
         )
-        send(resp, {"token": token, "expires_at": iso(expires), "runner_id": runner_id})
+        out = {"token": token, "expires_at": iso(expires), "runner_id": runner_id}
+        channel = self._channel(req)
+        if channel is not None:
+            out["channel"] = channel
+        send(resp, out)
+
+    def _channel(self, req: falcon.Request) -> dict[str, Any] | None:
+        channel, settings = self.hub.channel, self.hub.settings
+        if channel is None:
+            return None
+        info: dict[str, Any] = {"path": wake.PATH, "keepalive": channel.keepalive}
+        if settings.channel_url:
+            info["url"] = settings.channel_url
+        elif req.context.ip == (req.remote_addr or "unknown"):
+            info["port"] = channel.port  # straight to this process
+        # else: through a trusted proxy, which routes the path to the channel (nginx config)
+        return info
 
 
 def _percent(value: float | None) -> float | None:

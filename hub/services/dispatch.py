@@ -228,7 +228,7 @@ class Dispatcher:
         except _Abort:
             return None
         if runner_id is not None:
-            self.cache.changed()
+            self.cache.changed(wake=runner_id)
         return runner_id
 
     def _assign(self, execution_id: int, now: dt.datetime) -> int | None:

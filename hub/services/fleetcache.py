@@ -12,6 +12,10 @@ PostgreSQL, sends ``NOTIFY exekra_fleet``; every process LISTENs on a dedicated 
 and bumps its generation on each notification. Without a healthy listener (SQLite, tests
 without background work, a lost connection) the cache is off and every poll reads the
 database.
+
+The same notifications carry wake-ups for the runners' wake-up channel (``hub/wake.py``): a
+change that assigned an execution to a runner names it (``changed(wake=runner_id)``, payload
+``wake:<id>``), and every process hands the id to its :attr:`FleetCache.wakers`.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import logging
 import select
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -40,6 +45,8 @@ class FleetCache:
         self._thread: threading.Thread | None = None
         self._connect_params: dict[str, Any] | None = None
         self._dbname = ""
+        #: called with a runner id when work was assigned to it, in this or another process
+        self.wakers: list[Callable[[int], None]] = []
 
     # -- the poll side -------------------------------------------------------------------
     def idle_hit(self, runner_id: int, version: Any) -> bool:
@@ -61,22 +68,47 @@ class FleetCache:
         self._idle.pop(runner_id, None)
 
     # -- the writer side -----------------------------------------------------------------
-    def changed(self, *, notify: bool = True) -> None:
-        """Something that may change an idle poll's answer happened (call after the write)."""
+    def changed(self, *, notify: bool = True, wake: int | None = None) -> None:
+        """Something that may change an idle poll's answer happened (call after the write).
+
+        ``wake``: the runner an execution was just assigned to; its wake-up channel (in any
+        hub process) tells it to poll now.
+        """
         self._bump()
         from . import sql
 
-        if notify and sql.pg():
+        pg = notify and sql.pg()
+        if wake is not None and not (pg and self.enabled):
+            self._wake(wake)  # with a live listener, our own NOTIFY brings it back: wake once
+        if pg:
             try:
-                sql.run("SELECT pg_notify(?, '')", (CHANNEL,))
+                payload = "" if wake is None else f"wake:{int(wake)}"
+                sql.run("SELECT pg_notify(?, ?)", (CHANNEL, payload))
             except Exception:  # noqa: BLE001 - listeners fall back to the DB when they miss it
                 log.warning("fleet cache: NOTIFY failed", exc_info=True)
+
+    def _wake(self, runner_id: int) -> None:
+        for waker in self.wakers:
+            try:
+                waker(runner_id)
+            except Exception:  # noqa: BLE001 - a wake-up is a hint; the poll still comes
+                log.warning("fleet cache: wake-up failed", exc_info=True)
 
     def _bump(self) -> None:
         with self._lock:
             self.generation += 1
             if len(self._idle) > 100_000:
                 self._idle.clear()
+
+    def _wake_from(self, notes: list[Any]) -> None:
+        seen: set[int] = set()
+        for note in notes:
+            payload = getattr(note, "payload", "") or ""
+            if payload.startswith("wake:") and payload[5:].isdigit():
+                runner_id = int(payload[5:])
+                if runner_id not in seen:
+                    seen.add(runner_id)
+                    self._wake(runner_id)
 
     # -- the listener --------------------------------------------------------------------
     def start(self, database: Any) -> None:
@@ -116,8 +148,11 @@ class FleetCache:
                     ready, _, _ = select.select([conn], [], [], 1.0)
                     conn.poll()
                     if conn.notifies:
+                        notes = list(conn.notifies)
                         conn.notifies.clear()
                         self._bump()
+                        if self.wakers:
+                            self._wake_from(notes)
                     elif not ready:
                         with conn.cursor() as cur:  # keep-alive: notice a dead connection
                             cur.execute("SELECT 1")
