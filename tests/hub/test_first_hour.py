@@ -54,3 +54,12 @@ def test_pending_reason_of_work_being_handed_to_the_idle_runner(licensed_api: Ap
     assert "BUSY" not in reason["message"] and runner["name"] in reason["message"]
     if ex["status"] == "QUEUED":
         assert ex["pending_reason"]["code"] == "dispatching", ex
+
+
+def test_versions_name_their_author_by_email(licensed_api: Api) -> None:
+    api = licensed_api
+    wf = published_workflow(api)
+    items = api.get(f"/api/workflows/{wf}/versions", as_="OPERATOR").json["items"]
+    assert items and all(v["created_by_email"] == "dev@acme.test" for v in items), items
+    one = api.get(f"/api/workflows/{wf}/versions/1", as_="OPERATOR").json
+    assert one["created_by_email"] == "dev@acme.test"
