@@ -80,6 +80,56 @@ def spark(values: Sequence[float], maximum: float | None = None) -> str:
     return "".join(out)
 
 
+def percent_bars(values: Sequence[float], width: int, height: int = 2) -> list[str]:
+    """The last ``width`` percentages as ``height`` rows of bars on a fixed 0-100 scale (a flat
+    5 % stays low; auto-scaling would draw it at full height). Rows top first."""
+    recent = list(values)[-width:] if width > 0 else []
+    steps = height * len(BARS)
+    rows = [[" "] * len(recent) for _ in range(height)]
+    for col, value in enumerate(recent):
+        level = round(max(0.0, min(float(value), 100.0)) / 100.0 * steps)
+        if value > 0 and level == 0:
+            level = 1  # anything above zero shows
+        for row in range(height):  # row 0 is the bottom
+            part = level - row * len(BARS)
+            if part > 0:
+                rows[height - 1 - row][col] = BARS[min(part, len(BARS)) - 1]
+    return ["".join(r) for r in rows]
+
+
+def duration(seconds: Any) -> str:
+    """``850 ms`` under a second, ``12.3 s`` under a minute, then ``4m 05s`` / ``2h 03m``."""
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+        return "—"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
+
+
+#: the execution statuses a stop can still change
+STOPPABLE = frozenset({"QUEUED", "ASSIGNED", "RUNNING"})
+
+
+def can_stop(execution: dict[str, Any] | None) -> bool:
+    return bool(execution) and execution.get("status") in STOPPABLE  # type: ignore[union-attr]
+
+
+def stop_outcome(execution_id: Any, answer: dict[str, Any]) -> str:
+    """What a stop did, in words: stopped at once, or asked of the runner."""
+    state = str(answer.get("status") or "")
+    if state == "STOPPED":
+        return f"execution {execution_id} stopped"
+    if answer.get("stop_requested") or state in ("ASSIGNED", "RUNNING"):
+        return f"execution {execution_id}: stop requested — its runner stops it within seconds"
+    return f"execution {execution_id} is {state.lower() or 'finished'}: nothing to stop"
+
+
 def status(value: Any) -> str:
     """Rich markup for a status word, coloured by meaning."""
     text = str(value or "—")

@@ -7,6 +7,7 @@ way round): the parts meet only over HTTP and the shared ``workflows`` package.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
@@ -48,11 +49,37 @@ def cli() -> None:
     """
 
 
+def _error_line(exc: click.ClickException) -> str:
+    """A user error as one line: what went wrong and, for a usage error, where help is."""
+    message = " ".join(exc.format_message().split())
+    hint = ""
+    if isinstance(exc, click.UsageError) and exc.ctx is not None:
+        hint = f" (see `{exc.ctx.command_path} --help`)"
+    return f"Error: {message}{hint}"
+
+
 def main(argv: list[str] | None = None) -> None:
+    """Run a command. A user error is one line on stderr and exit status 2, never a traceback
+    (``EXEKRA_DEBUG=1`` shows the traceback of an unexpected OS error)."""
     try:
-        cli.main(args=argv, prog_name="exekra", standalone_mode=True)
+        code = cli.main(args=argv, prog_name="exekra", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        click.echo(_error_line(exc), err=True)
+        sys.exit(2)
+    except OSError as exc:
+        if os.environ.get("EXEKRA_DEBUG"):
+            raise
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        click.echo(f"Error: {exc.strerror or exc}{where}", err=True)
+        sys.exit(2)
     except KeyboardInterrupt:  # pragma: no cover - interactive
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 import sys
 from pathlib import Path
 
@@ -26,7 +27,13 @@ def init_hub(settings: Settings) -> list[str]:
     from .migrations import migrate
     from .tls import ensure_tls
 
-    made = ensure_secrets(settings)
+    try:
+        made = ensure_secrets(settings)
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot create the data folder {settings.data_path}: {exc.strerror or exc}"
+            " (choose another with --data-dir)"
+        ) from None
     database = db.make_database(settings.effective_database_url, pool_size=2)
     try:
         database.connect()
@@ -88,10 +95,31 @@ def serve_cmd(
             f"refusing to bind {settings.host} without TLS: put the generated nginx proxy in "
             "front and bind 127.0.0.1, or pass --allow-remote"
         )
+    _check_free(settings.host, settings.port)  # before anything is created on disk
     init_hub(settings)
     from .server import serve
 
     serve(settings)
+
+
+def _check_free(host: str, port: int) -> None:
+    """A clear message instead of a traceback when the port is taken (or not ours to bind)."""
+    if not port:
+        return
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise click.UsageError(f"cannot listen on {host}: {exc.strerror or exc}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc} — is another hub "
+                "running there? Stop it or choose another port with --port"
+            ) from None
 
 
 def _is_loopback(host: str) -> bool:
@@ -103,44 +131,72 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def first_run_state(settings: Settings) -> tuple[bool, bool]:
+    """(a license is stored, a user exists) — what the first-run steps still have to do."""
+    from . import db
+    from .models import License, User
+
+    database = db.make_database(settings.effective_database_url, pool_size=1)
+    try:
+        db.bind(database)
+        database.connect()
+        return License.select().exists(), User.select().exists()
+    except Exception:  # noqa: BLE001 - a hub that cannot say: show every step
+        return False, False
+    finally:
+        if not database.is_closed():
+            database.close()
+
+
 @hub_group.command("next-steps")
 @click.option("--data-dir", envvar="EXEKRA_DATA_DIR")
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
 @click.option("--demo-vendor", default=None, help="Folder of a demo vendor key pair, if any.")
 def next_steps_cmd(data_dir: str | None, host: str, port: int, demo_vendor: str | None) -> None:
-    """Print what to do after the hub starts."""
+    """Print what is left to do after the hub starts (the first-run steps, then how to go on)."""
     url = f"http://{host}:{port}"
     settings = _settings(data_dir)
+    licensed, has_admin = first_run_state(settings)
     exe = "exekra"
-    if demo_vendor:
-        issue = (
-            f"{exe} license issue --private-key {demo_vendor}/private.pem --org ACME \\\n"
-            "                          --email admin@acme.test --runners 5 --days 365 "
-            "--out exekra.lic"
+    lic = settings.data_path / "exekra.lic"
+    steps: list[str] = [f"Health:          curl {url}/api/health"]
+    if not licensed:
+        if demo_vendor:
+            steps.append(
+                f"A license:       {exe} license issue --private-key {demo_vendor}/private.pem "
+                "--org ACME \\\n"
+                f"                      --email admin@acme.test --runners 5 --days 365 --out {lic}"
+                f"\n                      (demo vendor key in {demo_vendor}; production hubs use"
+                " the vendor's key)"
+            )
+        else:
+            key = settings.license_public_key or "EXEKRA_LICENSE_PUBLIC_KEY"
+            steps.append(f"A license:       the .lic file from your vendor (vendor key: {key})")
+        steps.append(f"Activate it:     curl -X POST --data-binary @{lic} {url}/api/license")
+    if not has_admin:
+        steps.append(
+            f"First admin:     curl -X POST {url}/api/setup/admin -H 'Content-Type: "
+            'application/json\' \\\n                      -d \'{"email": "admin@acme.test", '
+            '"password": "change-me", "name": "Admin"}\''
         )
-        key_note = f"(demo vendor key in {demo_vendor}; production hubs use the vendor's key)"
-    else:
-        issue = "(use the .lic file from your vendor)"
-        key_note = f"(vendor key: {settings.license_public_key or 'EXEKRA_LICENSE_PUBLIC_KEY'})"
+    steps += [
+        f"Console:         {exe} console --hub {url}",
+        "A runner:        register it in the console (Runners, then n), then\n"
+        f"                      {exe} runner connect --hub {url} --key FC-... --secret ...\n"
+        f"                      {exe} runner start",
+    ]
+    done = licensed and has_admin
+    head = (
+        "First run done (license stored, administrator created). To go on:"
+        if done
+        else "Next steps:"
+    )
+    body = "\n".join(f"  {i}. {step}" for i, step in enumerate(steps, 1))
     click.echo(
-        f"""
-Exekra hub starting at {url}   (data folder: {settings.data_path})
-  ({exe} is .venv/bin/{exe}; `source .venv/bin/activate` puts it on PATH)
-
-Next steps:
-  1. Health:          curl {url}/api/health
-  2. A license:       {issue}
-                      {key_note}
-  3. Activate it:     curl -X POST --data-binary @exekra.lic {url}/api/license
-  4. First admin:     curl -X POST {url}/api/setup/admin -H 'Content-Type: application/json' \\
-                      -d '{{"email": "admin@acme.test", "password": "change-me", "name": "Admin"}}'
-  5. Console:         {exe} console --hub {url}
-  6. A runner:        register it in the console (Runners, then r), then
-                      {exe} runner connect --hub {url} --key FC-... --secret ...
-                      {exe} runner start
-  Web view:           {url}/
-"""
+        f"\nExekra hub starting at {url}   (data folder: {settings.data_path})\n"
+        f"  ({exe} is .venv/bin/{exe}; `source .venv/bin/activate` puts it on PATH)\n\n"
+        f"{head}\n{body}\n  Web view:           {url}/\n"
     )
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import shlex
 import signal
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 
@@ -49,6 +51,12 @@ def connect_cmd(hub_url: str, machine_key: str, machine_secret: str, data_dir: s
     """
     if not machine_key.startswith("FC-"):
         raise click.UsageError("the Machine Key starts with FC- (copy it from the hub)")
+    parts = urlsplit(hub_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise click.UsageError(
+            f"--hub {hub_url!r} is not a hub URL: give the protocol and host, for example "
+            "http://127.0.0.1:5000 or https://hub.example:4545"
+        )
     settings = _settings(data_dir, hub_url=hub_url.rstrip("/"), machine_key=machine_key)
     client = HubClient(settings.hub_url, timeout=15)
     try:
@@ -57,7 +65,7 @@ def connect_cmd(hub_url: str, machine_key: str, machine_secret: str, data_dir: s
         raise click.ClickException(f"the hub refused this key and secret: {exc}") from None
     except HubUnavailable as exc:
         raise click.ClickException(
-            f"cannot reach the hub at {settings.hub_url}: {exc}. "
+            f"cannot reach the hub at {settings.hub_url}: {str(exc).rstrip('.')}. "
             "Check the URL (protocol and port) and try `curl <hub>/api/health`."
         ) from None
     finally:
@@ -68,10 +76,13 @@ def connect_cmd(hub_url: str, machine_key: str, machine_secret: str, data_dir: s
     except SecretStoreError as exc:
         raise click.ClickException(str(exc)) from None
     path = settings.save()
+    start = "exekra runner start"
+    if data_dir:  # the same folder, or `start` looks in the default one and finds nothing
+        start += f" --data-dir {shlex.quote(str(settings.data_path))}"
     click.echo(
         f"connected: runner {body.get('runner_id')} at {settings.hub_url}\n"
         f"secret stored in {store.backend}; settings in {path}\n"
-        "start it with `exekra runner start` (or install the service)"
+        f"start it with `{start}` (or install the service)"
     )
 
 

@@ -21,6 +21,30 @@ from workflows.catalog import Activity, Param
 from ..modals import Field
 
 
+def rank(query: str, activities: list[catalog.Activity]) -> list[catalog.Activity]:
+    """Activities matching ``query``, best first: the type typed from its start (``logw`` →
+    ``log.write``, dots optional), then the action's start (``wri`` → ``*.write``), then by fuzzy
+    score over type and title — never by category order."""
+    q = "".join(query.lower().split())
+    if not q:
+        return list(activities)
+    matcher = Matcher(query)
+    scored: list[tuple[int, float, str, catalog.Activity]] = []
+    for act in activities:
+        kind = act.type.lower()
+        fuzzy = matcher.match(f"{act.type} {act.title}")
+        if kind.startswith(q) or kind.replace(".", "").startswith(q.replace(".", "")):
+            tier = 0
+        elif kind.split(".", 1)[-1].startswith(q):
+            tier = 1
+        elif fuzzy > 0:
+            tier = 2
+        else:
+            continue
+        scored.append((tier, -fuzzy, act.type, act))
+    return [act for *_, act in sorted(scored, key=lambda t: t[:3])]
+
+
 class Toolbox(ModalScreen[str | None]):
     """The activity catalog grouped by category; type to fuzzy-search, enter to add."""
 
@@ -50,21 +74,19 @@ class Toolbox(ModalScreen[str | None]):
     def _fill(self, text: str) -> None:
         options: list[Option] = []
         self.types = []
-        matcher = Matcher(text) if text else None
-        for cat, acts in catalog.by_category().items():
-            if matcher:
-                scored = [(matcher.match(f"{a.type} {a.title}"), a) for a in acts]
-                shown = [a for s, a in sorted(scored, key=lambda t: -t[0]) if s > 0]
-            else:
-                shown = acts
-            if not shown:
-                continue
-            title = catalog.CATEGORY_TITLES.get(cat, cat.title())
-            options.append(Option(f"[b]{title}[/]", disabled=True))
-            self.types.append(None)
-            for a in shown:
+        if text:  # one list, best match first (enter takes the first)
+            everything = [a for acts in catalog.by_category().values() for a in acts]
+            for a in rank(text, everything):
                 options.append(Option(f"  {a.type:<22} [dim]{a.title}[/]"))
                 self.types.append(a.type)
+        else:  # browsing: by category
+            for cat, acts in catalog.by_category().items():
+                title = catalog.CATEGORY_TITLES.get(cat, cat.title())
+                options.append(Option(f"[b]{title}[/]", disabled=True))
+                self.types.append(None)
+                for a in acts:
+                    options.append(Option(f"  {a.type:<22} [dim]{a.title}[/]"))
+                    self.types.append(a.type)
         box = self.query_one("#activities", OptionList)
         box.clear_options()
         box.add_options(options)

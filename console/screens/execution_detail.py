@@ -69,6 +69,7 @@ class ExecutionDetailScreen(HubScreen):
         if with_record or not self.execution:
             self.execution = await self.api.execution(self.execution_id)
             self.show(self.execution)
+            self.refresh_bindings()
         logs = await self.api.execution_logs(self.execution_id, after=self.last_seq)
         log = self.query_one("#log", RichLog)
         for line in logs:
@@ -118,10 +119,19 @@ class ExecutionDetailScreen(HubScreen):
         else:
             waiting.display = False
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "stop" and not (
+            fmt.can_stop(self.execution) and not self.execution.get("stop_requested")
+        ):
+            return False  # offered only while a stop can change something
+        return super().check_action(action, parameters)
+
     @hub_work()
     async def action_stop(self) -> None:
+        if not fmt.can_stop(self.execution):
+            return
         result = await self.api.stop_execution(self.execution_id)
-        self.notify(f"execution {self.execution_id}: {result.get('status', 'stop requested')}")
+        self.notify(fmt.stop_outcome(self.execution_id, result))
         self.reload()
 
     @hub_work()

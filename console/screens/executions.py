@@ -61,7 +61,7 @@ class ExecutionsScreen(TableScreen):
             str(item.get("runner_id") or "—"),
             escape(str(trigger.get("type") or trigger.get("kind") or "manual")).lower(),
             fmt.ago(item.get("queued_at")),
-            f"{took:.1f}s" if isinstance(took, int | float) else "—",
+            fmt.duration(took),
         )
 
     def on_data_table_row_selected(self) -> None:
@@ -82,10 +82,19 @@ class ExecutionsScreen(TableScreen):
         self.status_index = (self.status_index + 1) % len(STATUSES)
         self.reload()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "stop" and not (fmt.can_stop(self.selected())):
+            return False  # offered only on a run a stop can still change
+        return super().check_action(action, parameters)
+
+    def on_data_table_row_highlighted(self) -> None:
+        self.refresh_bindings()
+
     @hub_work()
     async def action_stop(self) -> None:
         item = self.selected()
-        if item:
+        if fmt.can_stop(item):
+            assert item is not None
             result = await self.api.stop_execution(int(item["id"]))
-            self.notify(f"execution {item['id']}: {result.get('status', 'stop requested')}")
+            self.notify(fmt.stop_outcome(item["id"], result))
             self.reload()

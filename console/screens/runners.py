@@ -9,7 +9,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Label, Sparkline
+from textual.widgets import Label, Static
 
 from .. import fmt
 from ..modals import ConfirmModal, Field, FormModal, TextModal
@@ -35,6 +35,30 @@ def history(runner: dict[str, Any], index: int) -> list[float]:
     return out
 
 
+class PercentSparkline(Static):
+    """A runner's percentages over time, two rows high, on a fixed 0-100 scale."""
+
+    def __init__(self, *, id: str) -> None:  # noqa: A002 - Textual's name
+        super().__init__("", id=id)
+        self._data: list[float] = []
+
+    @property
+    def data(self) -> list[float]:
+        return self._data
+
+    @data.setter
+    def data(self, values: list[float]) -> None:
+        self._data = list(values)
+        self.refresh()
+
+    def render(self) -> str:
+        width = max(1, self.size.width)
+        return "[cyan]" + "\n".join(fmt.percent_bars(self._data, width)) + "[/]"
+
+    def on_resize(self) -> None:
+        self.refresh()
+
+
 class RunnersScreen(TableScreen):
     TITLE = "Runners"
     CSS_PATH = "runners.tcss"
@@ -56,7 +80,7 @@ class RunnersScreen(TableScreen):
             for name in ("cpu", "memory", "disk"):
                 with Vertical(classes="spark"):
                     yield Label(name, id=f"{name}-label", classes="spark-label")
-                    yield Sparkline([], id=f"{name}-spark")
+                    yield PercentSparkline(id=f"{name}-spark")
 
     async def fetch(self) -> list[dict[str, Any]]:
         return (await self.api.runners())["items"]
@@ -91,7 +115,7 @@ class RunnersScreen(TableScreen):
             now = (runner or {}).get("metrics", {}).get(name)
             label = f"{name} {fmt.pct(now)}" + (f" — {runner['name']}" if runner else "")
             self.query_one(f"#{name}-label", Label).update(escape(label))
-            spark = self.query_one(f"#{name}-spark", Sparkline)
+            spark = self.query_one(f"#{name}-spark", PercentSparkline)
             spark.data = series
             spark.display = bool(series)
 

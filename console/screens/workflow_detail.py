@@ -37,7 +37,7 @@ def performance(p: dict[str, Any]) -> str:
     rate = p.get("success_rate")
     return (
         f"runs {p['runs']} · success {num(rate * 100 if rate is not None else None, '%')} · "
-        f"p50 {num(p.get('duration_p50'), 's')} p95 {num(p.get('duration_p95'), 's')} · "
+        f"p50 {fmt.duration(p.get('duration_p50'))} p95 {fmt.duration(p.get('duration_p95'))} · "
         f"cpu avg {num(p.get('cpu_avg'), '%')} · mem peak {num(p.get('mem_peak_mb'), ' MB')}"
     )
 
@@ -90,7 +90,7 @@ class WorkflowDetailScreen(TableScreen):
             f"v{item['number']}",
             f"[{style}]{status}[/]",
             fmt.ago(item.get("created_at")),
-            str(item.get("created_by") or "—"),
+            escape(str(item.get("created_by_email") or item.get("created_by") or "—")),
             fmt.ago(item.get("published_at")),
             escape(item.get("comment") or ""),
         )

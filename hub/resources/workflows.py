@@ -16,6 +16,7 @@ from .. import errors
 from ..api import Routes, endpoint, page, read_body, send
 from ..services.workflows import (
     WorkflowService,
+    author_emails,
     check_graph,
     export_text,
     to_dict,
@@ -60,6 +61,8 @@ class VersionOut(msgspec.Struct):
     published_at: str | None
     published_by: int | None
     graph: dict[str, Any] | None = None
+    #: the author's email (null when the user was deleted)
+    created_by_email: str | None = None
 
 
 class VersionList(msgspec.Struct):
@@ -242,7 +245,8 @@ class Versions:
     def on_get(self, req: falcon.Request, resp: falcon.Response, workflow_id: int) -> None:
         limit, offset = page(req)
         wf, rows, total = self.svc.versions(workflow_id, limit=limit, offset=offset)
-        items = [version_to_dict(wf, v, graph=False) for v in rows]
+        emails = author_emails([v.created_by for v in rows])
+        items = [version_to_dict(wf, v, graph=False, emails=emails) for v in rows]
         send(resp, {"items": items, "total": total})
 
     @endpoint(

@@ -339,11 +339,27 @@ class ExecutionService:
                 f"version {execution.version} it was queued with",
             }
         runners = list(
-            Runner.select(Runner.id, Runner.name, Runner.status, Runner.labels, Runner.last_seen)
+            Runner.select(
+                Runner.id,
+                Runner.name,
+                Runner.status,
+                Runner.labels,
+                Runner.last_seen,
+                Runner.current_execution_id,
+            )
         )
         counts = {s: 0 for s in ("ONLINE", "BUSY", "OFFLINE")}
         for r in runners:
             counts[r.status] = counts.get(r.status, 0) + 1
+        taker = next((r for r in runners if r.current_execution_id == execution.id), None)
+        if taker is not None:  # assigned while we looked: its runner is BUSY with this one
+            return {
+                "runners": counts,
+                "total_runners": len(runners),
+                "ahead": 0,
+                "code": "dispatching",
+                "message": f"runner {taker.name!r} is taking it now",
+            }
         ahead = (
             Execution.select()
             .where(

@@ -368,13 +368,17 @@ class TriggerService:
             ) from None
 
     # -- starting executions ----------------------------------------------------------------
-    def _create_execution(self, t: Trigger, **kw: Any) -> tuple[Any, bool]:
+    def _create_execution(self, t: Trigger, *, record: bool = True, **kw: Any) -> tuple[Any, bool]:
+        """Start ``t``'s workflow; a new run is the trigger's ``last_run`` (``record=False``:
+        the scheduler records it itself, with its error bookkeeping)."""
         service = self._executions()
         if service is None:
             raise errors.ServiceUnavailable("executions are not available in this hub")
         result: tuple[Any, bool] = service.create(
             workflow_id=_workflow_id(t), priority=t.priority, trigger_id=t.id, **kw
         )
+        if record and not result[1]:
+            Trigger.update(last_run=self.clock()).where(Trigger.id == t.id).execute()
         return result
 
     @staticmethod
@@ -386,6 +390,7 @@ class TriggerService:
         at = iso(scheduled_for)
         execution, _duplicate = self._create_execution(
             t,
+            record=False,
             inputs=dict(t.inputs or {}),
             trigger=self._info(t, scheduled_for=at, **info),
             actor=None,

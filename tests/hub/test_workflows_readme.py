@@ -1,12 +1,14 @@
 """README "Workflows with curl" is run as written — create, save, diff, publish, export, import,
-rollback — with bash and curl against a real ``exekra hub serve`` process, and every output it
-promises (the ``# ->`` comments) is compared with what the commands print."""
+rollback, run and read the log — with bash and curl against a real ``exekra hub serve`` process
+and a real ``exekra runner start``, and every output it promises (the ``# ->`` comments) is
+compared with what the commands print."""
 
 from __future__ import annotations
 
 import os
 import re
 import subprocess
+import sys
 
 import httpx
 
@@ -45,6 +47,7 @@ def test_readme_workflow_walkthrough_runs_as_written(tmp_path, vendor_keys):
     assert len(expected) >= 10
     env = {"EXEKRA_LICENSE_PUBLIC_KEY": str(vendor_keys[1]), "EXEKRA_BCRYPT_ROUNDS": "4"}
     hub = HubProcess(tmp_path / "data", env, tmp_path / "hub.log").start()
+    runner = None
     try:
         client = httpx.Client(base_url=hub.url, timeout=10)
         assert client.post("/api/license", content=make_license(vendor_keys[0])).status_code == 200
@@ -58,6 +61,19 @@ def test_readme_workflow_walkthrough_runs_as_written(tmp_path, vendor_keys):
             "/api/auth/login", json={"email": dev["email"], "password": PASSWORD}
         ).json()["token"]
 
+        # the walkthrough ends with a run: a runner connected as "The runner agent" shows
+        reg = client.post("/api/runners", json={"name": "readme"}, headers=admin_auth).json()
+        runner_env = {**os.environ, "EXEKRA_RUNNER_DATA_DIR": str(tmp_path / "runner"),
+                      "EXEKRA_RUNNER_KEYRING": "0"}  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-m", "exekra", "runner", "connect", "--hub", hub.url,
+             "--key", reg["machine_key"], "--secret", reg["machine_secret"]],
+            env=runner_env, cwd=REPO, check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+        runner = subprocess.Popen(
+            [sys.executable, "-m", "exekra", "runner", "start"],
+            env=runner_env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
         script = block.replace("HUB=http://127.0.0.1:5000", f"HUB={hub.url}")
         venv_bin = str(REPO / ".venv" / "bin")
         res = subprocess.run(
@@ -84,4 +100,7 @@ def test_readme_workflow_walkthrough_runs_as_written(tmp_path, vendor_keys):
         ]
         assert (tmp_path / "hello.exekra.json").read_text().startswith('{\n  "description"')
     finally:
+        if runner is not None:
+            runner.terminate()
+            runner.wait(timeout=30)
         hub.stop()
