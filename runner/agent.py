@@ -109,6 +109,8 @@ class Agent:
         if executor is None:
             from .execute import run_execution
 
+            policy = settings.activity_policy()
+
             def executor(payload: dict, sink: Callable, stop: threading.Event) -> dict:
                 return run_execution(
                     payload,
@@ -116,6 +118,7 @@ class Agent:
                     stop,
                     timeout=settings.execution_timeout or None,
                     metrics_interval=settings.metrics_interval,
+                    policy=policy,
                 )
 
         self.executor = executor

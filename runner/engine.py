@@ -53,6 +53,7 @@ from .activities import (
     Timeout,
     UnknownActivity,
 )
+from .activities.base import RunnerPolicy
 
 log = logging.getLogger(__name__)
 
@@ -263,6 +264,7 @@ class Engine:
         metrics_interval: float = 5.0,
         log_level: str = "info",
         scope: ExecutionScope | None = None,
+        policy: RunnerPolicy | None = None,
     ) -> None:
         if log_level not in LEVELS:
             raise ValueError(f"log_level must be one of {LEVELS}")
@@ -281,6 +283,8 @@ class Engine:
         self._redact = Redactor()
         #: resources, artifacts and repairs of this execution; closed when :meth:`run` ends
         self.scope = scope if scope is not None else ExecutionScope()
+        #: limits and isolation from the runner's settings, handed to every activity
+        self.policy = policy if policy is not None else RunnerPolicy()
         for cred in self._credentials.values():
             self._redact.add(cred.secret)
         self._seq = 0
@@ -523,6 +527,7 @@ class Engine:
             credential=credential,
             add_secret=self._redact.add,
             scope=self.scope,
+            policy=self.policy,
         )
         self._log("debug", f"{node.type} started", node.id)
         try:
