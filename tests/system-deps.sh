@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs and starts what the test suite needs beyond Python packages, when it is missing:
-# Debian packages (Chromium for Playwright, Xvfb, tmux, Node.js, PostgreSQL, Redis, MariaDB)
+# Debian packages (Chromium for Playwright, Xvfb, tmux, Node.js, PostgreSQL, Redis, MariaDB,
+# bubblewrap)
 # and the PostgreSQL / Redis / MariaDB servers. Safe to run again: it only acts on what's absent.
 set -euo pipefail
 
@@ -18,6 +19,7 @@ have_cmd pg_ctlcluster || need+=(postgresql)
 have_cmd redis-server || need+=(redis-server)
 have_cmd mariadbd || need+=(mariadb-server)
 have_cmd xdotool || need+=(xdotool)
+have_cmd bwrap || need+=(bubblewrap)  # script.python / script.javascript sandbox (issue 17)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 
 if [ ${#need[@]} -gt 0 ]; then
