@@ -807,10 +807,25 @@ def _condition_problems(tree: ast.Expression) -> list[str]:
                 )
             if node.keywords:
                 problems.append("keyword arguments are not available in conditions")
+            problems += _pattern_problems(node)
         elif isinstance(node, ast.Constant) and isinstance(node.value, bytes):
             problems.append("bytes literals are not available in conditions")
     # dedupe, keep order
     return list(dict.fromkeys(problems))
+
+
+def _pattern_problems(call: ast.Call) -> list[str]:
+    """A literal pattern in ``matches(x, "...")`` is checked at save time, not at run time."""
+    if not (isinstance(call.func, ast.Name) and call.func.id == "matches" and len(call.args) == 2):
+        return []
+    pattern = call.args[1]
+    if not (isinstance(pattern, ast.Constant) and isinstance(pattern.value, str)):
+        return []
+    try:
+        compile_pattern(pattern.value)
+    except PatternError as exc:
+        return [str(exc)]
+    return []
 
 
 _parse_condition_cached = lru_cache(maxsize=2048)(_parse_condition_uncached)

@@ -506,3 +506,10 @@ def test_matches_names_unsupported_syntax(pattern: str, fragment: str) -> None:
     with pytest.raises(ExpressionError, match=fragment) as info:
         evaluate("matches(name, pattern)", {"name": "aa", "pattern": pattern})
     assert repr(pattern) in str(info.value)  # the message names the pattern
+
+
+def test_a_literal_pattern_is_refused_at_save_time_naming_it() -> None:
+    problems = check_condition(r'matches(name, r"(\w)\1")')
+    assert len(problems) == 1 and "backreferences" in problems[0] and r"'(\\w)\\1'" in problems[0]
+    assert check_condition(r'matches(name, r"^[A-Z]-\d+$")') == []
+    assert check_condition("matches(name, pattern)") == []  # a variable: checked when it runs
