@@ -34,7 +34,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,8 @@ class Launch:
     env: dict[str, str]
     marker: str
     sandboxed: bool
+    #: when the launch was prepared (``time.time()``): descendants cannot be older
+    started: float = field(default_factory=time.time)
 
 
 @lru_cache(maxsize=1)
@@ -162,8 +164,12 @@ def sweep(proc: subprocess.Popen[bytes], launch: Launch, job: Any = None) -> int
     if os.name != "posix":  # pragma: no cover - Windows: the Job Object did it
         return killed
     _kill_group(proc.pid)  # members left when the leader has exited
+    if launch.sandboxed:
+        # the sandbox's PID namespace ended with bwrap's init: the kernel killed (and waited
+        # for) every process in it before bwrap's exit reached us
+        return killed
     for _ in range(5):  # a forking process can add children while we sweep
-        found = _descendants(proc.pid, launch.marker)
+        found = _descendants(proc.pid, launch.marker, launch.started)
         if not found:
             break
         for p in found:
@@ -186,19 +192,51 @@ def _kill_group(pgid: int) -> None:
         pass
 
 
-def _descendants(sid: int, marker: str) -> list[psutil.Process]:
-    """Processes of this user in the script's session, or carrying its marker."""
+def _descendants(sid: int, marker: str, started: float) -> list[psutil.Process]:
+    """Processes of this user, started since the script, in its session or carrying its
+    marker. Linux reads ``/proc`` directly (a few ms); elsewhere psutil walks the table."""
+    if Path("/proc/self/environ").exists():
+        return [psutil.Process(pid) for pid in _proc_descendants(sid, marker)]
     me, uid = os.getpid(), os.getuid()
     found = []
-    for p in psutil.process_iter():
+    for p in psutil.process_iter():  # pragma: no cover - macOS and other Unixes
         if p.pid == me:
             continue
         try:
-            if p.uids().real != uid:
+            if p.uids().real != uid or p.create_time() < started - 1:
                 continue
             if os.getsid(p.pid) == sid or p.environ().get(MARKER_ENV) == marker:
                 found.append(p)
         except (psutil.Error, OSError):
+            continue
+    return found
+
+
+def _start_ticks(pid: int) -> int:
+    """When ``pid`` started, in clock ticks since boot (the kernel's own clock: immune to the
+    wall clock being set)."""
+    stat = Path(f"/proc/{pid}/stat").read_bytes()
+    return int(stat.rsplit(b")", 1)[1].split()[19])
+
+
+def _proc_descendants(sid: int, marker: str) -> list[int]:
+    me, uid = os.getpid(), os.getuid()
+    needle = f"{MARKER_ENV}={marker}".encode()
+    try:
+        oldest = _start_ticks(sid)  # the script itself (a zombie until we wait for it)
+    except (OSError, ValueError, IndexError):
+        oldest = 0
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or int(entry.name) in (me, sid):
+            continue
+        pid = int(entry.name)
+        try:
+            if entry.stat().st_uid != uid or _start_ticks(pid) < oldest:
+                continue  # another user's, or older than the script: not its descendant
+            if os.getsid(pid) == sid or needle in Path(f"/proc/{pid}/environ").read_bytes():
+                found.append(pid)
+        except (OSError, ValueError, IndexError):
             continue
     return found
 
