@@ -46,7 +46,8 @@ def connect_cmd(hub_url: str, machine_key: str, machine_secret: str, data_dir: s
     """Check the key and secret with the hub, then store them securely.
 
     The secret goes into the OS keyring (Windows Credential Manager on Windows) or, where no
-    keyring exists, into a file encrypted with a key only this user can read.
+    keyring exists, into a file encrypted with a key only this user can read. Refused while a
+    runner agent is running on the same data folder (stop it first).
     """
     if not machine_key.startswith("FC-"):
         raise click.UsageError("the Machine Key starts with FC- (copy it from the hub)")

@@ -322,7 +322,8 @@ class Engine:
             status, error = Status.FAILED, str(exc)
             failed = getattr(exc, "node_id", None)
         except Exception as exc:  # noqa: BLE001 - a bug must still end the execution cleanly
-            log.exception("engine failure")
+            # the runner's own log file is read by operators too: no secret in the traceback
+            log.error("engine failure: %s", self._redact(traceback.format_exc()))
             status, error = Status.FAILED, f"internal error: {type(exc).__name__}: {exc}"
             failed = self._current.id if self._current else None
         for problem in self.scope.close_all():

@@ -201,3 +201,30 @@ def test_taint_follows_values_no_pattern_could_recognise() -> None:
     assert digest not in r.text() and r.messages("end") == ["digest ***"]
     assert r.messages("say") == ["piece ***", "piece ***"]
     assert digest not in json.dumps(result.to_dict())
+
+
+def test_a_secret_learnt_at_run_time_taints_what_is_computed_from_it() -> None:
+    """http.request's password is a secret param (added to the redactor when rendered); a later
+    node reading the same text through an ordinary variable is tainted by its content."""
+    import hashlib
+
+    from .enginekit import edge
+
+    password = "tiger-tiger-42"  # noqa: S105 - a test value
+    digest = hashlib.sha256(password.encode()).hexdigest()
+    g = chain(
+        node("call", "http.request", url="http://127.0.0.1:9/", auth="basic", username="u",
+             password="{pw}", timeout=2),  # fmt: skip
+        variables={"pw": password},
+    )
+    g["nodes"] += [
+        node("hash", "script.python", inputs={"v": "{pw}"}, output="h",
+             code="import hashlib\nresult = hashlib.sha256(v.encode()).hexdigest()"),  # fmt: skip
+        node("say", "log.write", message="digest {h}"),
+    ]
+    g["edges"] += [edge("call", "hash", "error"), edge("hash", "say")]
+    result, r = run(g)
+    assert result.status == Status.COMPLETED, r.text()
+    assert result.variables["h"] == digest
+    assert r.messages("say") == ["digest ***"]
+    assert digest not in r.text() and password not in r.text()
