@@ -213,13 +213,25 @@ def test_a_secret_learnt_at_run_time_taints_what_is_computed_from_it() -> None:
     password = "tiger-tiger-42"  # noqa: S105 - a test value
     digest = hashlib.sha256(password.encode()).hexdigest()
     g = chain(
-        node("call", "http.request", url="http://127.0.0.1:9/", auth="basic", username="u",
-             password="{pw}", timeout=2),  # fmt: skip
+        node(
+            "call",
+            "http.request",
+            url="http://127.0.0.1:9/",
+            auth="basic",
+            username="u",
+            password="{pw}",
+            timeout=2,
+        ),  # fmt: skip
         variables={"pw": password},
     )
     g["nodes"] += [
-        node("hash", "script.python", inputs={"v": "{pw}"}, output="h",
-             code="import hashlib\nresult = hashlib.sha256(v.encode()).hexdigest()"),  # fmt: skip
+        node(
+            "hash",
+            "script.python",
+            inputs={"v": "{pw}"},
+            output="h",
+            code="import hashlib\nresult = hashlib.sha256(v.encode()).hexdigest()",
+        ),  # fmt: skip
         node("say", "log.write", message="digest {h}"),
     ]
     g["edges"] += [edge("call", "hash", "error"), edge("hash", "say")]
