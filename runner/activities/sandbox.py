@@ -95,7 +95,8 @@ def _environment(workdir: str, marker: str) -> dict[str, str]:
 
 
 def _hidden(ctx: Context) -> list[str]:
-    hidden = [p for p in ctx.policy.protected_paths if p and p != "/"]
+    # only existing folders: bwrap would create a missing mount point on the host (/ is bound)
+    hidden = [p for p in ctx.policy.protected_paths if p and p != "/" and Path(p).is_dir()]
     runtime = os.environ.get("XDG_RUNTIME_DIR")
     if runtime and Path(runtime).is_dir():
         hidden.append(runtime)
