@@ -179,7 +179,10 @@ def sweep(proc: subprocess.Popen[bytes], launch: Launch, job: Any = None) -> int
                 killed += 1
             except psutil.Error:
                 pass
-        psutil.wait_procs(found, timeout=2)
+        try:
+            psutil.wait_procs(found, timeout=2)
+        except psutil.Error:
+            pass
         time.sleep(0.05)
     return killed
 
@@ -197,7 +200,13 @@ def _descendants(sid: int, marker: str, started: float) -> list[psutil.Process]:
     """Processes of this user, started since the script, in its session or carrying its
     marker. Linux reads ``/proc`` directly (a few ms); elsewhere psutil walks the table."""
     if Path("/proc/self/environ").exists():
-        return [psutil.Process(pid) for pid in _proc_descendants(sid, marker)]
+        found = []
+        for pid in _proc_descendants(sid, marker):
+            try:
+                found.append(psutil.Process(pid))
+            except psutil.Error:  # ended meanwhile
+                continue
+        return found
     me, uid = os.getpid(), os.getuid()
     found = []
     for p in psutil.process_iter():  # pragma: no cover - macOS and other Unixes
