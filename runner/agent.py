@@ -288,6 +288,7 @@ class Agent:
         so a reader never sees half a report and a crash leaves at most a stray ``.tmp``."""
         path = self.outbox / f"{exec_id}-{report['attempt']}.json"
         tmp = path.with_name(f".{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp")
+        self.outbox.mkdir(parents=True, exist_ok=True)  # someone may have removed it
         try:
             with tmp.open("w", encoding="utf-8") as fh:
                 json.dump({"execution_id": exec_id, "report": report}, fh)

@@ -540,6 +540,8 @@ class Engine:
             if not isinstance(output, str):
                 raise ActivityError(f"param 'output' must be a variable name, got {output!r}")
             self.variables[output] = value
+            if before is None:
+                self._tainted.discard(output)  # overwritten by a value not derived from a secret
         self._taint_changes(before)
         return value
 
