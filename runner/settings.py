@@ -57,6 +57,9 @@ class RunnerSettings:
                 f"script_sandbox must be one of {', '.join(SCRIPT_SANDBOX_MODES)}, "
                 f"got {self.script_sandbox!r}"
             )
+        for name in ("zip_max_extract_mb", "zip_max_ratio"):
+            if not float(getattr(self, name)) > 0:
+                raise RunnerConfigError(f"{name} must be a positive number")
         return RunnerPolicy(
             zip_max_extract_bytes=int(self.zip_max_extract_mb * 1024 * 1024),
             zip_max_ratio=float(self.zip_max_ratio),

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Installs and starts what the test suite needs beyond Python packages, when it is missing:
-# Debian packages (Chromium for Playwright, Xvfb, tmux, Node.js, PostgreSQL, Redis, MariaDB,
-# bubblewrap)
+# Debian packages (Chromium for Playwright, Xvfb, tmux, Node.js, PostgreSQL, Redis, MariaDB)
 # and the PostgreSQL / Redis / MariaDB servers. Safe to run again: it only acts on what's absent.
 set -euo pipefail
 

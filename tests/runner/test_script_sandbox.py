@@ -181,3 +181,5 @@ def test_script_sandbox_setting_is_validated(tmp_path: Path) -> None:
 
     with pytest.raises(RunnerConfigError, match="script_sandbox must be one of auto, require"):
         RunnerSettings(data_dir=str(tmp_path), script_sandbox="sometimes").activity_policy()
+    with pytest.raises(RunnerConfigError, match="zip_max_ratio must be a positive number"):
+        RunnerSettings(data_dir=str(tmp_path), zip_max_ratio=0).activity_policy()
