@@ -17,6 +17,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from . import __version__
@@ -110,6 +111,8 @@ class Agent:
         if executor is None:
             from .execute import run_execution
 
+            policy = settings.activity_policy()
+
             def executor(payload: dict, sink: Callable, stop: threading.Event) -> dict:
                 return run_execution(
                     payload,
@@ -117,6 +120,7 @@ class Agent:
                     stop,
                     timeout=settings.execution_timeout or None,
                     metrics_interval=settings.metrics_interval,
+                    policy=policy,
                 )
 
         self.executor = executor
@@ -287,7 +291,11 @@ class Agent:
             self.current = self.current_stop = None
             return
         report = {"attempt": attempt, **result, "logs": rest}
-        self._write_outbox(exec_id, report)
+        try:
+            self._write_outbox(exec_id, report)
+        except OSError as exc:  # disk full, folder removed: deliver it directly instead
+            log.error("execution %s: cannot write the outbox (%s); sending directly", exec_id, exc)
+            self._deliver_directly(exec_id, report)
         self.current = self.current_stop = None
         log.info("execution %s: %s", exec_id, result.get("status"))
         try:
@@ -295,14 +303,56 @@ class Agent:
         except HubError as exc:  # the main loop delivers it once the hub is back
             log.warning("execution %s: final report waits in the outbox (%s)", exec_id, exc)
             return
+        except Exception:  # noqa: BLE001 - the thread must end cleanly; the loop flushes again
+            log.exception("execution %s: delivering the outbox failed", exec_id)
+            return
         if chained is not None:  # the hub handed over the next one with the report
             self.start_execution(chained)
 
     def _write_outbox(self, exec_id: int, report: dict[str, Any]) -> None:
+        """Write the report atomically: a unique temporary file, flushed to disk, then renamed,
+        so a reader never sees half a report and a crash leaves at most a stray ``.tmp``."""
         path = self.outbox / f"{exec_id}-{report['attempt']}.json"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"execution_id": exec_id, "report": report}))
-        os.replace(tmp, path)
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp")
+        self.outbox.mkdir(parents=True, exist_ok=True)  # someone may have removed it
+        try:
+            with tmp.open("w", encoding="utf-8") as fh:
+                json.dump({"execution_id": exec_id, "report": report}, fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def _deliver_directly(self, exec_id: int, report: dict[str, Any]) -> None:
+        try:
+            self._deliver(exec_id, dict(report), claim_next=False)
+        except HubError as exc:
+            log.error("execution %s: final report lost (%s)", exec_id, exc)
+
+    def _read_outbox(self, path: Path) -> tuple[int, dict[str, Any]] | None:
+        """One outbox file, or None when it vanished (delivered meanwhile) or is unreadable
+        (then it is moved aside as ``.bad`` so it cannot block the reports behind it)."""
+        try:
+            item = json.loads(path.read_text(encoding="utf-8"))
+            report = dict(item["report"])
+            report["attempt"] = int(report["attempt"])
+            return int(item["execution_id"]), report
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.error("outbox file %s is unreadable (%s); moved aside", path.name, exc)
+            try:
+                os.replace(path, path.with_suffix(".bad"))
+            except OSError:
+                path.unlink(missing_ok=True)
+            return None
+
+    def _deliver(self, exec_id: int, report: dict[str, Any], *, claim_next: bool) -> Any:
+        logs, size = report.pop("logs", []), self.settings.log_batch_size
+        for start in range(0, len(logs), size):  # idempotent by seq: safe to resend
+            self.client.logs(exec_id, report["attempt"], logs[start : start + size])
+        return self.client.finish(exec_id, report, claim_next=claim_next)
 
     def flush_outbox(self, *, claim_next: bool = False) -> dict[str, Any] | None:
         """Deliver the final reports waiting in the outbox (oldest first). With
@@ -311,13 +361,12 @@ class Agent:
         chained = None
         with self._outbox_lock:  # the main loop and a finishing execution may both flush
             for path in sorted(self.outbox.glob("*.json")):
-                item = json.loads(path.read_text())
-                exec_id, report = item["execution_id"], item["report"]
-                logs, size = report.pop("logs", []), self.settings.log_batch_size
+                read = self._read_outbox(path)
+                if read is None:
+                    continue
+                exec_id, report = read
                 try:
-                    for start in range(0, len(logs), size):  # idempotent by seq: safe to resend
-                        self.client.logs(exec_id, report["attempt"], logs[start : start + size])
-                    answer = self.client.finish(exec_id, report, claim_next=claim_next)
+                    answer = self._deliver(exec_id, report, claim_next=claim_next)
                     if claim_next and answer.get("next"):
                         chained, claim_next = answer["next"], False
                 except WriteRefused as exc:

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import click
 
 from .client import AuthRejected, HubClient, HubUnavailable
+from .lock import DataFolderBusy, DataFolderLock
 from .secrets_store import SecretStore, SecretStoreError
 from .settings import RunnerConfigError, RunnerSettings, load_runner_settings
 
@@ -47,7 +48,8 @@ def connect_cmd(hub_url: str, machine_key: str, machine_secret: str, data_dir: s
     """Check the key and secret with the hub, then store them securely.
 
     The secret goes into the OS keyring (Windows Credential Manager on Windows) or, where no
-    keyring exists, into a file encrypted with a key only this user can read.
+    keyring exists, into a file encrypted with a key only this user can read. Refused while a
+    runner agent is running on the same data folder (stop it first).
     """
     if not machine_key.startswith("FC-"):
         raise click.UsageError("the Machine Key starts with FC- (copy it from the hub)")
@@ -58,6 +60,21 @@ def connect_cmd(hub_url: str, machine_key: str, machine_secret: str, data_dir: s
             "http://127.0.0.1:5000 or https://hub.example:4545"
         )
     settings = _settings(data_dir, hub_url=hub_url.rstrip("/"), machine_key=machine_key)
+    # a running agent uses these credentials: rewriting them under it would strand its work
+    lock = DataFolderLock(settings.data_path, "`exekra runner connect`")
+    try:
+        lock.acquire()
+    except DataFolderBusy as exc:
+        raise click.ClickException(
+            f"{exc} `connect` does not change the credentials of a running agent."
+        ) from None
+    try:
+        _connect(settings, machine_key, machine_secret)
+    finally:
+        lock.release()
+
+
+def _connect(settings: RunnerSettings, machine_key: str, machine_secret: str) -> None:
     client = HubClient(settings.hub_url, timeout=15)
     try:
         body = client.authenticate(machine_key, machine_secret)
@@ -110,12 +127,31 @@ def start_cmd(data_dir: str | None, verbose: bool) -> None:
 
     Heartbeats every 30 s, polls every 5 s while idle, reconnects on its own when the hub is
     away, and on SIGTERM / Ctrl-C stops a running execution and reports it as STOPPED.
-    """
-    from .agent import Agent, FatalAuthError
 
+    Only one agent may use a data folder: a second one refuses to start, naming the first.
+    """
     settings = _settings(data_dir)
     if not settings.hub_url or not settings.machine_key:
         raise click.UsageError("not connected yet: run `exekra runner connect` first")
+    try:
+        settings.activity_policy()
+    except RunnerConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    # held until this process ends (the OS drops it even on kill -9): one agent per data folder
+    lock = DataFolderLock(settings.data_path)
+    try:
+        lock.acquire()
+    except DataFolderBusy as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        _run_agent(settings, verbose)
+    finally:
+        lock.release()
+
+
+def _run_agent(settings: RunnerSettings, verbose: bool) -> None:
+    from .agent import Agent, FatalAuthError
+
     try:
         secret = SecretStore(settings.data_path).load(settings.machine_key)
     except SecretStoreError as exc:

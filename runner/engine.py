@@ -36,7 +36,7 @@ from typing import Any
 import psutil
 
 from workflows import catalog
-from workflows.expressions import ExpressionError, render
+from workflows.expressions import ExpressionError, references, render, uses_credential
 from workflows.graph import Graph, Node
 from workflows.problems import InvalidGraph
 
@@ -53,6 +53,10 @@ from .activities import (
     Timeout,
     UnknownActivity,
 )
+from .activities.base import RunnerPolicy
+from .redact import REDACTED, Redactor
+
+__all__ = ["REDACTED", "Engine", "GraphError", "LogLine", "Redactor", "Result", "Status"]
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +69,10 @@ CANCEL_GRACE = 1.0
 POLL = 0.05
 #: variable that receives ``{"node", "type", "message"}`` when a node takes its error port
 ERROR_VARIABLE = "last_error"
-REDACTED = "***"
+#: activities that send a credential to a service: their output is the service's answer, not
+#: a transformation of the secret, so it is not tainted (an answer that echoes the secret is
+#: still caught by the redactor, which knows the secret itself)
+UNTAINTED_OUTPUTS = ("http.", "database.", "email.", "mail.", "ftp.", "sftp.")
 
 
 class Status(StrEnum):
@@ -105,13 +112,16 @@ class Result:
     started_at: str = ""
     finished_at: str = ""
     duration: float = 0.0
+    #: :attr:`variables` with every secret and value derived from one replaced by ``***``:
+    #: what may leave the engine (reports, displays); ``variables`` is for the process itself
+    redacted_variables: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "status": str(self.status),
             "error": self.error,
             "failed_node": self.failed_node,
-            "variables": self.variables,
+            "variables": self.redacted_variables,
             "metrics": dict(self.metrics),
             "started_at": self.started_at,
             "finished_at": self.finished_at,
@@ -134,31 +144,6 @@ class NodeFailed(Exception):  # noqa: N818 - the outcome, carried to run()
         super().__init__(message)
         self.node = node
         self.message = message
-
-
-class Redactor:
-    """Replaces every known secret value in text by ``***``."""
-
-    def __init__(self) -> None:
-        self._secrets: set[str] = set()
-        self._lock = threading.Lock()
-        self._ordered: list[str] = []
-
-    def add(self, secret: Any) -> None:
-        if not isinstance(secret, str) or not secret:
-            return
-        forms = {secret, secret.encode("unicode_escape").decode("ascii")}
-        with self._lock:
-            new = forms - self._secrets
-            if new:
-                self._secrets |= new
-                self._ordered = sorted(self._secrets, key=len, reverse=True)
-
-    def __call__(self, text: str) -> str:
-        for secret in self._ordered:
-            if secret in text:
-                text = text.replace(secret, REDACTED)
-        return text
 
 
 class ProcessSampler:
@@ -263,6 +248,7 @@ class Engine:
         metrics_interval: float = 5.0,
         log_level: str = "info",
         scope: ExecutionScope | None = None,
+        policy: RunnerPolicy | None = None,
     ) -> None:
         if log_level not in LEVELS:
             raise ValueError(f"log_level must be one of {LEVELS}")
@@ -281,12 +267,17 @@ class Engine:
         self._redact = Redactor()
         #: resources, artifacts and repairs of this execution; closed when :meth:`run` ends
         self.scope = scope if scope is not None else ExecutionScope()
+        #: limits and isolation from the runner's settings, handed to every activity
+        self.policy = policy if policy is not None else RunnerPolicy()
         for cred in self._credentials.values():
             self._redact.add(cred.secret)
         self._seq = 0
         self._log_lock = threading.Lock()
         self._deadline: float | None = None
         self._loops: list[str] = []
+        #: variables holding a value derived from a secret, and the nodes that computed one
+        self._tainted: set[str] = set()
+        self._tainted_nodes: set[str] = set()
         self._current: Node | None = None
         self.variables: dict[str, Any] = {}
         self._nodes: dict[str, Node] = {}
@@ -299,6 +290,10 @@ class Engine:
     def stop(self) -> None:
         """Ask the execution to stop (thread-safe); it ends as STOPPED."""
         self._stop.set()
+
+    def redact(self, value: Any) -> Any:
+        """``value`` with every secret of this execution, in any form it knows, replaced."""
+        return self._redact.value(value)
 
     def run(self) -> Result:
         if self._ran:
@@ -327,7 +322,8 @@ class Engine:
             status, error = Status.FAILED, str(exc)
             failed = getattr(exc, "node_id", None)
         except Exception as exc:  # noqa: BLE001 - a bug must still end the execution cleanly
-            log.exception("engine failure")
+            # the runner's own log file is read by operators too: no secret in the traceback
+            log.error("engine failure: %s", self._redact(traceback.format_exc()))
             status, error = Status.FAILED, f"internal error: {type(exc).__name__}: {exc}"
             failed = self._current.id if self._current else None
         for problem in self.scope.close_all():
@@ -352,6 +348,7 @@ class Engine:
             started_at=started_at,
             finished_at=utc_now(),
             duration=duration,
+            redacted_variables=self._redact.value(self.variables),
         )
 
     # -- graph ----------------------------------------------------------------------------
@@ -443,7 +440,10 @@ class Engine:
                 self._check_between(node)
                 self._current = node
                 try:
-                    if not loop.next_round(self.variables):
+                    before = self._taint_snapshot(node)
+                    more = loop.next_round(self.variables)
+                    self._taint_changes(before)
+                    if not more:
                         break
                 except Exception as exc:  # noqa: BLE001 - classified in _node_failed
                     self._node_failed(node, exc, 1, 1)
@@ -523,8 +523,11 @@ class Engine:
             credential=credential,
             add_secret=self._redact.add,
             scope=self.scope,
+            policy=self.policy,
         )
         self._log("debug", f"{node.type} started", node.id)
+        self._taint_node(node, spec, params)
+        before = self._taint_snapshot(node)
         try:
             if impl.inline:
                 value = impl.func(params, ctx)
@@ -537,7 +540,67 @@ class Engine:
             if not isinstance(output, str):
                 raise ActivityError(f"param 'output' must be a variable name, got {output!r}")
             self.variables[output] = value
+            if before is None:
+                self._tainted.discard(output)  # overwritten by a value not derived from a secret
+        self._taint_changes(before)
         return value
+
+    # -- secret taint -----------------------------------------------------------------------
+
+    def _taint_node(
+        self, node: Node, spec: catalog.Activity | None, params: dict[str, Any]
+    ) -> None:
+        """Mark ``node`` tainted when its params carry a secret: the ``{{credential}}`` token, a
+        tainted variable, or rendered text holding a known secret. Cheap when nothing is
+        secret: no secrets and no tainted variables means two empty checks."""
+        self._tainted_nodes.discard(node.id)  # a node in a loop is judged on each run
+        if node.type.startswith(UNTAINTED_OUTPUTS):
+            return
+        for name, raw in node.params.items():
+            if name == "credential":
+                continue
+            pspec = spec.param(name) if spec else None
+            kind = pspec.type if pspec is not None else None
+            if kind in RAW_PARAM_TYPES and kind != "condition":
+                continue  # code and variable names are not rendered
+            condition = kind == "condition"
+            if (
+                (not condition and _uses_credential(raw))
+                or (self._tainted and references(raw, condition=condition) & self._tainted)
+                or (
+                    not condition
+                    and not self._redact.empty
+                    and self._holds_secret(params.get(name))
+                )
+            ):
+                self._tainted_nodes.add(node.id)
+                return
+
+    def _holds_secret(self, value: Any) -> bool:
+        stack = [value]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, str):
+                if self._redact.contains(item):
+                    return True
+            elif isinstance(item, Mapping):
+                stack.extend(item.values())
+            elif isinstance(item, list | tuple):
+                stack.extend(item)
+        return False
+
+    def _taint_snapshot(self, node: Node) -> dict[str, Any] | None:
+        """The variables before a tainted node runs (references only), else None."""
+        return dict(self.variables) if node.id in self._tainted_nodes else None
+
+    def _taint_changes(self, before: dict[str, Any] | None) -> None:
+        """Every variable a tainted node set is tainted, and its texts are redacted."""
+        if before is None:
+            return
+        for name, value in self.variables.items():
+            if name not in before or before[name] is not value:
+                self._tainted.add(name)
+                self._redact.add_derived(value)
 
     def _call(
         self,
@@ -655,6 +718,17 @@ class Engine:
                 self._sink(line)
             except Exception:  # noqa: BLE001 - a broken sink must not break the execution
                 log.exception("log sink failed")
+
+
+def _uses_credential(raw: Any) -> bool:
+    """True if a param value (text, or objects and lists of it) holds ``{{credential}}``."""
+    if isinstance(raw, str):
+        return uses_credential(raw)
+    if isinstance(raw, Mapping):
+        return any(_uses_credential(v) for v in raw.values())
+    if isinstance(raw, list | tuple):
+        return any(_uses_credential(v) for v in raw)
+    return False
 
 
 class GraphError(ValueError):

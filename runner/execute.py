@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from .activities.base import RunnerPolicy
 from .engine import Engine, LogLine, Status
 
 REASONS = {Status.FAILED: "activity_error", Status.STOPPED: "stopped"}
@@ -18,6 +19,7 @@ def run_execution(
     *,
     timeout: float | None = None,
     metrics_interval: float = 5.0,
+    policy: RunnerPolicy | None = None,
 ) -> dict[str, Any]:
     """Execute ``payload`` (the poll answer); return ``{status, error, failed_node, reason,
     metrics}`` for the hub. Log lines go to ``sink`` as dicts while it runs."""
@@ -33,6 +35,7 @@ def run_execution(
         stop,
         timeout=timeout,
         metrics_interval=metrics_interval,
+        policy=policy,
     )
     result = engine.run()
     report: dict[str, Any] = {"status": str(result.status), "metrics": result.metrics}

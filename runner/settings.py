@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 CONFIG_FILE = "runner-config.json"
+#: values of the ``script_sandbox`` setting
+SCRIPT_SANDBOX_MODES = ("auto", "require", "off")
 
 
 class RunnerConfigError(Exception):
@@ -40,10 +42,33 @@ class RunnerSettings:
     #: keep the hub's wake-up channel open, so requested work starts at once (not at the next
     #: poll); polling stays the fallback
     wake_channel: bool = True
+    # issue 17: limits and isolation for activities (see README "Runner limits and isolation")
+    zip_max_extract_mb: float = 1024.0
+    zip_max_ratio: float = 200.0
+    script_sandbox: str = "auto"  # auto | require | off
 
     @property
     def data_path(self) -> Path:
         return Path(self.data_dir).expanduser()
+
+    def activity_policy(self) -> Any:
+        """The :class:`runner.activities.base.RunnerPolicy` these settings give activities."""
+        from .activities.base import RunnerPolicy
+
+        if self.script_sandbox not in SCRIPT_SANDBOX_MODES:
+            raise RunnerConfigError(
+                f"script_sandbox must be one of {', '.join(SCRIPT_SANDBOX_MODES)}, "
+                f"got {self.script_sandbox!r}"
+            )
+        for name in ("zip_max_extract_mb", "zip_max_ratio"):
+            if not float(getattr(self, name)) > 0:
+                raise RunnerConfigError(f"{name} must be a positive number")
+        return RunnerPolicy(
+            zip_max_extract_bytes=int(self.zip_max_extract_mb * 1024 * 1024),
+            zip_max_ratio=float(self.zip_max_ratio),
+            script_sandbox=self.script_sandbox,
+            protected_paths=(str(self.data_path.resolve()),),
+        )
 
     def save(self) -> Path:
         self.data_path.mkdir(parents=True, exist_ok=True)

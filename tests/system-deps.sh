@@ -18,6 +18,7 @@ have_cmd pg_ctlcluster || need+=(postgresql)
 have_cmd redis-server || need+=(redis-server)
 have_cmd mariadbd || need+=(mariadb-server)
 have_cmd xdotool || need+=(xdotool)
+have_cmd bwrap || need+=(bubblewrap)  # script.python / script.javascript sandbox (issue 17)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 
 if [ ${#need[@]} -gt 0 ]; then

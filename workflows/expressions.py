@@ -33,6 +33,8 @@ from typing import Any
 
 import simpleeval
 
+from .patterns import PatternError, compile_pattern
+
 __all__ = [
     "CREDENTIAL_TOKEN",
     "FUNCTIONS",
@@ -53,9 +55,10 @@ CREDENTIAL_TOKEN = "{{credential}}"  # noqa: S105 - a placeholder, not a secret
 
 #: longest condition accepted (characters); longer ones are refused before parsing
 MAX_CONDITION_LENGTH = 10_000
-#: longest string a condition may build (by ``+``, ``*`` or a function)
+#: longest string a condition may build (by ``+``, ``*`` or a function); a list or object a
+#: condition builds, or turns into text, is held to the same size written as text
 MAX_STRING_LENGTH = 100_000
-#: most elements a condition may build into one list by ``*`` or ``+``
+#: most elements a condition may build into one list (``*``, ``+``, ``split``, ``keys``, ...)
 MAX_ITEMS = 10_000
 #: largest integer (in bits) a condition may compute
 MAX_INT_BITS = 4_096
@@ -410,26 +413,81 @@ def render(value: Any, variables: Mapping[str, Any], *, credential: str | None =
 # Conditions
 
 
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else format_value(value)
+def _text_size(value: Any, limit: int) -> int:
+    """About how many characters ``value`` takes as text (JSON for lists and objects), counted
+    only up to just past ``limit``: the walk stops there, so measuring a huge value is cheap.
+
+    Every item costs at least one character (its separator), so the walk visits at most
+    ``limit`` items however large or deeply nested the value is."""
+    size = 0
+    stack = [value]
+    while stack and size <= limit:
+        item = stack.pop()
+        if isinstance(item, str):
+            size += len(item) + 3  # quotes and separator (an upper bound, plain text has none)
+        elif isinstance(item, Mapping):
+            size += 2
+            for key, val in item.items():
+                size += len(str(key)) + 4
+                stack.append(val)
+                if size > limit:
+                    break
+        elif isinstance(item, list | tuple | set | frozenset):
+            size += 2 + len(item) if len(item) > limit else 2
+            if size <= limit:
+                stack.extend(item)
+        elif isinstance(item, bytes | bytearray):
+            size += len(item)
+        elif isinstance(item, bool) or item is None:
+            size += 6  # true, false, null and a separator
+        elif isinstance(item, int) and item.bit_length() > MAX_INT_BITS + 1:
+            size += limit + 1  # never format a huge integer just to measure it
+        else:
+            size += len(str(item)) + 1  # a number and its separator
+    return size
 
 
-def _bounded(value: Any) -> Any:
-    if isinstance(value, str) and len(value) > MAX_STRING_LENGTH:
-        raise ExpressionError(f"string longer than {MAX_STRING_LENGTH} characters")
+def _check_size(value: Any, what: str) -> Any:
+    """Refuse a value a condition built that breaks the documented bounds: text over
+    :data:`MAX_STRING_LENGTH` characters, a list over :data:`MAX_ITEMS` items, or a list or
+    object whose text form would be over :data:`MAX_STRING_LENGTH` characters."""
+    if isinstance(value, str):
+        if len(value) > MAX_STRING_LENGTH:
+            raise ExpressionError(f"{what}: text longer than {MAX_STRING_LENGTH:,} characters")
+    elif isinstance(value, list | tuple | Mapping):
+        if len(value) > MAX_ITEMS:
+            raise ExpressionError(f"{what}: more than {MAX_ITEMS:,} items")
+        if _text_size(value, MAX_STRING_LENGTH) > MAX_STRING_LENGTH:
+            raise ExpressionError(
+                f"{what}: value larger than {MAX_STRING_LENGTH:,} characters as text"
+            )
     return value
 
 
+def _text(value: Any, what: str = "text") -> str:
+    """``value`` as text; a list or object whose text would break the bounds is refused before
+    it is built (a list of 10,000 long strings would otherwise become gigabytes)."""
+    if isinstance(value, str):
+        return value
+    if _text_size(value, MAX_STRING_LENGTH) > MAX_STRING_LENGTH:
+        raise ExpressionError(f"{what}: value larger than {MAX_STRING_LENGTH:,} characters as text")
+    return format_value(value)
+
+
+def _bounded(value: Any) -> Any:
+    return _check_size(value, "result")
+
+
 def _fn_lower(value: Any) -> str:
-    return _text(value).lower()
+    return _check_size(_text(value, "lower()").lower(), "lower()")
 
 
 def _fn_upper(value: Any) -> str:
-    return _text(value).upper()
+    return _check_size(_text(value, "upper()").upper(), "upper()")
 
 
 def _fn_trim(value: Any) -> str:
-    return _text(value).strip()
+    return _text(value, "trim()").strip()
 
 
 def _fn_contains(container: Any, item: Any) -> bool:
@@ -453,12 +511,16 @@ def _fn_endswith(value: Any, suffix: Any) -> bool:
 def _fn_keys(value: Any) -> list[Any]:
     if not isinstance(value, Mapping):
         raise ExpressionError("keys() needs an object")
+    if len(value) > MAX_ITEMS:
+        raise ExpressionError(f"keys(): more than {MAX_ITEMS:,} items")
     return list(value.keys())
 
 
 def _fn_values(value: Any) -> list[Any]:
     if not isinstance(value, Mapping):
         raise ExpressionError("values() needs an object")
+    if len(value) > MAX_ITEMS:
+        raise ExpressionError(f"values(): more than {MAX_ITEMS:,} items")
     return list(value.values())
 
 
@@ -473,11 +535,15 @@ def _fn_is_empty(value: Any) -> bool:
 
 
 def _fn_matches(text: Any, pattern: Any) -> bool:
-    """True if the regular expression ``pattern`` matches anywhere in ``text``."""
+    """True if the regular expression ``pattern`` matches anywhere in ``text``.
+
+    RE2 runs it (linear time, see :mod:`workflows.patterns`): a pattern such as ``(a+)+$``
+    cannot freeze the runner."""
     try:
-        return re.search(_text(pattern), _text(text)) is not None
-    except re.error as exc:
-        raise ExpressionError(f"bad regular expression {pattern!r}: {exc}") from exc
+        compiled = compile_pattern(_text(pattern))
+    except PatternError as exc:
+        raise ExpressionError(str(exc)) from None
+    return compiled.search(_text(text)) is not None
 
 
 def _fn_round(value: Any, digits: Any = None) -> Any:
@@ -495,14 +561,28 @@ def _fn_str(value: Any = "") -> str:
 def _fn_join(items: Any, separator: Any = "") -> str:
     if not isinstance(items, list | tuple):
         raise ExpressionError("join() needs a list")
-    return _bounded(_text(separator).join(_text(v) for v in items))
+    sep = _text(separator, "join()")
+    parts: list[str] = []
+    total = 0
+    for item in items:  # counted as it goes: stops at the bound, never builds past it
+        part = _text(item, "join()")
+        total += len(part) + (len(sep) if parts else 0)
+        if total > MAX_STRING_LENGTH:
+            raise ExpressionError(f"join(): text longer than {MAX_STRING_LENGTH:,} characters")
+        parts.append(part)
+    return sep.join(parts)
 
 
 def _fn_split(value: Any, separator: Any = None) -> list[str]:
-    sep = None if separator is None else _text(separator)
+    sep = None if separator is None else _text(separator, "split()")
     if sep == "":
         raise ExpressionError("split() separator must not be empty")
-    return _text(value).split(sep)
+    text = _text(value, "split()")
+    # count first: "," * 100000 would otherwise become a list of 100,001 empty strings
+    pieces = len(text.split(None, MAX_ITEMS)) if sep is None else text.count(sep, 0) + 1
+    if pieces > MAX_ITEMS:
+        raise ExpressionError(f"split(): more than {MAX_ITEMS:,} items")
+    return text.split(sep)
 
 
 def _fn_sum(items: Any) -> Any:
@@ -564,7 +644,13 @@ def _op_add(a: Any, b: Any) -> Any:
     if isinstance(a, str | list | tuple) and isinstance(b, str | list | tuple):
         limit = MAX_STRING_LENGTH if isinstance(a, str) else MAX_ITEMS
         if len(a) + len(b) > limit:
-            raise ExpressionError("result too long")
+            raise ExpressionError(f"result too long (more than {limit:,})")
+        if not isinstance(a, str):  # both lists: their contents count too
+            size = _text_size(a, MAX_STRING_LENGTH) + _text_size(b, MAX_STRING_LENGTH)
+            if size > MAX_STRING_LENGTH:
+                raise ExpressionError(
+                    f"result too long (larger than {MAX_STRING_LENGTH:,} characters as text)"
+                )
     return _check_int(a + b)
 
 
@@ -573,11 +659,17 @@ def _op_mult(a: Any, b: Any) -> Any:
         if isinstance(seq, str | list | tuple) and isinstance(times, int):
             limit = MAX_STRING_LENGTH if isinstance(seq, str) else MAX_ITEMS
             if times > 0 and len(seq) * times > limit:
-                raise ExpressionError("result too long")
+                raise ExpressionError(f"result too long (more than {limit:,})")
             if isinstance(seq, list | tuple) and any(
                 isinstance(v, list | tuple | dict) for v in seq
             ):
                 raise ExpressionError("cannot repeat a list of lists or objects")
+            if isinstance(seq, list | tuple) and times > 0:
+                # ["a" * 100000] * 10000 has few items but is 1 GB of text once formatted
+                if _text_size(seq, MAX_STRING_LENGTH) * times > MAX_STRING_LENGTH:
+                    raise ExpressionError(
+                        f"result too long (larger than {MAX_STRING_LENGTH:,} characters as text)"
+                    )
     if isinstance(a, int) and isinstance(b, int):
         if a.bit_length() + b.bit_length() > MAX_INT_BITS + 1:
             raise ExpressionError(f"number larger than {MAX_INT_BITS} bits")
@@ -715,10 +807,25 @@ def _condition_problems(tree: ast.Expression) -> list[str]:
                 )
             if node.keywords:
                 problems.append("keyword arguments are not available in conditions")
+            problems += _pattern_problems(node)
         elif isinstance(node, ast.Constant) and isinstance(node.value, bytes):
             problems.append("bytes literals are not available in conditions")
     # dedupe, keep order
     return list(dict.fromkeys(problems))
+
+
+def _pattern_problems(call: ast.Call) -> list[str]:
+    """A literal pattern in ``matches(x, "...")`` is checked at save time, not at run time."""
+    if not (isinstance(call.func, ast.Name) and call.func.id == "matches" and len(call.args) == 2):
+        return []
+    pattern = call.args[1]
+    if not (isinstance(pattern, ast.Constant) and isinstance(pattern.value, str)):
+        return []
+    try:
+        compile_pattern(pattern.value)
+    except PatternError as exc:
+        return [str(exc)]
+    return []
 
 
 _parse_condition_cached = lru_cache(maxsize=2048)(_parse_condition_uncached)

@@ -220,6 +220,25 @@ class ExecutionScope:
             self._repair_sink(node_id, param, old, new, score)
 
 
+@dataclass(frozen=True)
+class RunnerPolicy:
+    """What the runner's settings decide for activities: resource limits and isolation.
+
+    The agent builds it from :class:`runner.settings.RunnerSettings`; an engine run without
+    one (tests, local runs) gets these defaults.
+    """
+
+    #: most bytes ``zip.extract`` writes for one archive (declared sizes and actual bytes)
+    zip_max_extract_bytes: int = 1 << 30
+    #: highest compression ratio of an entry larger than :data:`ZIP_RATIO_MIN_BYTES`
+    zip_max_ratio: float = 200.0
+    #: ``auto`` (sandbox scripts where bubblewrap works, else warn), ``require`` (refuse to
+    #: run a script without the sandbox) or ``off``
+    script_sandbox: str = "auto"
+    #: folders scripts must never see (the runner's data folder: its keys and credentials)
+    protected_paths: tuple[str, ...] = ()
+
+
 @dataclass
 class Context:
     """What an activity may use besides its params."""
@@ -237,6 +256,8 @@ class Context:
     add_secret: Callable[[str], None] = lambda _s: None
     #: the execution's shared resources, artifacts and selector repairs
     scope: ExecutionScope = field(default_factory=ExecutionScope)
+    #: limits and isolation chosen by the runner's settings
+    policy: RunnerPolicy = field(default_factory=RunnerPolicy)
     _processes: list[subprocess.Popen[Any]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -2,9 +2,10 @@
 
 The code, its ``inputs`` and the place for the result travel through files in a private
 temporary folder (not the command line, so nothing leaks into the process list). The child's
-standard output and error become log lines as they are written. The child runs in its own
-process group; a stop request, the node's deadline or the script's ``timeout`` kills the whole
-group.
+standard output and error become log lines as they are written. On Linux the child runs in a
+bubblewrap sandbox where one works (see :mod:`runner.activities.sandbox`: no access to the
+runner's data folder, a private ``/tmp``); a stop request, the node's deadline, the script's
+``timeout`` or simply its end kills the script and everything it started.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from . import sandbox
 from .base import ActivityError, Context, StopRequested, Timeout, activity, number, text
 
 #: longest line of script output copied into the log
@@ -148,19 +150,20 @@ def _run(command: list[str], code: str, inputs: dict[str, Any], limit: float, ct
         Path(workdir, "payload.json").write_text(
             json.dumps({"code": code, "inputs": inputs}), encoding="utf-8"
         )
-        env = dict(os.environ, PYTHONIOENCODING="utf-8", PYTHONUNBUFFERED="1")
+        launch = sandbox.prepare([*command, workdir], workdir, ctx)
         ctx.check()
         try:
             proc = subprocess.Popen(  # noqa: S603 - our own interpreter and bootstrap
-                [*command, workdir],
+                launch.command,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                env=env,
+                env=launch.env,
                 start_new_session=os.name == "posix",
             )
         except OSError as exc:
             raise ActivityError(f"cannot start {command[0]}: {exc.strerror or exc}") from None
+        job = sandbox.windows_job(proc)
         ctx.track(proc)
         pumps = [
             threading.Thread(target=_pump, args=(proc.stdout, "info", ctx), daemon=True),
@@ -187,7 +190,8 @@ def _run(command: list[str], code: str, inputs: dict[str, Any], limit: float, ct
             _kill(proc)
             raise
         finally:
-            _kill(proc)
+            # everything the script started ends with the node, double-forked daemons too
+            sandbox.sweep(proc, launch, job)
             proc.wait()
             ctx.untrack(proc)
             for t in pumps:

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from workflows.catalog.text import CASES, TRIM_SIDES
 from workflows.expressions import format_value
+from workflows.patterns import PatternError, compile_pattern
 
 from .base import ActivityError, Context, activity, boolean, integer, text
 
 
-def _compile(params: dict[str, Any]) -> re.Pattern[str]:
+def _compile(params: dict[str, Any]) -> Any:
+    """The node's pattern compiled by RE2 (linear time: no pattern can freeze the runner)."""
     pattern = text(params, "pattern")
-    flags = re.IGNORECASE if boolean(params, "ignore_case") else 0
     try:
-        return re.compile(pattern, flags)
-    except re.error as exc:
-        raise ActivityError(f"invalid regular expression {pattern!r}: {exc}") from None
+        return compile_pattern(pattern, boolean(params, "ignore_case"))
+    except PatternError as exc:
+        raise ActivityError(str(exc)) from None
 
 
 def _count(params: dict[str, Any]) -> int:
@@ -109,7 +109,7 @@ def regex_replace(params: dict[str, Any], ctx: Context) -> str:
     pattern = _compile(params)
     try:
         return pattern.sub(text(params, "replacement", ""), text(params, "text"), _count(params))
-    except (re.error, IndexError) as exc:
+    except (IndexError, ValueError) as exc:
         raise ActivityError(f"invalid replacement: {exc}") from None
 
 

@@ -156,3 +156,67 @@ def test_zip_extract_bad_archive(tmp_path: Path) -> None:
     bad = tmp_path / "bad.zip"
     bad.write_text("not a zip")
     assert "not a valid ZIP" in failure("zip.extract", source=str(bad), destination=str(tmp_path))
+
+
+# -- issue 17: zip bombs ---------------------------------------------------------------------
+
+
+def _bomb(path: Path, megabytes: int) -> None:
+    """An archive whose one entry of zeros expands about 1000:1 (the attack: 306 KB -> 300 MB)."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("notes.txt", "a small honest file")
+        with zf.open("zeros.bin", "w") as entry:
+            block = bytes(1 << 20)
+            for _ in range(megabytes):
+                entry.write(block)
+
+
+def test_zip_bomb_is_refused_by_ratio_before_anything_is_written(tmp_path: Path) -> None:
+    archive = tmp_path / "bomb.zip"
+    _bomb(archive, 20)
+    assert archive.stat().st_size < 100_000  # 20 MiB of zeros in a few dozen KB
+    dest = tmp_path / "out" / "here"
+    error = failure("zip.extract", source=str(archive), destination=str(dest))
+    assert "zeros.bin" in error and "zip_max_ratio" in error and "nothing was extracted" in error
+    assert not (tmp_path / "out").exists()  # the folders it would have created are gone too
+    assert [p.name for p in tmp_path.iterdir()] == ["bomb.zip"]  # no staging folder left
+
+
+def test_zip_total_size_limit_comes_from_the_runner_settings(tmp_path: Path) -> None:
+    import os
+
+    from runner.settings import RunnerSettings
+
+    from .enginekit import graph, node, run
+
+    archive = tmp_path / "big.zip"
+    with zipfile.ZipFile(archive, "w") as zf:  # incompressible: the ratio check cannot help
+        for i in range(3):
+            zf.writestr(f"part{i}.bin", os.urandom(1 << 20))
+    dest = tmp_path / "dest"
+    g = graph([node("n", "zip.extract", source=str(archive), destination=str(dest))])
+    policy = RunnerSettings(data_dir=str(tmp_path / "runner"), zip_max_extract_mb=2.5)
+    result, _ = run(g, policy=policy.activity_policy())
+    assert result.status == "FAILED"
+    assert "more than 2.5 MiB" in (result.error or "") and "zip_max_extract_mb" in result.error
+    assert not dest.exists()
+    # the same archive under the default limit (1 GiB) extracts
+    assert len(value("zip.extract", source=str(archive), destination=str(dest))) == 3
+
+
+def test_zip_failing_midway_leaves_nothing_half_extracted(tmp_path: Path) -> None:
+    archive = tmp_path / "corrupt.zip"
+    with zipfile.ZipFile(archive, "w") as zf:  # stored: the second entry's bytes are at the end
+        zf.writestr("first.txt", "first entry, fine")
+        zf.writestr("second.txt", "SECOND-ENTRY-PAYLOAD")
+    data = bytearray(archive.read_bytes())
+    at = data.index(b"SECOND-ENTRY-PAYLOAD")
+    data[at] ^= 0xFF  # its CRC no longer matches: found only while extracting it
+    archive.write_bytes(bytes(data))
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    (dest / "keep.txt").write_text("was here before")
+    error = failure("zip.extract", source=str(archive), destination=str(dest))
+    assert "not a valid ZIP" in error or "CRC" in error
+    assert sorted(p.name for p in dest.iterdir()) == ["keep.txt"]  # first.txt not left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corrupt.zip", "dest"]

@@ -107,3 +107,23 @@ def test_regex_extract() -> None:
     )
     assert value("text.regex_extract", text=text, pattern=r"zzz", all=False) is None
     assert "no group" in failure("text.regex_extract", text=text, pattern=r"id", group=2)
+
+
+# -- issue 17: user patterns run on a linear-time engine (RE2) ------------------------------
+
+
+@pytest.mark.timeout(60)  # Python's re backtracked for hours on these; RE2 answers at once
+@pytest.mark.parametrize("kind", ["text.regex_match", "text.regex_replace", "text.regex_extract"])
+def test_regex_activities_are_linear_time(kind: str) -> None:
+    evil = "a" * 40 + "!"
+    out = value(kind, text=evil, pattern="(a+)+$", replacement="x")
+    assert out in (False, evil, [])
+
+
+@pytest.mark.parametrize(
+    ("pattern", "fragment"),
+    [(r"(\w)\1", "backreferences"), (r"a(?=b)", "lookahead"), (r"(?<=a)b", "lookbehind")],
+)
+def test_regex_unsupported_syntax_is_a_clear_node_error(pattern: str, fragment: str) -> None:
+    message = failure("text.regex_match", text="abb", pattern=pattern)
+    assert fragment in message and repr(pattern) in message

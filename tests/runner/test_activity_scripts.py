@@ -10,6 +10,7 @@ from typing import Any
 import psutil
 import pytest
 
+from runner.activities.base import RunnerPolicy
 from runner.engine import Status
 
 from .enginekit import Run, chain, failure, graph, node, value
@@ -99,11 +100,26 @@ def _pid(marker: Path) -> int:
     raise AssertionError("the script never started")
 
 
+#: these tests watch the script's own pid and files in pytest's /tmp, so they run the script
+#: outside the sandbox (a private /tmp, its own PID namespace): the fallback must kill too.
+#: tests/runner/test_script_sandbox.py covers the same inside the sandbox.
+UNSANDBOXED = RunnerPolicy(script_sandbox="off")
+
+
+def _unsandboxed_failure(n: dict[str, Any]) -> str:
+    r = Run(graph([n]), policy=UNSANDBOXED)
+    result = r.run()
+    assert result.status == Status.FAILED, r.text()
+    return result.error or ""
+
+
 @pytest.mark.parametrize("lang", LANGS)
 def test_timeout_param_kills_the_script(lang: str, tmp_path: Path) -> None:
     marker = tmp_path / "pid"
     t0 = time.monotonic()
-    error = failure(lang, code=CODE[lang]["spin"], inputs={"marker": str(marker)}, timeout=1)
+    error = _unsandboxed_failure(
+        node("n", lang, code=CODE[lang]["spin"], inputs={"marker": str(marker)}, timeout=1)
+    )
     assert "timed out after 1 s" in error
     assert time.monotonic() - t0 < 20
     assert _wait_gone(_pid(marker))
@@ -116,6 +132,7 @@ def test_stop_kills_the_script(lang: str, tmp_path: Path) -> None:
     r = Run(
         graph([node("s", lang, code=CODE[lang]["spin"], inputs={"marker": str(marker)})]),
         stop_event=stop,
+        policy=UNSANDBOXED,
     )
     box: dict[str, Any] = {}
     t = threading.Thread(target=lambda: box.setdefault("result", r.run()))
@@ -135,7 +152,9 @@ def test_grandchildren_are_killed_too(tmp_path: Path) -> None:
         "'import os,time\\nopen(%r, \"w\").write(str(os.getpid()))\\ntime.sleep(60)' % marker])\n"
         "p.wait()\n"
     )
-    error = failure("script.python", code=code, inputs={"marker": str(marker)}, timeout=1.5)
+    error = _unsandboxed_failure(
+        node("n", "script.python", code=code, inputs={"marker": str(marker)}, timeout=1.5)
+    )
     assert "timed out" in error
     assert _wait_gone(_pid(marker))
 

@@ -17,9 +17,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from runner.activities import StopRequested
+from runner.activities.base import RunnerPolicy
 from runner.engine import ERROR_VARIABLE, Engine, LogLine, Redactor, Status
 
 from .enginekit import Run, chain, edge, graph, node, run
+
+#: scripts whose files live in pytest's tmp_path (under /tmp) and whose own pid the test
+#: watches run outside the sandbox, which has a private /tmp and its own PID namespace
+UNSANDBOXED = RunnerPolicy(script_sandbox="off")
 
 
 def test_chain_variables_inputs_and_output(tmp_path: Path) -> None:
@@ -330,7 +335,7 @@ def test_retry_until_success(tmp_path: Path) -> None:
     )
     n = node("flaky", "script.python", code=code, inputs={"path": str(counter)}, output="n")
     n["retry"] = {"attempts": 3, "delay": 0.05}
-    result, r = run(chain(n))
+    result, r = run(chain(n), policy=UNSANDBOXED)
     assert result.status == Status.COMPLETED, result.error
     assert result.variables["n"] == 3
     warnings = r.messages("flaky", "warning")
@@ -371,7 +376,7 @@ def test_node_timeout_takes_error_port_and_kills_script(tmp_path: Path) -> None:
         [edge("spin", "fallback", "error")],
     )
     marker = tmp_path / "pid"
-    result, _ = run(g, inputs={"marker": str(marker)})
+    result, _ = run(g, inputs={"marker": str(marker)}, policy=UNSANDBOXED)
     assert result.status == Status.COMPLETED, result.error
     assert result.variables["recovered"] is True
     assert "timed out" in result.variables[ERROR_VARIABLE]["message"]

@@ -426,3 +426,90 @@ def test_template_paths_reach_the_value(case: tuple[Any, str, Any]) -> None:
     assert references("{" + path + "}") == {"v"}
     # the condition language reaches the same value with the same path
     assert evaluate(path, {"v": root}) == expected
+
+
+# -- issue 17: bounds on every intermediate value, linear-time patterns ---------------------
+
+
+@pytest.mark.parametrize(
+    ("condition", "fragment"),
+    [
+        # each of these allocated gigabytes before: the bounds held only for some operators
+        ('len(lower(["a" * 100000] * 10000)) > 0', "100,000 characters"),
+        ('len(upper(["a" * 100000] * 10000)) > 0', "100,000 characters"),
+        ('["a" * 100000] * 10000', "100,000 characters"),
+        ('["a" * 60000] + ["b" * 60000]', "100,000 characters"),
+        ('len(str(["a" * 100000] * 10000))', "100,000 characters"),
+        ('len(join(["a" * 100000] * 10000, ""))', "100,000 characters"),
+        ('len(join(["a" * 60000, "b" * 60000]))', "100,000 characters"),
+        ('contains(lower(["a" * 100000] * 10000), "b")', "100,000 characters"),
+        ('len(split("," * 100000, ","))', "10,000 items"),
+        ('len(split("a " * 50000))', "10,000 items"),
+        ('"a" * 100000 + "b"', "100,000"),
+        ("[0] * 10001", "10,000"),
+        ("[0] * 6000 + [1] * 6000", "10,000"),
+    ],
+)
+def test_bounds_hold_for_every_intermediate_value(condition: str, fragment: str) -> None:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(ExpressionError, match=fragment):
+            evaluate(condition, {})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # refused before building the value: well under the 1 GB the old code reached
+    assert peak < 10_000_000, f"{condition} allocated {peak:,} bytes before failing"
+
+
+def test_bounds_refuse_big_values_from_variables_as_text() -> None:
+    big = {"pages": ["x" * 100_000] * 10_000}  # a variable may be large; turning it into text not
+    with pytest.raises(ExpressionError, match="lower"):
+        evaluate("lower(pages)", big)
+    assert evaluate("len(pages)", big) == 10_000
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ("len([1] * 10000)", 10_000),
+        ('len("a" * 100000)', 100_000),
+        ('len(join(["a" * 50000, "b" * 49999], "-"))', 100_000),
+        ('len(lower(["a" * 1000] * 10))', len(json.dumps(["a" * 1000] * 10))),
+        ('len(split("a," * 9999, ","))', 10_000),
+    ],
+)
+def test_values_within_the_bounds_still_work(condition: str, expected: Any) -> None:
+    assert evaluate(condition, {}) == expected
+
+
+@pytest.mark.timeout(60)  # the backtracking engine ran for hours on this; RE2 answers at once
+@pytest.mark.parametrize("length", [30, 40, 5_000])
+def test_matches_is_linear_time(length: int) -> None:
+    text = "a" * length + "!"
+    assert evaluate('matches(text, "(a+)+$")', {"text": text}) is False
+    assert evaluate('matches(text, "^(a|aa)+!$")', {"text": text}) is True
+
+
+@pytest.mark.parametrize(
+    ("pattern", "fragment"),
+    [
+        (r"(a)\1", "backreferences"),
+        (r"(?=a)a", "lookahead"),
+        (r"(?<!x)a", "lookahead/lookbehind"),
+        (r"a++", "possessive"),
+    ],
+)
+def test_matches_names_unsupported_syntax(pattern: str, fragment: str) -> None:
+    with pytest.raises(ExpressionError, match=fragment) as info:
+        evaluate("matches(name, pattern)", {"name": "aa", "pattern": pattern})
+    assert repr(pattern) in str(info.value)  # the message names the pattern
+
+
+def test_a_literal_pattern_is_refused_at_save_time_naming_it() -> None:
+    problems = check_condition(r'matches(name, r"(\w)\1")')
+    assert len(problems) == 1 and "backreferences" in problems[0] and r"'(\\w)\\1'" in problems[0]
+    assert check_condition(r'matches(name, r"^[A-Z]-\d+$")') == []
+    assert check_condition("matches(name, pattern)") == []  # a variable: checked when it runs

@@ -10,6 +10,8 @@ from . import Activity, Param, category, register
 
 category("text", "Text")
 
+#: how the regex activities describe their pattern (RE2 runs it: linear time)
+PATTERN_HELP = "a regular expression in RE2 syntax (linear time; no backreferences or lookaround)"
 CASES = ("lower", "upper", "title", "capitalize")
 TRIM_SIDES = ("both", "start", "end")
 
@@ -110,7 +112,7 @@ register(
         ),
         params=(
             _text(),
-            Param("pattern", "string", required=True),
+            Param("pattern", "string", required=True, description=PATTERN_HELP),
             Param("full", "boolean", default=False, description="the whole text must match"),
             _ignore_case(),
             _output("true or false"),
@@ -124,7 +126,7 @@ register(
         "groups).",
         params=(
             _text(),
-            Param("pattern", "string", required=True),
+            Param("pattern", "string", required=True, description=PATTERN_HELP),
             Param("replacement", "string", default=""),
             Param("count", "integer", description="replace at most this many (default: all)"),
             _ignore_case(),
@@ -142,7 +144,7 @@ register(
         ),
         params=(
             _text(),
-            Param("pattern", "string", required=True),
+            Param("pattern", "string", required=True, description=PATTERN_HELP),
             Param("group", "any", description="group number or name (default: whole match)"),
             Param("all", "boolean", default=True),
             _ignore_case(),
