@@ -69,12 +69,14 @@ def connect_cmd(hub_url: str, machine_key: str, machine_secret: str, data_dir: s
             f"{exc} `connect` does not change the credentials of a running agent."
         ) from None
     try:
-        _connect(settings, machine_key, machine_secret)
+        _connect(settings, machine_key, machine_secret, named_folder=bool(data_dir))
     finally:
         lock.release()
 
 
-def _connect(settings: RunnerSettings, machine_key: str, machine_secret: str) -> None:
+def _connect(
+    settings: RunnerSettings, machine_key: str, machine_secret: str, *, named_folder: bool
+) -> None:
     client = HubClient(settings.hub_url, timeout=15)
     try:
         body = client.authenticate(machine_key, machine_secret)
@@ -94,7 +96,7 @@ def _connect(settings: RunnerSettings, machine_key: str, machine_secret: str) ->
         raise click.ClickException(str(exc)) from None
     path = settings.save()
     start = "exekra runner start"
-    if data_dir:  # the same folder, or `start` looks in the default one and finds nothing
+    if named_folder:  # the same folder, or `start` looks in the default one and finds nothing
         start += f" --data-dir {shlex.quote(str(settings.data_path))}"
     click.echo(
         f"connected: runner {body.get('runner_id')} at {settings.hub_url}\n"
