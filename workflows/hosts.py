@@ -111,6 +111,10 @@ def parse_pattern(text: str) -> HostPattern:
         raise InvalidHostPattern(f"a host pattern must be 1-{_MAX_PATTERN} characters")
     if "/" in raw or "@" in raw or "?" in raw or "#" in raw or " " in raw:
         raise InvalidHostPattern(f"{raw!r}: give a host name with an optional :port, not a URL")
+    if raw in ("*", "*.*", "*.") or raw.startswith("*:"):
+        raise InvalidHostPattern(
+            f"{raw!r} would allow every host; leave the allowed hosts empty for that"
+        )
     host, port = raw, None
     if _ip(raw) is None:  # "::1" is an address, not host ":" port
         m = _PORTED.match(raw)
