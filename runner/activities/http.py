@@ -98,9 +98,10 @@ def request(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
             follow_redirects=boolean(params, "follow_redirects", True),
             event_hooks={"request": _host_guard(ctx)},
         ) as client:
-            with client.stream(
-                method, url, headers=headers, params=query, auth=auth, **kwargs
-            ) as response:
+            # merged, not passed as params=: httpx 0.28 replaces the URL's own query string
+            # with params (an empty dict clears it)
+            target = httpx.URL(url).copy_merge_params(query) if query else url
+            with client.stream(method, target, headers=headers, auth=auth, **kwargs) as response:
                 chunks: list[bytes] = []
                 size = 0
                 for chunk in response.iter_bytes():

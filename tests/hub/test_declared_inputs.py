@@ -213,8 +213,8 @@ def test_the_upgrade_learns_what_old_workflows_were_given(licensed_api: Api, hub
 
 def test_credentials_carry_their_allowed_hosts(licensed_api: Api, hub_app: Any) -> None:
     api = licensed_api
-    body = {"name": "erp-key", "secret": "k3y-that-must-not-leak",
-            "allowed_hosts": ["ERP.Acme.Local.", "*.Bücher.example:8443", "[FD00::7]", "10.0.0.7"]}  # fmt: skip
+    hosts = ["ERP.Acme.Local.", "*.Bücher.example:8443", "[FD00::7]", "10.0.0.7"]
+    body = {"name": "erp-key", "secret": "k3y-that-must-not-leak", "allowed_hosts": hosts}
     res = api.post("/api/credentials", body, as_="DEVELOPER")
     assert res.status_code == 201, res.text
     cid = res.json["id"]
