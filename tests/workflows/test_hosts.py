@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from workflows.hosts import (
     MAX_PATTERNS,
@@ -120,3 +122,21 @@ def test_pattern_lists() -> None:
         parse_patterns([f"h{i}.acme.local" for i in range(MAX_PATTERNS + 1)])
     with pytest.raises(InvalidHostPattern):
         parse_patterns(["erp.acme.local", "*"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=80))
+def test_any_text_is_a_pattern_or_a_clear_refusal(text: str) -> None:
+    try:
+        pattern = parse_pattern(text)
+    except InvalidHostPattern as exc:
+        assert str(exc)
+        return
+    assert parse_pattern(str(pattern)) == pattern  # normalised text parses to itself
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=80), st.one_of(st.none(), st.integers(0, 70000)))
+def test_any_host_is_allowed_or_not_never_an_error(host: str, port: int | None) -> None:
+    patterns = parse_patterns(["*.acme.local", "10.0.0.7", "erp.example:443"])
+    assert host_allowed(patterns, host, port) in (True, False)
