@@ -69,11 +69,13 @@ def normalise_host(host: str) -> str:
         host = host[:-1]
     if not host or host.startswith(".") or ".." in host:
         raise InvalidHostPattern(f"{host!r} is not a host name")
-    try:
-        ascii_name = idna.encode(host, uts46=True).decode("ascii")
-    except (idna.IDNAError, UnicodeError) as exc:
-        raise InvalidHostPattern(f"{host!r} is not a host name: {exc}") from None
-    ascii_name = ascii_name.lower()
+    if host.isascii() and "xn--" not in host.lower():
+        ascii_name = host.lower()  # the common case, without idna's cost
+    else:
+        try:
+            ascii_name = idna.encode(host, uts46=True).decode("ascii").lower()
+        except (idna.IDNAError, UnicodeError) as exc:
+            raise InvalidHostPattern(f"{host!r} is not a host name: {exc}") from None
     if len(ascii_name) > 253 or not all(_LABEL.match(label) for label in ascii_name.split(".")):
         raise InvalidHostPattern(f"{host!r} is not a host name")
     return ascii_name
