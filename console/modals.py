@@ -32,7 +32,8 @@ CSS_PATH = "modals.tcss"
 
 @dataclass
 class Field:
-    """One form field. ``kind``: text, password, int, number, json, select, switch, textarea."""
+    """One form field. ``kind``: text, password, int, number, json, select, switch, textarea,
+    value (one line: a JSON value, or else the text as it is typed)."""
 
     name: str
     label: str
@@ -155,8 +156,13 @@ class FormModal(ModalScreen[dict[str, Any] | None]):
                 self.notify(f"{f.label} is required", severity="error")
                 return None
             try:
-                if empty and f.kind in ("int", "number", "json"):
+                if empty and f.kind in ("int", "number", "json", "value"):
                     value = None
+                elif f.kind == "value":
+                    try:
+                        value = json.loads(value)
+                    except ValueError:
+                        value = value.strip()
                 elif f.kind == "int":
                     value = int(value)
                 elif f.kind == "number":

@@ -93,6 +93,9 @@ class Workflow(BaseModel):
     created_by = pw.IntegerField(null=True)
     created_at = pw.DateTimeField(default=utcnow)
     updated_at = pw.DateTimeField(default=utcnow)
+    #: inputs accepted for graphs without an ``inputs`` declaration: the names learned from
+    #: the workflow's history by migration 0008 (None: created later, so none)
+    legacy_inputs = JSONField(null=True)
 
     class Meta:
         table_name = "workflows"
@@ -237,6 +240,8 @@ class Credential(BaseModel):
     username = pw.CharField(max_length=400, null=True)
     description = pw.TextField(default="")
     secret = pw.TextField()  # AES-256-GCM, base64(nonce + ciphertext)
+    #: host patterns the secret may be sent to (None or []: any host)
+    allowed_hosts = JSONField(null=True)
     created_by = pw.IntegerField(null=True)
     created_at = pw.DateTimeField(default=utcnow)
     updated_at = pw.DateTimeField(default=utcnow)

@@ -38,6 +38,7 @@ import psutil
 from workflows import catalog
 from workflows.expressions import ExpressionError, references, render, uses_credential
 from workflows.graph import Graph, Node
+from workflows.inputs import InputsRejected, check_inputs
 from workflows.problems import InvalidGraph
 
 from . import activities
@@ -255,7 +256,12 @@ class Engine:
         self._graph_source = graph
         self._inputs = dict(inputs or {})
         self._credentials = {
-            str(name): Credential(str(c.get("username") or ""), str(c.get("secret") or ""))
+            str(name): Credential(
+                str(c.get("username") or ""),
+                str(c.get("secret") or ""),
+                name=str(name),
+                allowed_hosts=tuple(str(h) for h in (c.get("allowed_hosts") or ())),
+            )
             for name, c in (credentials or {}).items()
         }
         self._sink = log_sink
@@ -356,7 +362,15 @@ class Engine:
     def _prepare(self) -> str:
         source = self._graph_source
         graph = source if isinstance(source, Graph) else Graph.from_dict(source)
+        if graph.inputs is not None:
+            # the hub only passes declared inputs; refusing others here too means a graph's
+            # declaration holds however the execution was started
+            try:
+                check_inputs(graph.inputs, self._inputs)
+            except InputsRejected as exc:
+                raise GraphError(str(exc)) from None
         self.variables = copy.deepcopy(graph.variables)
+        self.variables.update(graph.input_defaults())
         self.variables.update(copy.deepcopy(self._inputs))
         if not graph.nodes:
             raise GraphError("the workflow has no nodes")

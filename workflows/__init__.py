@@ -4,7 +4,7 @@ activity catalog — shared by the hub, the runner and the console. Pure: no I/O
 
 from __future__ import annotations
 
-from . import catalog, examples
+from . import catalog, examples, hosts
 from .catalog import CATALOG, Activity, Param, UnknownActivity
 from .diff import diff, format_diff
 from .expressions import (
@@ -17,6 +17,7 @@ from .expressions import (
     render,
 )
 from .graph import Edge, Graph, Node, Retry, canonical, dumps, loads
+from .inputs import InputDecl, InputsRejected, check_inputs
 from .params import resolve_params
 from .problems import InvalidGraph, Problem
 from .schema import SCHEMA, schema_problems
@@ -30,6 +31,8 @@ __all__ = [
     "Edge",
     "ExpressionError",
     "Graph",
+    "InputDecl",
+    "InputsRejected",
     "InvalidGraph",
     "Node",
     "Param",
@@ -39,6 +42,7 @@ __all__ = [
     "canonical",
     "catalog",
     "check_condition",
+    "check_inputs",
     "check_template",
     "diff",
     "dumps",
@@ -47,6 +51,7 @@ __all__ = [
     "evaluate",
     "examples",
     "format_diff",
+    "hosts",
     "loads",
     "references",
     "render",

@@ -77,6 +77,9 @@ def diff(a: Graph | Mapping[str, Any], b: Graph | Mapping[str, Any]) -> dict[str
         for f in ("format", "description")
         if getattr(old, f) != getattr(new, f)
     }
+    old_inputs, new_inputs = old.to_dict().get("inputs"), new.to_dict().get("inputs")
+    if not _same(old_inputs, new_inputs):  # the declaration is one field: who may set what
+        graph_fields["inputs"] = {"old": old_inputs, "new": new_inputs}
     return {
         "nodes": {
             "added": [new_nodes[n.id] for n in new.nodes if n.id not in old_nodes],

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .inputs import InputDecl, legacy_declaration
 from .problems import InvalidGraph, Problem
 from .schema import FORMAT, schema_problems
 
@@ -100,6 +101,9 @@ class Graph:
     variables: dict[str, Any] = field(default_factory=dict)
     description: str | None = None
     format: int = FORMAT
+    #: the declared inputs; None for a legacy graph that declares none (see
+    #: :mod:`workflows.inputs`: then only the workflow's legacy inputs are accepted)
+    inputs: list[InputDecl] | None = None
 
     @classmethod
     def from_dict(cls, data: Any) -> Graph:
@@ -123,6 +127,7 @@ class Graph:
             variables=copy.deepcopy(dict(data.get("variables") or {})),
             description=data.get("description"),
             format=data["format"],
+            inputs=([InputDecl.from_dict(i) for i in data["inputs"]] if "inputs" in data else None),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -135,7 +140,20 @@ class Graph:
         }
         if self.description is not None:
             out["description"] = self.description
+        if self.inputs is not None:
+            out["inputs"] = [i.to_dict() for i in self.inputs]
         return out
+
+    def accepted_inputs(self, legacy: list[str] | None = None) -> list[InputDecl]:
+        """What may be set from outside: the declared inputs, or for a legacy graph (no
+        ``inputs``) the names its workflow passed before declarations existed."""
+        if self.inputs is not None:
+            return list(self.inputs)
+        return legacy_declaration(legacy or [])
+
+    def input_defaults(self) -> dict[str, Any]:
+        """Each declared input's default, by name (inputs without one are left out)."""
+        return {i.name: copy.deepcopy(i.default) for i in self.inputs or [] if i.has_default}
 
     def node(self, node_id: str) -> Node:
         for n in self.nodes:

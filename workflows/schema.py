@@ -12,10 +12,12 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from .inputs import INPUT_TYPES
 from .problems import Problem
 
 __all__ = [
     "FORMAT",
+    "MAX_INPUTS",
     "NODE_ID_PATTERN",
     "SCHEMA",
     "TYPE_PATTERN",
@@ -67,6 +69,22 @@ _EDGE: dict[str, Any] = {
     },
 }
 
+#: most inputs one graph may declare
+MAX_INPUTS = 200
+
+_INPUT: dict[str, Any] = {
+    "type": "object",
+    "required": ["name"],
+    "additionalProperties": False,
+    "properties": {
+        "name": {"type": "string", "maxLength": 100, "pattern": VARIABLE_PATTERN},
+        "type": {"enum": list(INPUT_TYPES)},
+        "required": {"type": "boolean"},
+        "default": {},
+        "description": {"type": "string", "maxLength": 2000},
+    },
+}
+
 # Node and edge schemas are written inline rather than by "$ref" (jsonschema resolves a
 # reference per array item: inline validates a 1,000-node graph ~1.5x faster); "$defs" names
 # the same schemas for readers and tools.
@@ -85,10 +103,17 @@ SCHEMA: dict[str, Any] = {
             "description": "declared variables with their defaults; execution inputs override",
             "propertyNames": {"pattern": VARIABLE_PATTERN},
         },
+        "inputs": {
+            "type": "array",
+            "description": "the variables that may be set from outside (execution inputs, "
+            "triggers, webhook bodies); without it, only the workflow's legacy inputs",
+            "maxItems": MAX_INPUTS,
+            "items": _INPUT,
+        },
         "nodes": {"type": "array", "items": _NODE},
         "edges": {"type": "array", "items": _EDGE},
     },
-    "$defs": {"node": _NODE, "edge": _EDGE},
+    "$defs": {"node": _NODE, "edge": _EDGE, "input": _INPUT},
 }
 
 Draft202012Validator.check_schema(SCHEMA)
@@ -109,6 +134,7 @@ _TOP_KEYS = frozenset(SCHEMA["properties"])
 _NODE_KEYS = frozenset(_NODE["properties"])
 _EDGE_KEYS = frozenset(_EDGE["properties"])
 _RETRY_KEYS = frozenset(_NODE["properties"]["retry"]["properties"])
+_INPUT_KEYS = frozenset(_INPUT["properties"])
 
 
 def _is_int(value: Any) -> bool:
@@ -149,6 +175,20 @@ def _node_conforms(node: Any) -> bool:
     return True
 
 
+def _input_conforms(decl: Any) -> bool:
+    if not isinstance(decl, dict) or not decl.keys() <= _INPUT_KEYS:
+        return False
+    name = decl.get("name")
+    if not isinstance(name, str) or len(name) > 100 or not _VARIABLE_RE.match(name):
+        return False
+    if "type" in decl and decl["type"] not in INPUT_TYPES:
+        return False
+    if "required" in decl and not isinstance(decl["required"], bool):
+        return False
+    description = decl.get("description", "")
+    return isinstance(description, str) and len(description) <= 2000
+
+
 def _edge_conforms(edge: Any) -> bool:
     if not isinstance(edge, dict) or not edge.keys() <= _EDGE_KEYS:
         return False
@@ -177,6 +217,12 @@ def conforms(doc: Any) -> bool:
         if not isinstance(variables, dict) or not all(
             isinstance(k, str) and _VARIABLE_RE.match(k) for k in variables
         ):
+            return False
+    if "inputs" in doc:
+        inputs = doc["inputs"]
+        if not isinstance(inputs, list) or len(inputs) > MAX_INPUTS:
+            return False
+        if not all(_input_conforms(i) for i in inputs):
             return False
     if "edges" in doc:
         edges = doc["edges"]

@@ -23,6 +23,7 @@ from .expressions import (
     uses_credential,
 )
 from .graph import Graph
+from .inputs import INPUT_TYPES, type_ok
 from .params import CREDENTIAL_PARAM
 from .problems import InvalidGraph, Problem
 from .schema import FORMAT, NODE_ID_PATTERN, VARIABLE_PATTERN, schema_problems
@@ -50,6 +51,9 @@ CODES: dict[str, str] = {
     "duplicate_edge": "the same edge twice",
     "duplicate_port": "two edges leave one node by the same port",
     "unreachable": "a node that execution can never reach from the start node",
+    "duplicate_input": "two declared inputs have the same name",
+    "input_conflict": "a declared input is also in variables (give its default in the input)",
+    "input_default": "an input's default is not of its type, or a required input has one",
 }
 
 #: the port every node has: taken when the node fails
@@ -200,6 +204,61 @@ def _check_params(
     return problems
 
 
+def _check_inputs(inputs: Any, variables: Any) -> list[Problem]:
+    """Problems of the ``inputs`` declaration the schema cannot see."""
+    problems: list[Problem] = []
+    if not isinstance(inputs, list):
+        return problems
+    seen: set[str] = set()
+    for index, decl in enumerate(inputs):
+        if not isinstance(decl, Mapping) or not isinstance(decl.get("name"), str):
+            continue  # reported by the schema
+        name = decl["name"]
+        path = f"/inputs/{index}"
+        if re.match(VARIABLE_PATTERN, name) and not is_identifier(name):
+            problems.append(
+                Problem(
+                    "invalid_name",
+                    f"input {name!r} is not a valid name "
+                    "(letters, digits and _, not starting with a digit or __)",
+                    path=path,
+                )
+            )
+        if name in seen:
+            problems.append(
+                Problem("duplicate_input", f"input {name!r} is declared twice", path=path)
+            )
+        seen.add(name)
+        if isinstance(variables, Mapping) and name in variables:
+            problems.append(
+                Problem(
+                    "input_conflict",
+                    f"input {name!r} is also in variables; remove it there and give its "
+                    "default in the input's declaration",
+                    path=path,
+                )
+            )
+        kind = decl.get("type", "any")
+        if "default" in decl and kind in INPUT_TYPES:
+            if decl.get("required") is True:
+                problems.append(
+                    Problem(
+                        "input_default",
+                        f"input {name!r} is required, so it cannot have a default",
+                        path=path + "/default",
+                    )
+                )
+            elif not type_ok(kind, decl["default"]):
+                problems.append(
+                    Problem(
+                        "input_default",
+                        f"input {name!r}: the default must be {INPUT_TYPES[kind]}",
+                        path=path + "/default",
+                    )
+                )
+    return problems
+
+
 def validate(doc: Any) -> list[Problem]:
     """Every problem of a graph document (empty list: the graph is valid)."""
     problems = schema_problems(doc)
@@ -227,6 +286,8 @@ def validate(doc: Any) -> list[Problem]:
                         "(letters, digits and _, not starting with a digit or __)",
                     )
                 )
+
+    problems.extend(_check_inputs(doc.get("inputs"), variables))
 
     # --- nodes
     raw_nodes = doc.get("nodes")

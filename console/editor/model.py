@@ -78,8 +78,12 @@ class EditorModel:
         return (named or [DEFAULT_PORT]) + ["error"]
 
     def variables(self) -> list[str]:
-        """Names a `{...}` may refer to: declared variables and every node's output names."""
+        """Names a `{...}` may refer to: declared variables and inputs and every node's output
+        names."""
         names = set(self.doc.get("variables") or {})
+        declared = self.doc.get("inputs")
+        if isinstance(declared, list):
+            names |= {i["name"] for i in declared if isinstance(i, dict) and i.get("name")}
         for n in self.nodes:
             try:
                 act = catalog.get(n["type"])

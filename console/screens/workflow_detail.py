@@ -15,7 +15,7 @@ from workflows.diff import format_diff
 from .. import fmt
 from ..modals import Field, FormModal, PickModal, TextModal
 from .base import TableScreen, hub_work
-from .workflows import open_editor, run_now
+from .workflows import describe_input, open_editor, run_now
 
 HELP = """# Versions
 Every version of the workflow, newest first. Published versions are immutable; the latest
@@ -23,7 +23,26 @@ version may be a draft. `d` compares the selected version with another; `p` publ
 draft; `r` restores the selected version as a new draft (rollback); `e` edits it in the graph
 editor; `x` exports the workflow to a file; `g` runs the published version now; `l` lists its
 executions. The header shows its process performance (runs, success rate, durations p50/p95,
-CPU and memory)."""
+CPU and memory) and the inputs the published version accepts from outside (`*` required; only
+declared inputs can be set by a run, a trigger or a webhook). A graph written before inputs
+were declared shows its *legacy* inputs: the names its earlier runs and triggers passed,
+accepted until a version declares its inputs."""
+
+
+def inputs_line(version: dict[str, Any] | None) -> str:
+    """What the version accepts from outside, for the header."""
+    if version is None:
+        return ""
+    declared = version.get("inputs") or []
+    shown = ", ".join(escape(describe_input(d)) for d in declared)
+    if version.get("inputs_declared", True):
+        return f"inputs (v{version['number']}): {shown or '[dim]none[/]'}"
+    if not declared:
+        return f"inputs (v{version['number']}): [dim]none (no declaration)[/]"
+    return (
+        f"inputs (v{version['number']}): [yellow]not declared — legacy[/] {shown} "
+        "[dim](declare them in the graph's inputs)[/]"
+    )
 
 
 def performance(p: dict[str, Any]) -> str:
@@ -70,12 +89,17 @@ class WorkflowDetailScreen(TableScreen):
         self.workflow = await self.api.workflow(self.workflow["id"])
         wf = self.workflow
         perf = (await self.api.performance(wf["id"])).get("items") or [{}]
+        versions = await self.api.versions(wf["id"])
+        shown = wf.get("published_version") or wf.get("latest_version")
+        current = next((v for v in versions if v["number"] == shown), None)
         self.query_one("#wf-info", Static).update(
             f"[b]{escape(wf['name'])}[/] — {escape(wf.get('description') or '')}  "
             f"[dim]latest v{wf.get('latest_version') or '—'}, "
-            f"published v{wf.get('published_version') or '—'}[/]\n" + performance(perf[0])
+            f"published v{wf.get('published_version') or '—'}[/]\n"
+            + performance(perf[0])
+            + "\n"
+            + inputs_line(current)
         )
-        versions = await self.api.versions(wf["id"])
         for v in versions:
             v["id"] = v["number"]
         return versions

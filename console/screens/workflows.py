@@ -18,7 +18,8 @@ HELP = """# Workflows
 Every workflow with its latest and published version (`*` = a draft waits to be published).
 `enter` opens its versions (diff, publish, restore, export); `e` opens the latest version in
 the graph editor; `n` starts a new one; `i` imports an exported `.exekra.json` file;
-`g` runs the published version now (optionally on a chosen runner)."""
+`g` runs the published version now (optionally on a chosen runner), asking for the inputs
+it declares (typed, `*` required, defaults filled in)."""
 
 
 class WorkflowsScreen(TableScreen):
@@ -114,6 +115,75 @@ async def open_editor(screen: Any, wf: dict[str, Any], number: int | None = None
     screen.console.open(EditorScreen(wf, graph, number))
 
 
+#: the form field kind for each declared input type
+_INPUT_KINDS = {"string": "text", "integer": "int", "number": "number", "list": "json",
+                "object": "json", "any": "value"}  # fmt: skip
+
+
+def describe_input(decl: dict[str, Any]) -> str:
+    """``order* integer``, ``region string = "EU"``, ``customer (legacy)``: one input."""
+    text = decl["name"] + ("*" if decl.get("required") else "")
+    if decl.get("legacy"):
+        return text + " (legacy)"
+    text += f" {decl.get('type', 'any')}"
+    if "default" in decl:
+        text += " = " + json.dumps(decl["default"], ensure_ascii=False)[:40]
+    return text
+
+
+def input_fields(declared: list[dict[str, Any]]) -> list[Field]:
+    """One form field per input the published version accepts, typed by its declaration."""
+    fields = []
+    for decl in declared:
+        kind = decl.get("type", "any")
+        help_ = decl.get("description") or ""
+        if decl.get("legacy"):
+            help_ = "accepted because earlier runs passed it (not declared); any value"
+        elif kind == "any":
+            help_ = (help_ + " — " if help_ else "") + "JSON, or text as typed"
+        default = decl.get("default")
+        if kind == "boolean":
+            fields.append(
+                Field(
+                    f"in-{decl['name']}",
+                    decl["name"],
+                    kind="select",
+                    value=default,
+                    choices=[("true", True), ("false", False)],
+                    required=bool(decl.get("required")),
+                    help=help_,
+                )  # fmt: skip
+            )
+            continue
+        field_kind = _INPUT_KINDS.get(kind, "value")
+        if field_kind == "value" and default is not None:
+            default = json.dumps(default, ensure_ascii=False)
+        fields.append(
+            Field(
+                f"in-{decl['name']}",
+                f"{decl['name']} ({kind})",
+                kind=field_kind,
+                value=default,
+                required=bool(decl.get("required")),
+                help=help_,
+            )  # fmt: skip
+        )
+    return fields
+
+
+def collect_inputs(declared: list[dict[str, Any]], values: dict[str, Any]) -> dict[str, Any]:
+    """The inputs to send: every field given a value (an empty one is left to the default)."""
+    out: dict[str, Any] = {}
+    for decl in declared:
+        value = values.get(f"in-{decl['name']}")
+        if value is None or (value == "" and not decl.get("required")):
+            continue
+        if decl.get("type") == "integer" and isinstance(value, float) and value.is_integer():
+            value = int(value)
+        out[decl["name"]] = value
+    return out
+
+
 async def run_now(screen: Any, wf: dict[str, Any]) -> None:
     """Ask for inputs and an optional runner, start the published version, open the run."""
     from ..client import HubError
@@ -136,19 +206,24 @@ async def run_now(screen: Any, wf: dict[str, Any]) -> None:
     if runner is None:
         return
     runner = None if runner == "any" else runner
-    values = await screen.app.push_screen_wait(
-        FormModal(
-            f"Run {wf['name']}",
-            [Field("inputs", "Inputs (JSON object, optional)", kind="json", value="{}")],
-            submit_label="Run",
-        )
-    )
-    if values is None:
-        return
     try:
-        execution = await screen.api.run(
-            wf["id"], inputs=values["inputs"] or None, runner_id=runner
+        version = await screen.api.version(wf["id"], wf["published_version"])
+    except HubError as exc:
+        screen.console.hub_failed(exc)
+        return
+    declared = version.get("inputs") or []
+    inputs: dict[str, Any] = {}
+    if declared:
+        values = await screen.app.push_screen_wait(
+            FormModal(f"Run {wf['name']}: inputs", input_fields(declared), submit_label="Run")
         )
+        if values is None:
+            return
+        inputs = collect_inputs(declared, values)
+    else:
+        screen.notify(f"{wf['name']} takes no inputs")
+    try:
+        execution = await screen.api.run(wf["id"], inputs=inputs or None, runner_id=runner)
     except HubError as exc:
         screen.console.hub_failed(exc)
         return

@@ -11,12 +11,23 @@ from ..api import Routes, endpoint, page, send
 from ..services.credentials import to_dict
 from .common import Page
 
+#: host patterns: ``erp.acme.local``, ``*.acme.local``, ``10.0.0.7``, each optionally ``:port``
+AllowedHosts = Annotated[
+    list[Annotated[str, msgspec.Meta(max_length=300)]],
+    msgspec.Meta(
+        max_length=50,
+        description="Hosts the secret may be sent to: `erp.acme.local`, `*.acme.local` (any "
+        "subdomain), an IP address, each optionally with `:port`. Empty or absent: any host.",
+    ),
+]
+
 
 class CredentialCreate(msgspec.Struct, forbid_unknown_fields=True):
     name: str
     secret: str
     username: Annotated[str, msgspec.Meta(max_length=400)] | None = None
     description: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    allowed_hosts: AllowedHosts | None = None
 
 
 class CredentialPatch(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -26,6 +37,7 @@ class CredentialPatch(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=
         msgspec.UNSET
     )
     description: Annotated[str, msgspec.Meta(max_length=2000)] | msgspec.UnsetType = msgspec.UNSET
+    allowed_hosts: AllowedHosts | None | msgspec.UnsetType = msgspec.UNSET
 
 
 class CredentialOut(msgspec.Struct):
@@ -35,6 +47,8 @@ class CredentialOut(msgspec.Struct):
     description: str
     created_at: str | None
     updated_at: str | None
+    #: normalised host patterns; empty: the secret may be sent to any host
+    allowed_hosts: list[str] = []
 
 
 class CredentialList(msgspec.Struct):
@@ -63,7 +77,10 @@ class Collection:
         body=CredentialCreate,
         response=CredentialOut,
         status=201,
-        responses={409: "A credential with this name exists"},
+        responses={
+            400: "A bad name, secret or allowed host (`invalid_allowed_hosts`)",
+            409: "A credential with this name exists",
+        },
     )
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body: CredentialCreate = req.context.body
@@ -72,6 +89,7 @@ class Collection:
             secret=body.secret,
             username=body.username,
             description=body.description,
+            allowed_hosts=body.allowed_hosts,
             actor=req.context.user,
             ip=req.context.ip,
         )

@@ -41,6 +41,21 @@ class WorkflowOut(msgspec.Struct):
     created_by: int | None
     created_at: str
     updated_at: str
+    #: names a graph without an ``inputs`` declaration still accepts (learned from the
+    #: workflow's history by the upgrade; null for workflows created since)
+    legacy_inputs: list[str] | None = None
+
+
+class InputOut(msgspec.Struct):
+    """One input that may be set from outside (``default`` only when the graph gives one)."""
+
+    name: str
+    type: str
+    required: bool
+    description: str
+    #: accepted only because the workflow passed it before inputs were declared
+    legacy: bool
+    default: Any = None
 
 
 class WorkflowList(msgspec.Struct):
@@ -63,6 +78,10 @@ class VersionOut(msgspec.Struct):
     graph: dict[str, Any] | None = None
     #: the author's email (null when the user was deleted)
     created_by_email: str | None = None
+    #: the inputs this version accepts from outside (executions, triggers, webhooks)
+    inputs: list[InputOut] = []
+    #: false for a legacy graph without an ``inputs`` declaration (``inputs`` are learned)
+    inputs_declared: bool = True
 
 
 class VersionList(msgspec.Struct):

@@ -14,6 +14,8 @@ from typing import Any
 
 import peewee
 
+from workflows.hosts import InvalidHostPattern, parse_patterns
+
 from .. import errors
 from ..crypto import Sealer, TamperedData
 from ..models import Credential, User, iso, utcnow
@@ -33,6 +35,7 @@ def to_dict(row: Credential) -> dict[str, Any]:
         "name": row.name,
         "username": row.username,
         "description": row.description,
+        "allowed_hosts": list(row.allowed_hosts or []),
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
     }
@@ -54,6 +57,21 @@ def check_secret(secret: str) -> str:
     if len(secret) > MAX_SECRET:
         raise errors.ValidationFailed(f"the secret is longer than {MAX_SECRET} characters")
     return secret
+
+
+def check_allowed_hosts(patterns: builtins.list[str] | None) -> builtins.list[str] | None:
+    """The patterns in their normalised form (``ERP.acme.local.`` → ``erp.acme.local``,
+    ``Bücher.example`` → its punycode), duplicates dropped; 400 naming a bad one. Empty: the
+    credential may be sent to any host (as before allowed hosts existed)."""
+    if not patterns:
+        return None
+    try:
+        parsed = parse_patterns(patterns)
+    except InvalidHostPattern as exc:
+        raise errors.ValidationFailed(
+            f"allowed_hosts: {exc}", code="invalid_allowed_hosts"
+        ) from None
+    return [str(p) for p in parsed]
 
 
 class CredentialService:
@@ -79,8 +97,10 @@ class CredentialService:
         description: str,
         actor: User | None,
         ip: str | None = None,
+        allowed_hosts: builtins.list[str] | None = None,
     ) -> Credential:
         name = check_name(name)
+        hosts = check_allowed_hosts(allowed_hosts)
         sealed = self.sealer.seal(check_secret(secret), _aad(name))
         try:
             row = Credential.create(
@@ -88,6 +108,7 @@ class CredentialService:
                 username=username,
                 description=description,
                 secret=sealed,
+                allowed_hosts=hosts,
                 created_by=actor.id if actor else None,
             )
         except peewee.IntegrityError:
@@ -95,7 +116,11 @@ class CredentialService:
                 f"a credential named {name!r} exists", code="credential_name_taken"
             ) from None
         audit.record(
-            actor, "credential.create", f"credential:{row.id}", ip=ip, details={"name": name}
+            actor,
+            "credential.create",
+            f"credential:{row.id}",
+            ip=ip,
+            details={"name": name, "allowed_hosts": hosts or []},
         )
         return row
 
@@ -109,6 +134,8 @@ class CredentialService:
             fields["username"] = changes["username"]
         if "description" in changes:
             fields["description"] = changes["description"]
+        if "allowed_hosts" in changes:
+            fields["allowed_hosts"] = check_allowed_hosts(changes["allowed_hosts"])
         if "secret" in changes:
             secret = check_secret(changes["secret"])
         elif name != row.name:
@@ -137,7 +164,14 @@ class CredentialService:
             "credential.update",
             f"credential:{credential_id}",
             ip=ip,
-            details={"changed": shown},
+            details={
+                "changed": shown,
+                **(
+                    {"allowed_hosts": fields["allowed_hosts"] or []}
+                    if "allowed_hosts" in fields
+                    else {}
+                ),
+            },
         )
         return self.get(credential_id)
 
@@ -168,7 +202,12 @@ class CredentialService:
                     details={"execution_id": execution_id, "runner_id": runner_id},
                 )
                 continue
-            out[row.name] = {"username": row.username, "secret": secret}
+            out[row.name] = {
+                "username": row.username,
+                "secret": secret,
+                # the runner refuses to send the secret anywhere else (empty: any host)
+                "allowed_hosts": list(row.allowed_hosts or []),
+            }
             audit.record(
                 None,
                 "credential.read",

@@ -21,6 +21,8 @@ from typing import Any
 
 import peewee
 
+from workflows.inputs import InputsRejected, accepted_inputs, check_inputs
+
 from .. import errors
 from ..db import database_proxy
 from ..models import (
@@ -110,6 +112,21 @@ def request_hash(
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def check_declared_inputs(
+    workflow: Workflow, graph: dict[str, Any], inputs: dict[str, Any], *, partial: bool = False
+) -> None:
+    """400 ``invalid_inputs`` unless ``inputs`` sets only what ``graph`` declares as inputs
+    (for a graph without a declaration: the workflow's legacy inputs), each of its type, and —
+    unless ``partial`` (a trigger's saved inputs) — every required one. The answer names the
+    offending inputs in ``undeclared``, ``missing`` and ``wrong_type``."""
+    try:
+        check_inputs(accepted_inputs(graph, workflow.legacy_inputs), inputs, partial=partial)
+    except InputsRejected as exc:
+        raise errors.ValidationFailed(
+            f"workflow {workflow.name!r}: {exc}", code="invalid_inputs", **exc.to_dict()
+        ) from None
+
+
 def check_transition(current: str, new: str) -> None:
     if new not in TRANSITIONS.get(current, ()):
         raise errors.IllegalTransition(
@@ -183,6 +200,7 @@ class ExecutionService:
         if runner_id is not None and Runner.get_or_none(Runner.id == runner_id) is None:
             raise errors.NotFound(f"no runner {runner_id}", code="runner_not_found")
         version = workflow.published_version
+        check_declared_inputs(workflow, self.graph(workflow_id, version), inputs)
         digest = request_hash(workflow_id, version, inputs, priority, runner_id, required)
         try:
             with transaction():

@@ -34,6 +34,7 @@ import peewee as pw
 import workflows
 from workflows.diff import diff as graph_diff
 from workflows.diff import format_diff, is_empty
+from workflows.inputs import accepted_inputs
 
 from .. import errors
 from ..db import database_proxy
@@ -71,6 +72,7 @@ def to_dict(workflow: Workflow) -> dict[str, Any]:
         "created_by": workflow.created_by,
         "created_at": iso(workflow.created_at),
         "updated_at": iso(workflow.updated_at),
+        "legacy_inputs": workflow.legacy_inputs,
     }
 
 
@@ -106,6 +108,10 @@ def version_to_dict(
         "published_at": iso(version.published_at),
         "published_by": version.published_by,
     }
+    doc = version.graph or {}
+    # who may set what from outside: the declaration, or the learned legacy names
+    out["inputs_declared"] = isinstance(doc.get("inputs"), list)
+    out["inputs"] = [d.describe() for d in accepted_inputs(doc, workflow.legacy_inputs)]
     if graph:
         out["graph"] = version.graph
     return out

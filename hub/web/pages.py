@@ -12,6 +12,8 @@ from typing import Any
 
 import falcon
 
+from workflows.inputs import accepted_inputs
+
 from .. import errors
 from ..auth.context import COOKIE_NAME
 from ..models import EXECUTION_STATUSES, ROLE_RANK, User, utcnow
@@ -213,6 +215,13 @@ class WorkflowDetail(Page):
             "shown": shown,
             "drawing": layout_graph(graph) if graph is not None else None,
             "variables": graph.get("variables") if isinstance(graph, dict) else None,
+            # who may set what from outside: the declaration, or the learned legacy names
+            "inputs": (
+                [d.describe() for d in accepted_inputs(graph, wf.legacy_inputs)]
+                if isinstance(graph, dict)
+                else []
+            ),
+            "inputs_declared": isinstance(graph, dict) and isinstance(graph.get("inputs"), list),
             "recent": recent,
             "execution_total": total,
             "triggers": queries.triggers(self.view.triggers, base_url(req), workflow_id),

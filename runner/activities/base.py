@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from workflows import catalog
 from workflows.expressions import ExpressionError, evaluate, is_identifier
+from workflows.hosts import HostPattern, InvalidHostPattern, host_allowed, parse_pattern
 
 # ---------------------------------------------------------------------------------------------
 # Exceptions: the engine maps each to a node/execution outcome in one place.
@@ -92,8 +93,52 @@ class Loop:
 
 @dataclass
 class Credential:
+    """A vault credential as the runner received it with its execution.
+
+    ``allowed_hosts`` are the hub's normalised host patterns (see :mod:`workflows.hosts`);
+    empty means the secret may go to any host, as before the binding existed. Every activity
+    that sends the secret over the network calls :meth:`check_host` with the destination
+    *before* sending anything (and again for each redirect or further connection).
+    """
+
     username: str
     secret: str = field(repr=False)
+    name: str = ""
+    allowed_hosts: tuple[str, ...] = ()
+    _patterns: list[HostPattern] = field(
+        default_factory=list, init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        patterns = []
+        for text in self.allowed_hosts:
+            try:
+                patterns.append(parse_pattern(text))
+            except InvalidHostPattern:
+                # a pattern this runner cannot read allows nothing: failing closed keeps the
+                # binding a binding even when hub and runner versions differ
+                continue
+        self._patterns = patterns
+
+    @property
+    def bound(self) -> bool:
+        """Whether the credential is restricted to some hosts."""
+        return bool(self.allowed_hosts)
+
+    def check_host(self, host: str | None, port: int | None = None, *, what: str = "") -> None:
+        """Raise :class:`ActivityError` unless the secret may be sent to ``host`` on ``port``
+        (``port`` None: only patterns without a port match). The message names the host and
+        the credential, never the secret. A credential without allowed hosts allows any."""
+        if not self.allowed_hosts:
+            return
+        if host_allowed(self._patterns, host, port):
+            return
+        shown = (host or "(no host)") + (f":{port}" if port is not None else "")
+        where = f" ({what})" if what else ""
+        raise ActivityError(
+            f"credential {self.name!r} may not be sent to {shown}{where}: it is bound to "
+            f"{', '.join(self.allowed_hosts)}"
+        )
 
 
 #: ``(name, data, kind, content_type, node_id) -> record or None``: stores one artifact

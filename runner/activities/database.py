@@ -60,6 +60,64 @@ def _redacted(url: str) -> str:
 
 Canceller = Callable[[], None]
 
+#: the port a connection URL without one uses
+DEFAULT_PORTS = {"postgresql": 5432, "postgres": 5432, "mysql": 3306, "mariadb": 3306}
+
+
+def _check_destination(url: str, ctx: Context) -> None:
+    """Refuse, before connecting, to send the node's credential to a database host it is not
+    bound to. For PostgreSQL the URL is read as libpq reads it (``?host=`` and
+    ``?hostaddr=`` override the authority, several hosts may be listed, ``service=`` names
+    hosts elsewhere): every host it may connect to must be allowed."""
+    cred = ctx.credential
+    if cred is None or not cred.bound:
+        return
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "sqlite":
+        raise ActivityError(
+            f"credential {cred.name!r} is bound to {', '.join(cred.allowed_hosts)}; a SQLite "
+            "connection has no host to check, so it cannot be used with it"
+        )
+    if scheme in {"postgresql", "postgres"}:
+        from psycopg2.extensions import parse_dsn
+
+        try:
+            dsn = parse_dsn(url)
+        except Exception:  # noqa: BLE001 - psycopg2 raises ProgrammingError for bad DSNs
+            raise ActivityError(f"cannot read the connection URL {_redacted(url)!r}") from None
+        if "service" in dsn:
+            raise ActivityError(
+                f"credential {cred.name!r} is bound to hosts: name the host in the connection "
+                "URL instead of a service"
+            )
+        hosts = [h for h in (dsn.get("host") or "").split(",")]
+        addrs = [a for a in (dsn.get("hostaddr") or "").split(",") if a]
+        ports = [p for p in (dsn.get("port") or "").split(",")]
+        targets = addrs or hosts
+        for index, host in enumerate(targets):
+            if not host or host.startswith("/"):
+                raise ActivityError(
+                    f"credential {cred.name!r} is bound to hosts: the connection URL must "
+                    "name a network host (not a local socket or the PGHOST default)"
+                )
+            raw_port = ports[index] if index < len(ports) else (ports[0] if len(ports) == 1 else "")
+            port = int(raw_port) if raw_port.isdigit() else DEFAULT_PORTS[scheme]
+            cred.check_host(host, port, what="database connection")
+        return
+    if scheme in {"mysql", "mariadb"}:
+        query = dict(parse_qsl(parts.query))
+        if "unix_socket" in query or not parts.hostname:
+            raise ActivityError(
+                f"credential {cred.name!r} is bound to hosts: the connection URL must name a "
+                "network host"
+            )
+        try:
+            port = parts.port or DEFAULT_PORTS[scheme]
+        except ValueError:
+            raise ActivityError(f"bad port in {_redacted(url)!r}") from None
+        cred.check_host(parts.hostname, port, what="database connection")
+
 
 def _connect(url: str, ctx: Context, connect_timeout: float) -> tuple[Any, Canceller | None]:
     """An open DB-API connection, and how to interrupt its running statement from another
@@ -150,6 +208,7 @@ def query(params: dict[str, Any], ctx: Context) -> Any:
     parsed = urlsplit(url)
     if parsed.password:
         ctx.add_secret(unquote(parsed.password))
+    _check_destination(url, ctx)
     try:
         conn, cancel = _connect(url, ctx, connect_timeout)
     except ActivityError:

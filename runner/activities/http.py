@@ -18,6 +18,24 @@ from .base import ActivityError, Context, activity, boolean, number, text
 
 #: largest response body kept in memory
 MAX_BODY = 50 * 1024 * 1024
+#: the port a URL without one connects to
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _host_guard(ctx: Context) -> list[Any]:
+    """httpx request hooks that refuse, before connecting, to send the node's credential to
+    a host it is not bound to. httpx runs request hooks for every request it sends, each
+    redirect included, so a redirect cannot carry the secret elsewhere either."""
+    cred = ctx.credential
+    if cred is None or not cred.bound:
+        return []
+
+    def check(request: httpx.Request) -> None:
+        url = request.url
+        port = url.port if url.port is not None else DEFAULT_PORTS.get(url.scheme)
+        cred.check_host(url.host, port, what=f"{request.method} {url.scheme}://{url.host}")
+
+    return [check]
 
 
 def _mapping(params: dict[str, Any], name: str) -> dict[str, str]:
@@ -78,10 +96,12 @@ def request(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
             timeout=httpx.Timeout(timeout),
             verify=boolean(params, "verify_tls", True),
             follow_redirects=boolean(params, "follow_redirects", True),
+            event_hooks={"request": _host_guard(ctx)},
         ) as client:
-            with client.stream(
-                method, url, headers=headers, params=query, auth=auth, **kwargs
-            ) as response:
+            # merged, not passed as params=: httpx 0.28 replaces the URL's own query string
+            # with params (an empty dict clears it)
+            target = httpx.URL(url).copy_merge_params(query) if query else url
+            with client.stream(method, target, headers=headers, auth=auth, **kwargs) as response:
                 chunks: list[bytes] = []
                 size = 0
                 for chunk in response.iter_bytes():

@@ -27,19 +27,22 @@ SIZE = (100, 30)
 
 
 def seed(hub: LiveHub) -> None:
+    # the demo runs pass an input "n": both workflows declare it
+    example = {**EXAMPLE, "inputs": [{"name": "n", "type": "integer"}]}
     simple = {
         "format": 1,
         "variables": {},
+        "inputs": [{"name": "n", "type": "integer"}],
         "nodes": [{"id": "say", "type": "log.write", "params": {"message": "report"}}],
         "edges": [],
     }
     wf = hub.call(
         "POST",
         "/api/workflows",
-        json={"name": "Invoice intake", "description": "Read orders, file them", "graph": EXAMPLE},
+        json={"name": "Invoice intake", "description": "Read orders, file them", "graph": example},
     )
     hub.call("POST", f"/api/workflows/{wf['id']}/publish")
-    hub.call("POST", f"/api/workflows/{wf['id']}/versions", json={"graph": EXAMPLE})
+    hub.call("POST", f"/api/workflows/{wf['id']}/versions", json={"graph": example})
     report = hub.call(
         "POST",
         "/api/workflows",

@@ -49,6 +49,8 @@ class TestEditorModel:
         assert m.ports(b) == ["true", "false", "error"]
         assert m.ports(a) == [DEFAULT_PORT, "error"]
         assert "who" in m.variables()
+        m.doc["inputs"] = [{"name": "order", "type": "integer"}]  # declared inputs are variables
+        assert "order" in m.variables() and m.graph()["inputs"] == m.doc["inputs"]
         problems = m.problems_by_node()
         assert problems.get(b)  # the condition is missing
         assert not problems.get(a)

@@ -145,7 +145,10 @@ def test_runner_goes_from_one_execution_to_the_next_without_polling(platform):
     """With a 60 s poll interval, three waiting executions still run back to back: each final
     report hands the runner its next execution (``next``), so only the first needed a poll."""
     p = platform
-    wf = p.publish("hello", examples.load("hello"))
+    graph = examples.load("hello")
+    graph["variables"].pop("name")  # declared as an input instead: runs may set it
+    graph["inputs"] = [{"name": "name", "type": "string", "default": "World"}]
+    wf = p.publish("hello", graph)
     ids = [p.run(wf, inputs={"name": who}) for who in ("Ada", "Bo", "Cy")]  # no runner yet
     reg = p.connect_runner("chain")
     p.start_runner("chain", env={"EXEKRA_RUNNER_POLL_INTERVAL": "60"})

@@ -34,7 +34,7 @@ def test_vault_is_write_only_and_encrypted(licensed_api: Api, hub_app) -> None:
     res = api.patch(f"/api/credentials/{cid}", {"name": "erp-bot"}, as_="DEVELOPER")
     assert res.status_code == 200 and res.json["name"] == "erp-bot"
     assert hub_app.hub.credentials.for_execution(["erp-bot"], 1, 1) == {
-        "erp-bot": {"username": "robot", "secret": SECRET}
+        "erp-bot": {"username": "robot", "secret": SECRET, "allowed_hosts": []}
     }
     res = api.patch(f"/api/credentials/{cid}", {"secret": "new-one"}, as_="DEVELOPER")
     assert res.status_code == 200 and "new-one" not in res.text

@@ -185,7 +185,9 @@ def test_runner_a_cannot_touch_runner_b_execution(licensed_api: Api) -> None:
     b, token_b = online_runner(api, "b")
     assert api.get("/api/runner/poll", token=token_b).status_code == 204  # interactive: A only
     payload = api.get("/api/runner/poll", token=token_a).json["execution"]
-    assert payload["credentials"] == {"erp-login": {"username": "bot", "secret": "s3cr3t-pw"}}
+    assert payload["credentials"] == {
+        "erp-login": {"username": "bot", "secret": "s3cr3t-pw", "allowed_hosts": []}
+    }
     attempt = payload["attempt"]
     res = _status(api, token_b, ex["id"], attempt, "RUNNING")
     assert res.status_code == 403 and res.json["code"] == "not_your_execution"

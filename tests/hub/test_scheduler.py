@@ -221,7 +221,8 @@ class Recorder:
 def world(hub_app: Any) -> dict[str, Any]:
     """A migrated database (SQLite or PostgreSQL) with one published workflow."""
     wf = Workflow.create(name="nightly", latest_version=1, published_version=1)
-    WorkflowVersion.create(workflow=wf, number=1, graph={"nodes": []}, published_at=utcnow())
+    graph = {"nodes": [], "inputs": [{"name": "region", "type": "string"}]}
+    WorkflowVersion.create(workflow=wf, number=1, graph=graph, published_at=utcnow())
     return {"hub": hub_app.hub, "workflow": wf}
 
 

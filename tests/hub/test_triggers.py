@@ -19,7 +19,11 @@ from tests.support import Api, bootstrap
 
 WORKFLOW_GRAPH: dict[str, Any] = {
     "format": 1,
-    "variables": {"customer": "ACME"},
+    "variables": {},
+    "inputs": [
+        {"name": "customer", "type": "string", "default": "ACME"},
+        *({"name": n} for n in ("a", "b", "invoice", "n", "order", "region", "source", "x")),
+    ],
     "nodes": [{"id": "greet", "type": "log.write", "params": {"message": "hello {customer}"}}],
     "edges": [],
 }

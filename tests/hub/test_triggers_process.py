@@ -31,6 +31,7 @@ from tests.support import (
 
 GRAPH = {
     "format": 1,
+    "inputs": [{"name": "order", "type": "integer"}, {"name": "invoice", "type": "string"}],
     "nodes": [{"id": "hello", "type": "log.write", "params": {"message": "hello"}}],
     "edges": [],
 }
