@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -46,8 +47,23 @@ class Field:
     suggester: Suggester | None = None
 
 
-class FormModal(ModalScreen[dict[str, Any] | None]):
-    """A generated form; dismisses with the values (typed) or ``None`` when cancelled."""
+class FieldError(Exception):
+    """Raised by a form's ``submit`` for a problem it found itself (not the hub): shown beside
+    ``field`` (or above the form), and the form stays open."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class FormModal(ModalScreen[Any]):
+    """A generated form; dismisses with the values (typed) or ``None`` when cancelled.
+
+    With ``submit`` (an async function of the values), saving calls it while the form stays
+    open: a hub error (or :class:`FieldError`) is shown beside the field it names — or above
+    the form — and everything typed is kept; on success the form dismisses with what
+    ``submit`` returned.
+    """
 
     CSS_PATH = CSS_PATH
     BINDINGS = [
@@ -62,21 +78,25 @@ class FormModal(ModalScreen[dict[str, Any] | None]):
         *,
         preview: Callable[[dict[str, Any]], str] | None = None,
         submit_label: str = "Save",
+        submit: Callable[[dict[str, Any]], Awaitable[Any]] | None = None,
     ) -> None:
         super().__init__()
         self.form_title = title
         self.fields = list(fields)
         self.preview = preview
         self.submit_label = submit_label
+        self.submit = submit
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Label(self.form_title, id="dialog-title")
+            yield Static("", id="form-error", classes="field-error", markup=False)
             with VerticalScroll(id="form-body"):
                 for f in self.fields:
                     mark = " [b red]*[/]" if f.required else ""
                     yield Label(f"{f.label}{mark}", classes="field-label")
                     yield self._widget(f)
+                    yield Static("", id=f"err-{f.name}", classes="field-error", markup=False)
                     if f.help:
                         yield Static(f.help, classes="field-help", markup=False)
             if self.preview is not None:
@@ -116,9 +136,57 @@ class FormModal(ModalScreen[dict[str, Any] | None]):
         )
 
     def on_mount(self) -> None:
+        for error in self.query(".field-error"):
+            error.display = False
         if self.fields:
             self.query_one(f"#f-{self.fields[0].name}").focus()
         self._update_preview()
+
+    # -- errors beside their fields ---------------------------------------------------------
+    def clear_errors(self) -> None:
+        for error in self.query(".field-error"):
+            error.display = False
+
+    def show_error(self, message: str, field: str | None = None) -> None:
+        """Show ``message`` beside ``field`` (focusing it), or above the form."""
+        target = f"#err-{field}" if field and any(f.name == field for f in self.fields) else None
+        widget = self.query_one(target or "#form-error", Static)
+        widget.update(message)
+        widget.display = True
+        if target:
+            self.query_one(f"#f-{field}").focus()
+
+    def show_hub_error(self, exc: Exception) -> None:
+        """A hub answer's ``problems`` go beside the fields they name; the description beside
+        the field it mentions (``cron``, ``email``, ...), else above the form."""
+        body = getattr(exc, "body", None) or {}
+        placed = False
+        for problem in body.get("problems") or []:
+            if not isinstance(problem, dict):
+                continue
+            name = next(
+                (str(problem[k]) for k in ("field", "param", "name") if problem.get(k)), None
+            )
+            message = str(problem.get("message") or problem.get("code") or "")
+            if name and message and any(f.name == name for f in self.fields):
+                self.show_error(message, name)
+                placed = True
+        if placed:
+            return
+        message = str(getattr(exc, "description", "") or exc)
+        code = str(getattr(exc, "code", "") or body.get("code") or "")
+        named = code.removeprefix("invalid_") if code.startswith("invalid_") else ""
+        if not any(f.name == named for f in self.fields):  # invalid_cron → the cron field
+            named = self._field_named_in(message) or ""
+        self.show_error(message, named or None)
+
+    def _field_named_in(self, message: str) -> str | None:
+        text = message.lower()
+        for f in self.fields:
+            words = {f.name.lower(), f.name.replace("_", " ").lower(), f.label.lower()}
+            if any(re.search(rf"\b{re.escape(w)}\b", text) for w in words if w):
+                return f.name
+        return None
 
     @on(Input.Changed)
     @on(Select.Changed)
@@ -153,7 +221,7 @@ class FormModal(ModalScreen[dict[str, Any] | None]):
             value = raw[f.name]
             empty = value is None or (isinstance(value, str) and not value.strip())
             if f.required and empty:
-                self.notify(f"{f.label} is required", severity="error")
+                self.show_error(f"{f.label} is required", f.name)
                 return None
             try:
                 if empty and f.kind in ("int", "number", "json", "value"):
@@ -170,7 +238,7 @@ class FormModal(ModalScreen[dict[str, Any] | None]):
                 elif f.kind == "json":
                     value = json.loads(value)
             except ValueError as exc:
-                self.notify(f"{f.label}: {exc}", severity="error")
+                self.show_error(f"{f.label}: {exc}", f.name)
                 return None
             out[f.name] = value
         return out
@@ -178,9 +246,33 @@ class FormModal(ModalScreen[dict[str, Any] | None]):
     @on(Input.Submitted)
     @on(Button.Pressed, "#submit")
     def action_submit(self) -> None:
+        self.clear_errors()
         values = self.values()
-        if values is not None:
+        if values is None:
+            return
+        if self.submit is None:
             self.dismiss(values)
+        else:
+            self._send(values)
+
+    @work(exclusive=True, group="form")
+    async def _send(self, values: dict[str, Any]) -> None:
+        from .client import HubError
+
+        assert self.submit is not None
+        button = self.query_one("#submit", Button)
+        button.disabled = True
+        try:
+            result = await self.submit(values)
+        except FieldError as exc:
+            self.show_error(str(exc), exc.field)
+            return
+        except HubError as exc:
+            self.show_hub_error(exc)
+            return
+        finally:
+            button.disabled = False
+        self.dismiss(result if result is not None else values)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

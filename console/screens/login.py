@@ -87,7 +87,7 @@ class LoginScreen(Screen[None]):
     async def action_setup(self) -> None:
         from pathlib import Path
 
-        from ..modals import Field, FormModal
+        from ..modals import Field, FieldError, FormModal
 
         app: Any = self.app
         fields = [
@@ -96,24 +96,31 @@ class LoginScreen(Screen[None]):
             Field("name", "Name", required=True),
             Field("password", "Password", kind="password", required=True),
         ]
-        values = await app.push_screen_wait(
-            FormModal("First-run setup", fields, submit_label="Set up")
-        )
-        if not values:
-            return
-        try:
-            if values.get("license"):
+        activated: dict[str, Any] = {}
+
+        async def set_up(values: dict[str, Any]) -> dict[str, Any]:
+            # the form stays open on any refusal, with the message beside its field
+            if values.get("license") and not activated:
                 path = Path(values["license"]).expanduser()
                 try:
                     text = path.read_text(encoding="utf-8")
                 except (OSError, UnicodeDecodeError) as exc:
-                    self.notify(f"cannot read {path}: {exc}", severity="error")
-                    return
-                state = await app.client.activate_license(text)
+                    raise FieldError(
+                        f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}", "license"
+                    ) from None
+                try:
+                    state = await app.client.activate_license(text)
+                except HubError as exc:
+                    raise FieldError(exc.description or str(exc), "license") from None
+                activated.update(state)
                 self.notify(f"license {state.get('status')} for {state.get('organization')}")
             await app.client.setup_admin(values["email"], values["password"], values["name"])
-        except HubError as exc:
-            app.hub_failed(exc)
+            return values
+
+        values = await app.push_screen_wait(
+            FormModal("First-run setup", fields, submit_label="Set up", submit=set_up)
+        )
+        if not values:
             return
         self.query_one("#email", Input).value = values["email"]
         self.sign_in(values["email"], values["password"])

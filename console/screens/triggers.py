@@ -122,18 +122,22 @@ class TriggersScreen(TableScreen):
             self.notify("create a workflow first", severity="warning")
             return
         self.app.push_screen(
-            FormModal("New trigger", self.fields(None), preview=cron_preview), self.create
+            FormModal("New trigger", self.fields(None), preview=cron_preview, submit=self._create),
+            self.created,
         )
 
-    @hub_work()
-    async def create(self, values: dict[str, Any] | None) -> None:
-        if not values:
-            return
+    async def _create(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Saved while the form is open: a refusal keeps what was typed, beside its field."""
         body = {k: v for k, v in values.items() if v not in ("", None)}
         if body.get("type") != "SCHEDULE":
             body.pop("cron", None)
             body.pop("timezone", None)
-        created = await self.api.create_trigger(body)
+        created: dict[str, Any] = await self.api.create_trigger(body)
+        return created
+
+    def created(self, created: dict[str, Any] | None) -> None:
+        if not created:
+            return
         self.notify(
             f"trigger {created['id']} created"
             + (f", next run {fmt.when(created.get('next_run'))}" if created.get("next_run") else "")
@@ -149,25 +153,29 @@ class TriggersScreen(TableScreen):
             def preview(values: dict[str, Any]) -> str:
                 return cron_preview({**values, "type": t["type"]})
 
+            async def save(values: dict[str, Any]) -> dict[str, Any]:
+                changes = {k: v for k, v in values.items() if v != t.get(k)}
+                if not changes.get("webhook_secret"):
+                    changes.pop("webhook_secret", None)
+                if t["type"] != "SCHEDULE":
+                    changes.pop("cron", None)
+                    changes.pop("timezone", None)
+                if changes:
+                    await self.api.update_trigger(t["id"], changes)
+                return {"changed": bool(changes)}
+
             self.app.push_screen(
                 FormModal(
-                    f"Edit trigger {t['id']} ({t['type'].lower()})", self.fields(t), preview=preview
+                    f"Edit trigger {t['id']} ({t['type'].lower()})",
+                    self.fields(t),
+                    preview=preview,
+                    submit=save,
                 ),
-                lambda v: self.update(t, v),
+                lambda done: self.updated(t, done),
             )
 
-    @hub_work()
-    async def update(self, t: dict[str, Any], values: dict[str, Any] | None) -> None:
-        if not values:
-            return
-        changes = {k: v for k, v in values.items() if v != t.get(k)}
-        if not changes.get("webhook_secret"):
-            changes.pop("webhook_secret", None)
-        if t["type"] != "SCHEDULE":
-            changes.pop("cron", None)
-            changes.pop("timezone", None)
-        if changes:
-            await self.api.update_trigger(t["id"], changes)
+    def updated(self, t: dict[str, Any], done: dict[str, Any] | None) -> None:
+        if done and done.get("changed"):
             self.notify(f"trigger {t['id']} updated")
             self.reload()
 

@@ -75,3 +75,73 @@ async def test_stop_is_offered_only_while_it_can_change_something(make_app, live
         assert f"execution {ex['id']} stopped" in notes(app)
         assert not any("RUNNING" in n for n in notes(app))
         assert detail.check_action("stop", ()) is False  # finished: not offered any more
+
+
+async def test_a_refused_trigger_form_stays_open_with_the_error_beside_the_field(
+    make_app, live_hub
+):
+    import uuid
+
+    from console.modals import FormModal
+    from console.screens.triggers import TriggersScreen
+    from tests.console.test_editor import type_text
+
+    wf = new_workflow(live_hub, name=f"t-{uuid.uuid4().hex[:6]}")
+    app = make_app("DEVELOPER")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await go(pilot, "5", TriggersScreen)
+        await pilot.press("n")
+        form = await wait_screen(pilot, FormModal)
+        form.query_one("#f-workflow_id").value = wf["id"]
+        form.query_one("#f-name").focus()
+        name = f"bad-{uuid.uuid4().hex[:4]}"
+        await type_text(pilot, name)
+        await pilot.press("tab")
+        await type_text(pilot, "61 * * * *")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is form  # still open, nothing lost
+        error = form.query_one("#err-cron")
+        assert error.display and "minute field '61'" in str(error.render())
+        assert form.query_one("#f-name").value == name
+        assert form.query_one("#f-cron").value == "61 * * * *"
+        assert not [t for t in live_hub.call("GET", "/api/triggers")["items"] if t["name"] == name]
+        # corrected in place, it saves and closes
+        form.query_one("#f-cron").value = "0 7 * * 1"
+        await pilot.press("ctrl+s")
+        await wait_screen(pilot, TriggersScreen)
+        await settle(pilot)
+        assert [t for t in live_hub.call("GET", "/api/triggers")["items"] if t["name"] == name]
+
+
+async def test_first_run_setup_with_a_wrong_license_path_keeps_the_form(tmp_path, vendor_keys):
+    from console.app import ExekraConsole
+    from console.modals import FormModal
+    from console.session import SessionStore
+    from tests.support import HubProcess
+
+    hub = HubProcess(
+        tmp_path / "data",
+        {"EXEKRA_LICENSE_PUBLIC_KEY": str(vendor_keys[1]), "EXEKRA_BCRYPT_ROUNDS": "4"},
+        tmp_path / "hub.log",
+    ).start()
+    try:
+        app = ExekraConsole(hub.url, store=SessionStore(tmp_path / "s"))
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            await pilot.press("f2")
+            form = await wait_screen(pilot, FormModal)
+            missing = tmp_path / "nope.lic"
+            form.query_one("#f-license").value = str(missing)
+            form.query_one("#f-email").value = "admin@acme.test"
+            form.query_one("#f-name").value = "Ada"
+            form.query_one("#f-password").value = "correct-horse-battery"
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+            assert app.screen is form
+            error = form.query_one("#err-license")
+            assert error.display and str(missing) in str(error.render())
+            assert form.query_one("#f-email").value == "admin@acme.test"
+    finally:
+        hub.stop()
