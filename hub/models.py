@@ -232,7 +232,7 @@ class SelectorRepair(BaseModel):
     attempt = pw.IntegerField()
     node_id = pw.CharField(max_length=200)
     param = pw.CharField(max_length=100)
-    old = JSONField()
+    old = JSONField(null=True)
     new = JSONField()
     score = pw.FloatField()
     created_at = pw.DateTimeField(default=utcnow)

@@ -60,7 +60,7 @@ class SelectorRepair(BaseModel):
     attempt = pw.IntegerField()
     node_id = pw.CharField(max_length=200)
     param = pw.CharField(max_length=100)
-    old = pw.TextField()  # JSON
+    old = pw.TextField(null=True)  # JSON; null when the runner did not say
     new = pw.TextField()  # JSON
     score = pw.FloatField()
     created_at = pw.DateTimeField(default=utcnow)

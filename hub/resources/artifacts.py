@@ -209,7 +209,10 @@ class ApplyRepairs:
         "execution ran, with each repaired node's param replaced by the repaired target (the "
         "old primary selector kept as its first fallback). 409 `no_repairs` when there are "
         "none (or none of their nodes is in that version).",
-        responses={409: "No repairs, or the workflow is archived"},
+        responses={
+            400: "The repaired graph does not validate",
+            409: "No repairs, or the workflow is archived",
+        },
     )
     def on_post(self, req: falcon.Request, resp: falcon.Response, execution_id: int) -> None:
         user = req.context.user

@@ -26,6 +26,8 @@ import unicodedata
 from pathlib import Path
 from typing import Any, Protocol
 
+from workflows import catalog
+
 from .. import errors
 from ..models import ExecutionArtifact, SelectorRepair, User, iso, utcnow
 from .executions import TERMINAL, ExecutionService
@@ -58,6 +60,8 @@ SAFE_TYPES = frozenset(
 )
 #: images the web view may show inline in an <img>
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+#: param types a repaired target (an object) may replace
+TARGET_PARAM_TYPES = frozenset({"target", "any", "object"})
 #: a temporary or row-less file younger than this may belong to an upload in flight
 ORPHAN_GRACE = dt.timedelta(hours=1)
 
@@ -154,6 +158,15 @@ def repaired_target(current: Any, new: dict[str, Any]) -> dict[str, Any]:
                 fallbacks.append(candidate)
     merged["fallbacks"] = fallbacks
     return merged
+
+
+def takes_target(node: dict[str, Any], param: str) -> bool:
+    """Whether the node's activity declares ``param`` as one a target object may fill."""
+    try:
+        spec = catalog.get(str(node.get("type"))).param(param)
+    except catalog.UnknownActivity:
+        return False
+    return spec is not None and spec.type in TARGET_PARAM_TYPES
 
 
 class ArtifactService:
@@ -364,15 +377,15 @@ class ArtifactService:
         applied: list[dict[str, Any]] = []
         for (node_id, param), row in latest.items():
             node = nodes.get(node_id)
-            if node is None:
+            if node is None or not takes_target(node, param):
                 continue
             params = node.setdefault("params", {})
             params[param] = repaired_target(params.get(param, row.old), row.new)
             applied.append({"node_id": node_id, "param": param, "selector": row.new["selector"]})
         if not applied:
             raise errors.Conflict(
-                f"none of the repaired nodes of execution {execution_id} exist in version "
-                f"{execution.version}",
+                f"none of the repairs of execution {execution_id} fits version "
+                f"{execution.version} (the node is gone or its param takes no target)",
                 code="no_repairs",
             )
         names = ", ".join(sorted({a["node_id"] for a in applied}))
