@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from .activities.base import ExecutionScope
 from .engine import Engine, LogLine, Status
 
 REASONS = {Status.FAILED: "activity_error", Status.STOPPED: "stopped"}
@@ -18,9 +19,11 @@ def run_execution(
     *,
     timeout: float | None = None,
     metrics_interval: float = 5.0,
+    scope: ExecutionScope | None = None,
 ) -> dict[str, Any]:
     """Execute ``payload`` (the poll answer); return ``{status, error, failed_node, reason,
-    metrics}`` for the hub. Log lines go to ``sink`` as dicts while it runs."""
+    metrics}`` for the hub. Log lines go to ``sink`` as dicts while it runs; ``scope`` carries
+    the sinks that upload the execution's artifacts and selector repairs."""
 
     def on_line(line: LogLine) -> None:
         sink(line.to_dict())
@@ -33,6 +36,7 @@ def run_execution(
         stop,
         timeout=timeout,
         metrics_interval=metrics_interval,
+        scope=scope,
     )
     result = engine.run()
     report: dict[str, Any] = {"status": str(result.status), "metrics": result.metrics}
