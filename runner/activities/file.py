@@ -148,7 +148,8 @@ def file_attach(params: dict[str, Any], ctx: Context) -> dict[str, Any] | None:
     if record is None:
         ctx.log(
             "warning",
-            f"{name} ({len(data)} bytes) was not attached: the hub did not take it (the runner's log says why)",
+            f"{name} ({len(data)} bytes) was not attached: the hub did not take it "
+            "(the runner's log says why)",
         )
         return None
     ctx.log("info", f"attached {name} ({len(data)} bytes) to the execution")
