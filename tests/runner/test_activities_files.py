@@ -156,3 +156,38 @@ def test_zip_extract_bad_archive(tmp_path: Path) -> None:
     bad = tmp_path / "bad.zip"
     bad.write_text("not a zip")
     assert "not a valid ZIP" in failure("zip.extract", source=str(bad), destination=str(tmp_path))
+
+
+def test_attach_hands_the_file_to_the_execution_scope(tmp_path: Path) -> None:
+    from runner.activities.base import ExecutionScope
+
+    from .enginekit import Run, chain, node
+
+    report = tmp_path / "report.csv"
+    report.write_bytes(b"a,b\n1,2\n")
+    scope = ExecutionScope("local")
+    run = Run(
+        chain(
+            node("a", "file.attach", path=str(report), output="rec"),
+            node(
+                "b",
+                "file.attach",
+                path=str(report),
+                name="x.bin",
+                kind="download",
+                content_type="application/x-thing",
+                output="rec2",
+            ),
+        ),  # fmt: skip
+        scope=scope,
+    )
+    assert run.run().status == "COMPLETED"
+    first, second = scope.artifacts
+    assert first == {"name": "report.csv", "kind": "file", "content_type": "text/csv",
+                     "node_id": "a", "size": 8, "data": b"a,b\n1,2\n"}  # fmt: skip
+    assert second["name"] == "x.bin" and second["kind"] == "download"
+    assert second["content_type"] == "application/x-thing" and second["node_id"] == "b"
+    assert run.result.variables["rec"]["name"] == "report.csv"
+    assert "data" not in run.result.variables["rec"]  # the bytes never land in a variable
+    assert "does not exist" in failure("file.attach", path=str(tmp_path / "nope.csv"))
+    assert "is a folder" in failure("file.attach", path=str(tmp_path))
