@@ -415,3 +415,29 @@ def test_repairs_of_nodes_not_in_the_version_answer_409(licensed_api: Api) -> No
     assert res.status_code == 409 and res.json["code"] == "no_repairs"
     wf = api.get(f"/api/workflows/{ex['workflow_id']}", as_="OPERATOR").json
     assert wf["latest_version"] == 1
+
+
+def test_a_stream_without_length_is_cut_at_the_limit(licensed_api: Api, hub_app) -> None:
+    """A chunked upload (no Content-Length) is counted while it streams: over the limit it is
+    refused and its temporary file removed."""
+    import io
+
+    from hub import errors
+
+    api = licensed_api
+    ex, token, attempt = running(api)
+    runner_id = Execution.get_by_id(ex["id"]).runner_id
+    service = hub_app.hub.artifacts
+    with pytest.raises(errors.PayloadTooLarge):
+        service.upload(
+            runner_id, ex["id"], attempt, name="big.bin", kind="file", content_type=None,
+            node_id=None, stream=io.BytesIO(b"x" * (LIMIT + 1)), length=None, version=1,
+        )  # fmt: skip
+    assert stored_files(hub_app) == [] and ExecutionArtifact.select().count() == 0
+    folder = hub_app.hub.settings.data_path / "artifacts" / str(ex["id"])
+    assert not any(folder.iterdir())  # no temporary file left
+    out = service.upload(
+        runner_id, ex["id"], attempt, name="ok.bin", kind="file", content_type=None,
+        node_id=None, stream=io.BytesIO(b"x" * LIMIT), length=None, version=1,
+    )  # fmt: skip
+    assert out["size"] == LIMIT and out["content_type"] == "application/octet-stream"
