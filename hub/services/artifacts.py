@@ -427,13 +427,16 @@ class ArtifactService:
             ).where(ExecutionArtifact.created_at < cutoff)
         )
         expired = 0
-        for row in old:
-            ExecutionArtifact.delete().where(ExecutionArtifact.id == row.id).execute()
-            try:
-                self.path_of(row).unlink(missing_ok=True)
-            except errors.NotFound:
-                pass
-            expired += 1
+        for start in range(0, len(old), 500):  # rows first: a file left by a crash is swept
+            chunk = old[start : start + 500]
+            ids = [row.id for row in chunk]
+            ExecutionArtifact.delete().where(ExecutionArtifact.id.in_(ids)).execute()
+            for row in chunk:
+                try:
+                    self.path_of(row).unlink(missing_ok=True)
+                except errors.NotFound:
+                    pass
+            expired += len(chunk)
         orphans = self._sweep_orphans(now)
         if expired or orphans:
             log.info("artifact retention: %d expired, %d orphan files removed", expired, orphans)
