@@ -177,7 +177,9 @@ class HubClient:
         params: dict[str, Any] | None = None,
         content: str | bytes | None = None,
         headers: dict[str, str] | None = None,
+        raw: bool = False,
     ) -> Any:
+        """The answer's JSON (text when it is not JSON; the bytes with ``raw``)."""
         hdrs = dict(headers or {})
         if self.token:
             hdrs["Authorization"] = f"Bearer {self.token}"
@@ -193,6 +195,8 @@ class HubClient:
             ) from None
         if response.status_code >= 400:
             raise error_for(response)
+        if raw:
+            return response.content
         if response.status_code == 204 or not response.content:
             return None
         try:
@@ -343,6 +347,20 @@ class HubClient:
 
     async def stop_execution(self, execution_id: int) -> dict[str, Any]:
         return await self.post(f"/api/executions/{execution_id}/stop")
+
+    async def artifacts(self, execution_id: int) -> list[dict[str, Any]]:
+        result = await self.get(f"/api/executions/{execution_id}/artifacts")
+        return list(result["items"])
+
+    async def download_artifact(self, execution_id: int, artifact_id: int) -> bytes:
+        data = await self.request(
+            "GET", f"/api/executions/{execution_id}/artifacts/{artifact_id}", raw=True
+        )
+        return bytes(data or b"")
+
+    async def apply_repairs(self, execution_id: int) -> dict[str, Any]:
+        """A new draft of the workflow with the execution's selector repairs (DEVELOPER)."""
+        return await self.post(f"/api/executions/{execution_id}/repairs/apply")
 
     # -- runners ----------------------------------------------------------------------------
     async def runners(self) -> dict[str, Any]:

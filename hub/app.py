@@ -30,6 +30,7 @@ from .middleware import (
 )
 from .migrations import migrate
 from .ratelimit import RateLimiter
+from .services.artifacts import ArtifactService
 from .services.credentials import CredentialService
 from .services.dispatch import Dispatcher
 from .services.executions import ExecutionService
@@ -64,6 +65,8 @@ class Hub:
     credentials: CredentialService | None = None
     #: the runners' wake-up channel, when this process serves one (``exekra hub serve``)
     channel: WakeChannel | None = None
+    #: execution artifacts and selector repairs (set in create_app)
+    artifacts: ArtifactService | None = None
     version: str = __version__
     #: services added by later areas (fleet, executions, workflows, triggers) by name
     extra: dict[str, Any] = field(default_factory=dict)
@@ -176,6 +179,14 @@ def create_app(settings: Settings, *, start_background: bool = False) -> HubApp:
     from .queue import install as install_fleet
 
     install_fleet(hub)
+    assert hub.executions is not None
+    hub.artifacts = ArtifactService(
+        settings.data_path / "artifacts",
+        hub.executions,
+        hub.workflows,
+        max_bytes=settings.artifact_max_bytes,
+        retention_days=settings.artifact_retention_days,
+    )
     routes = Routes(app)
     from .resources import register_all
 
@@ -190,6 +201,9 @@ def create_app(settings: Settings, *, start_background: bool = False) -> HubApp:
         "license_revalidation",
         settings.license_check_interval,
         lambda now: hub.license.revalidate(),
+    )
+    hub.jobs.register(
+        "artifact_retention", settings.artifact_retention_interval, hub.artifacts.retention
     )
     if start_background:
         start_background_work(hub)

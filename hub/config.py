@@ -39,6 +39,9 @@ class Settings:
     threads: int = 16
     connection_limit: int = 1000
     max_body_bytes: int = 1_048_576
+    artifact_max_bytes: int = 26_214_400  # 25 MiB: one execution artifact (screenshot, trace)
+    artifact_retention_days: int = 30
+    artifact_retention_interval: float = 3600.0
     rate_limit_per_minute: int = 100
     trusted_proxies: str = ""  # comma-separated IPs whose X-Forwarded-For is believed
     bcrypt_rounds: int = 12

@@ -17,6 +17,8 @@ RATE_LIMIT_EXEMPT = frozenset(
         "/api/runner/poll",
         "/api/runner/executions/{execution_id:int}/status",
         "/api/runner/executions/{execution_id:int}/logs",
+        "/api/runner/executions/{execution_id:int}/artifacts",
+        "/api/runner/executions/{execution_id:int}/repairs",
         "/api/triggers/webhook/{trigger_id}",
         # authenticate has its own, stricter limiter per machine key and client
         "/api/runner/authenticate",

@@ -206,6 +206,46 @@ class ExecutionLog(BaseModel):
         indexes = ((("execution", "seq"), True),)
 
 
+class ExecutionArtifact(BaseModel):
+    """Metadata of one execution artifact; the bytes are a file (hub/services/artifacts.py)."""
+
+    id = pw.AutoField()
+    execution = pw.ForeignKeyField(Execution, on_delete="CASCADE", index=False)
+    name = pw.CharField(max_length=200)
+    kind = pw.CharField(max_length=16)
+    content_type = pw.CharField(max_length=100)
+    size = pw.BigIntegerField()
+    node_id = pw.CharField(max_length=200, null=True)
+    attempt = pw.IntegerField()
+    stored_as = pw.CharField(max_length=64)
+    sha256 = pw.CharField(max_length=64)
+    created_at = pw.DateTimeField(default=utcnow, index=True)
+    execution_id: int
+
+    class Meta:
+        table_name = "execution_artifacts"
+        indexes = ((("execution", "id"), False),)
+
+
+class SelectorRepair(BaseModel):
+    """A target a runner found by its fingerprint after every selector broke."""
+
+    id = pw.AutoField()
+    execution = pw.ForeignKeyField(Execution, on_delete="CASCADE", index=False)
+    attempt = pw.IntegerField()
+    node_id = pw.CharField(max_length=200)
+    param = pw.CharField(max_length=100)
+    old = JSONField(null=True)
+    new = JSONField()
+    score = pw.FloatField()
+    created_at = pw.DateTimeField(default=utcnow)
+    execution_id: int
+
+    class Meta:
+        table_name = "selector_repairs"
+        indexes = ((("execution", "id"), False),)
+
+
 class Trigger(BaseModel):
     id = pw.AutoField()
     workflow = pw.ForeignKeyField(Workflow, backref="triggers", on_delete="CASCADE")
@@ -296,6 +336,8 @@ ALL_MODELS: list[type[BaseModel]] = [
     Runner,
     Execution,
     ExecutionLog,
+    ExecutionArtifact,
+    SelectorRepair,
     Trigger,
     Credential,
     License,

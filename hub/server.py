@@ -32,6 +32,10 @@ def serve(settings: Settings) -> None:
         asyncore_use_poll=True,
         ident="exekra-hub",
         clear_untrusted_proxy_headers=False,
+        # waitress's own cap (1 GiB by default) must never cut an allowed artifact upload
+        max_request_body_size=max(
+            1 << 30, settings.artifact_max_bytes + 1, settings.max_body_bytes + 1
+        ),
     )
     from .resources.runner_api import keep_alive_on_204
 

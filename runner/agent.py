@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .activities.base import ExecutionScope
 from .channel import WakeListener, channel_url
 from .client import AuthRejected, HubClient, HubError, HubUnavailable, WriteRefused
 from .metrics import prime, system_metrics
@@ -121,6 +122,7 @@ class Agent:
                     timeout=settings.execution_timeout or None,
                     metrics_interval=settings.metrics_interval,
                     policy=policy,
+                    scope=self.scope_for(payload),
                 )
 
         self.executor = executor
@@ -261,6 +263,59 @@ class Agent:
         self.start_execution(payload)
 
     # -- executions ----------------------------------------------------------------------
+    def scope_for(self, payload: dict[str, Any]) -> ExecutionScope:
+        """The execution's scope, its artifacts and selector repairs sent to the hub.
+
+        The sinks run on the node's thread, bounded by ``artifact_timeout``; whatever goes
+        wrong (hub down, 413, the execution no longer ours) is a warning in the runner's log
+        and the activity goes on: evidence must never turn into a failure of its own.
+        """
+        exec_id, attempt = int(payload["id"]), int(payload["attempt"])
+        timeout = self.settings.artifact_timeout
+
+        def artifact_sink(
+            name: str, data: bytes, kind: str, content_type: str, node_id: str | None
+        ) -> dict[str, Any] | None:
+            try:
+                return self.client.upload_artifact(
+                    exec_id,
+                    attempt,
+                    name,
+                    data,
+                    kind=kind,
+                    content_type=content_type,
+                    node_id=node_id,
+                    timeout=timeout,
+                )
+            except Exception as exc:  # noqa: BLE001 - never into the activity
+                log.warning(
+                    "execution %s: artifact %r (%s, %d bytes, node %s) not uploaded: %s",
+                    exec_id,
+                    name,
+                    kind,
+                    len(data),
+                    node_id,
+                    exc,
+                )
+                return None
+
+        def repair_sink(
+            node_id: str, param: str, old: Any, new: dict[str, Any], score: float
+        ) -> None:
+            try:
+                self.client.report_repair(
+                    exec_id, attempt, node_id, param, old, new, score, timeout=timeout
+                )
+            except Exception as exc:  # noqa: BLE001 - never into the activity
+                log.warning(
+                    "execution %s: selector repair of node %s not recorded: %s",
+                    exec_id,
+                    node_id,
+                    exc,
+                )
+
+        return ExecutionScope(exec_id, artifact_sink=artifact_sink, repair_sink=repair_sink)
+
     def start_execution(self, payload: dict[str, Any]) -> None:
         exec_id, attempt = int(payload["id"]), int(payload["attempt"])
         log.info("execution %s (attempt %s): starting", exec_id, attempt)

@@ -1,12 +1,14 @@
-"""``exekra runner ...``: connect, start, install-service."""
+"""``exekra runner ...``: connect, start, execute (a local run), install-service."""
 
 from __future__ import annotations
 
+import json
 import logging
 import logging.handlers
 import shlex
 import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -178,6 +180,74 @@ def _run_agent(settings: RunnerSettings, verbose: bool) -> None:
         raise click.ClickException(str(exc)) from None
     finally:
         agent.client.close()
+
+
+def _input(value: str) -> tuple[str, Any]:
+    name, sep, raw = value.partition("=")
+    if not sep or not name.strip():
+        raise click.BadParameter(f"{value!r}: give NAME=VALUE")
+    try:
+        return name.strip(), json.loads(raw)
+    except json.JSONDecodeError:
+        return name.strip(), raw
+
+
+@runner_group.command("execute")
+@click.argument("workflow", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--input",
+    "inputs",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="An input variable (VALUE is read as JSON when it parses, else as text). Repeatable.",
+)
+@click.option(
+    "--artifacts",
+    "artifacts_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("exekra-artifacts"),
+    show_default=True,
+    help="Folder for the run's artifacts (screenshots, attached files) and repairs.json.",
+)
+@click.option("--timeout", type=float, default=None, help="Seconds before the run is stopped.")
+def execute_cmd(
+    workflow: Path, inputs: tuple[str, ...], artifacts_dir: Path, timeout: float | None
+) -> None:
+    """Run a workflow file here, without a hub, printing its log.
+
+    WORKFLOW is a graph (the WORKFLOW_FORMAT.md document) or a hub export (its "graph").
+    Artifacts the nodes produce are saved as numbered files in the --artifacts folder and
+    selector repairs in its repairs.json. Credentials are not available in a local run. The
+    exit status is 0 when the run completed, 1 when it failed, 130 when it was stopped.
+    """
+    from .activities.base import ExecutionScope
+    from .execute import FolderArtifacts, run_execution
+
+    try:
+        doc = json.loads(workflow.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise click.ClickException(f"cannot read {workflow}: {exc}") from None
+    graph = doc.get("graph") if isinstance(doc, dict) and "nodes" not in doc else doc
+    if not isinstance(graph, dict):
+        raise click.ClickException(f"{workflow} holds no workflow graph")
+    folder = FolderArtifacts(artifacts_dir.absolute())
+    scope = ExecutionScope("local", artifact_sink=folder)
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
+
+    def show(line: dict[str, Any]) -> None:
+        node = f"[{line['node_id']}] " if line.get("node_id") else ""
+        click.echo(f"{line['at'][11:19]} {line['level']:<7} {node}{line['message']}")
+
+    payload = {"graph": graph, "inputs": dict(_input(v) for v in inputs), "credentials": {}}
+    report = run_execution(payload, show, stop, timeout=timeout, scope=scope)
+    for record in scope.artifacts:
+        click.echo(f"artifact: {record['path']} ({record['kind']}, {record['size']} bytes)")
+    repairs = folder.write_repairs(scope.repairs)
+    if repairs is not None:
+        click.echo(f"selector repairs: {repairs}")
+    click.echo(f"{report['status']}" + (f": {report['error']}" if report.get("error") else ""))
+    sys.exit({"COMPLETED": 0, "STOPPED": 130}.get(str(report["status"]), 1))
 
 
 @runner_group.command("install-service")

@@ -30,6 +30,10 @@ class WriteRefused(HubError):
         self.status = status
 
 
+class ArtifactTooLarge(HubError):
+    """413: the artifact is above the hub's ``artifact_max_bytes``."""
+
+
 def _message(resp: httpx.Response) -> str:
     try:
         body = resp.json()
@@ -148,3 +152,59 @@ class HubClient:
         return self._write(
             f"/api/runner/executions/{execution_id}/logs", {"attempt": attempt, "logs": logs}
         )
+
+    def upload_artifact(
+        self,
+        execution_id: int,
+        attempt: int,
+        name: str,
+        data: bytes,
+        *,
+        kind: str,
+        content_type: str = "application/octet-stream",
+        node_id: str | None = None,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        """Upload one artifact of the execution this runner holds; returns the hub's record.
+        Raises :class:`ArtifactTooLarge` (413), :class:`WriteRefused` (not ours / stale)."""
+        path = f"/api/runner/executions/{execution_id}/artifacts"
+        params: dict[str, Any] = {"attempt": attempt, "name": name, "kind": kind}
+        if node_id:
+            params["node_id"] = node_id
+        extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+        resp = self._request(
+            "POST",
+            path,
+            params=params,
+            content=data,
+            headers={"Content-Type": content_type},
+            **extra,
+        )
+        if resp.status_code == 413:
+            raise ArtifactTooLarge(_message(resp))
+        return self._answer(path, resp)
+
+    def report_repair(
+        self,
+        execution_id: int,
+        attempt: int,
+        node_id: str,
+        param: str,
+        old: Any,
+        new: dict[str, Any],
+        score: float,
+        *,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        """Record a selector repair (a target found by its fingerprint) with the hub."""
+        path = f"/api/runner/executions/{execution_id}/repairs"
+        body = {
+            "attempt": attempt,
+            "node_id": node_id,
+            "param": param,
+            "old": old,
+            "new": new,
+            "score": min(1.0, max(0.0, float(score))),
+        }
+        extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+        return self._answer(path, self._request("POST", path, json=body, **extra))

@@ -1,12 +1,17 @@
-"""Runs one execution payload from the hub with the engine and shapes the final report."""
+"""Runs one execution payload from the hub with the engine and shapes the final report; and
+the folder that keeps a local run's artifacts (``exekra runner execute``)."""
 
 from __future__ import annotations
 
+import json
+import os
 import threading
+import unicodedata
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from .activities.base import RunnerPolicy
+from .activities.base import ExecutionScope, RunnerPolicy
 from .engine import Engine, LogLine, Status
 
 REASONS = {Status.FAILED: "activity_error", Status.STOPPED: "stopped"}
@@ -20,9 +25,11 @@ def run_execution(
     timeout: float | None = None,
     metrics_interval: float = 5.0,
     policy: RunnerPolicy | None = None,
+    scope: ExecutionScope | None = None,
 ) -> dict[str, Any]:
     """Execute ``payload`` (the poll answer); return ``{status, error, failed_node, reason,
-    metrics}`` for the hub. Log lines go to ``sink`` as dicts while it runs."""
+    metrics}`` for the hub. Log lines go to ``sink`` as dicts while it runs; ``scope`` carries
+    the sinks that upload the execution's artifacts and selector repairs."""
 
     def on_line(line: LogLine) -> None:
         sink(line.to_dict())
@@ -36,6 +43,7 @@ def run_execution(
         timeout=timeout,
         metrics_interval=metrics_interval,
         policy=policy,
+        scope=scope,
     )
     result = engine.run()
     report: dict[str, Any] = {"status": str(result.status), "metrics": result.metrics}
@@ -44,3 +52,52 @@ def run_execution(
         report["failed_node"] = result.failed_node
         report["reason"] = REASONS.get(result.status)
     return report
+
+
+class FolderArtifacts:
+    """An artifact sink for local runs: each artifact becomes ``<folder>/<n>-<name>``.
+
+    The name is reduced to a plain file name (no folder part, no control characters), so an
+    artifact never lands outside ``folder``; the file is written to a temporary name first and
+    then renamed, so a half-written artifact never looks finished.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def __call__(
+        self, name: str, data: bytes, kind: str, content_type: str, node_id: str | None
+    ) -> dict[str, Any]:
+        with self._lock:
+            self._count += 1
+            number = self._count
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"{number:03d}-{plain_name(name)}"
+        tmp = path.with_name(f".{path.name}.partial")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+        return {
+            "name": name,
+            "kind": kind,
+            "content_type": content_type,
+            "node_id": node_id,
+            "size": len(data),
+            "path": str(path),
+        }
+
+    def write_repairs(self, repairs: list[dict[str, Any]]) -> Path | None:
+        """The run's selector repairs as ``repairs.json`` (None when there were none)."""
+        if not repairs:
+            return None
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / "repairs.json"
+        path.write_text(json.dumps(repairs, indent=2, ensure_ascii=False, default=str) + "\n")
+        return path
+
+
+def plain_name(name: str) -> str:
+    base = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = "".join(c for c in base if unicodedata.category(c)[0] != "C").strip().lstrip(".")
+    return cleaned[:200] or "artifact"

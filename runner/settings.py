@@ -36,6 +36,8 @@ class RunnerSettings:
     backoff_initial: float = 1.0
     backoff_max: float = 60.0
     request_timeout: float = 30.0
+    #: seconds one artifact upload (screenshot, trace, file) may take before it is given up
+    artifact_timeout: float = 60.0
     shutdown_grace: float = 20.0
     execution_timeout: float = 0.0  # 0: none (the spec has no hard timeout)
     log_level: str = "INFO"

@@ -1,23 +1,32 @@
-"""One execution: status, metrics, error and failing node, live log tail, stop, run again."""
+"""One execution: status, metrics, error and failing node, live log tail, stop, run again,
+its artifacts (saved to a file) and its selector repairs (applied as a new draft)."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from rich.markup import escape
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import RichLog, Static
+from textual.widgets import DataTable, RichLog, Static
 
 from .. import fmt
+from ..modals import Field, FormModal
 from .base import HubScreen, hub_work
 
 HELP = """# Execution
 Status, timing and metrics of one run. While it is queued, the reason it is still waiting;
 while it runs, its log is tailed live (every second); when it failed, the error and the
-failing node. `s` stops it, `g` runs the same workflow again with the same inputs."""
+failing node. `s` stops it, `g` runs the same workflow again with the same inputs.
+
+**Artifacts** (screenshots, page snapshots, attached files) are listed under the summary: pick
+one with the arrow keys and press `d` to save it to a file (you are asked where; the default is
+your Downloads folder, or the current folder). When a browser node found an element by its
+fingerprint after every selector broke, the summary counts the **selector repairs**; `p`
+(DEVELOPER) saves them as a new draft version of the workflow, for review and publishing."""
 
 LIVE = ("QUEUED", "ASSIGNED", "RUNNING")
 LEVEL_STYLE = {"error": "red", "warning": "yellow", "debug": "dim"}
@@ -30,19 +39,27 @@ class ExecutionDetailScreen(HubScreen):
     BINDINGS = [
         Binding("s", "stop", "Stop"),
         Binding("g", "again", "Run again"),
+        Binding("d", "save_artifact", "Save artifact"),
+        Binding("p", "apply_repairs", "Apply repairs"),
         Binding("escape", "app.pop_screen", "Back"),
     ]
+    ROLE_ACTIONS = {"apply_repairs": "DEVELOPER"}
 
     def __init__(self, execution_id: int) -> None:
         super().__init__()
         self.execution_id = execution_id
         self.execution: dict[str, Any] = {}
         self.last_seq = -1
+        self.artifacts: list[dict[str, Any]] = []
         self.ticks = 0
 
     def body(self) -> ComposeResult:
         yield Static(id="summary")
         yield Static(id="waiting")
+        table: DataTable[Any] = DataTable(id="artifacts", cursor_type="row", zebra_stripes=True)
+        table.add_columns("artifact", "kind", "node", "size")
+        table.display = False
+        yield table
         yield RichLog(id="log", wrap=True, markup=False, highlight=False)
 
     def on_mount(self) -> None:
@@ -70,6 +87,7 @@ class ExecutionDetailScreen(HubScreen):
             self.execution = await self.api.execution(self.execution_id)
             self.show(self.execution)
             self.refresh_bindings()
+            self.show_artifacts(self.execution.get("artifacts") or [])
         logs = await self.api.execution_logs(self.execution_id, after=self.last_seq)
         log = self.query_one("#log", RichLog)
         for line in logs:
@@ -107,6 +125,11 @@ class ExecutionDetailScreen(HubScreen):
                 f" at node [b]{escape(str(ex['failed_node']))}[/]" if ex.get("failed_node") else ""
             )
             rows.append(f"[red]error{node}: {escape(str(ex['error']))}[/]")
+        repairs = ex.get("selector_repairs") or []
+        if repairs:
+            nodes = ", ".join(sorted({str(r.get("node_id")) for r in repairs}))
+            hint = " — [b]p[/] applies them as a new draft" if self.can("DEVELOPER") else ""
+            rows.append(f"[yellow]{len(repairs)} selector repair(s) at {escape(nodes)}{hint}[/]")
         self.query_one("#summary", Static).update("\n".join(rows))
         waiting = self.query_one("#waiting", Static)
         reason = ex.get("pending_reason")
@@ -142,3 +165,115 @@ class ExecutionDetailScreen(HubScreen):
         new = await self.api.run(ex["workflow_id"], inputs=ex.get("inputs") or None)
         self.notify(f"started execution {new['id']}")
         self.app.switch_screen(ExecutionDetailScreen(int(new["id"])))
+
+    # -- artifacts and repairs ----------------------------------------------------------
+    def show_artifacts(self, artifacts: list[dict[str, Any]]) -> None:
+        table = self.query_one("#artifacts", DataTable)
+        known = [a["id"] for a in self.artifacts]
+        self.artifacts = list(artifacts)
+        table.display = bool(artifacts)
+        if known == [a["id"] for a in artifacts]:
+            return
+        row = table.cursor_row
+        table.clear()
+        for a in artifacts:
+            table.add_row(
+                Text(str(a.get("name", ""))),  # Text: a name is never read as markup
+                Text(str(a.get("kind", ""))),
+                Text(str(a.get("node_id") or "")),
+                human_size(a.get("size")),
+                key=str(a["id"]),
+            )
+        if artifacts:
+            table.move_cursor(row=min(max(row, 0), len(artifacts) - 1))
+
+    def selected_artifact(self) -> dict[str, Any] | None:
+        artifacts = self.artifacts
+        if not artifacts:
+            return None
+        row = self.query_one("#artifacts", DataTable).cursor_row
+        return artifacts[row] if 0 <= row < len(artifacts) else None
+
+    def action_save_artifact(self) -> None:
+        artifact = self.selected_artifact()
+        if artifact is None:
+            self.notify("this execution has no artifacts", severity="warning")
+            return
+        fields = [
+            Field(
+                "path",
+                "save to",
+                value=str(default_save_path(str(artifact["name"]))),
+                required=True,
+                help="A file that already exists is not replaced.",
+            )
+        ]
+        self.app.push_screen(
+            FormModal(f"Save {artifact['name']}", fields, submit_label="Save"),
+            lambda values: self._save(artifact, values),
+        )
+
+    def _save(self, artifact: dict[str, Any], values: dict[str, Any] | None) -> None:
+        if values:
+            self.save_artifact(artifact, Path(str(values["path"])).expanduser())
+
+    @hub_work()
+    async def save_artifact(self, artifact: dict[str, Any], path: Path) -> None:
+        if path.is_dir():
+            path = path / safe_file_name(str(artifact["name"]))
+        if path.exists():
+            self.notify(f"{path} exists; choose another name", severity="error")
+            return
+        data = await self.api.download_artifact(self.execution_id, int(artifact["id"]))
+        try:
+            write_new_file(path, data)
+        except OSError as exc:
+            self.notify(f"cannot save {path}: {exc.strerror or exc}", severity="error")
+            return
+        self.notify(f"saved {artifact['name']} ({human_size(len(data))}) to {path}")
+
+    @hub_work()
+    async def action_apply_repairs(self) -> None:
+        out = await self.api.apply_repairs(self.execution_id)
+        nodes = ", ".join(a["node_id"] for a in out.get("applied", []))
+        self.notify(
+            f"selector repairs saved as draft version {out['number']} of the workflow "
+            f"(nodes: {nodes}); review and publish it from the workflow's page"
+        )
+
+
+def human_size(value: Any) -> str:
+    if not isinstance(value, int):
+        return "—"
+    if value < 1024:
+        return f"{value} B"
+    if value < 1024 * 1024:
+        return f"{value / 1024:.1f} KB"
+    return f"{value / (1024 * 1024):.1f} MB"
+
+
+def safe_file_name(name: str) -> str:
+    """The artifact's name as a plain file name (the hub checks it; the console checks too)."""
+    base = Path(name.replace("\\", "/")).name.strip().lstrip(".")
+    cleaned = "".join(ch for ch in base if ch.isprintable())
+    return cleaned or "artifact"
+
+
+def default_save_path(name: str) -> Path:
+    """``~/Downloads/<name>`` when that folder exists, else ``./<name>``."""
+    downloads = Path.home() / "Downloads"
+    folder = downloads if downloads.is_dir() else Path.cwd()
+    return folder / safe_file_name(name)
+
+
+def write_new_file(path: Path, data: bytes) -> None:
+    """Write ``path`` only if it does not exist (exclusive create: never replaces a file that
+    appeared meanwhile); a failed write leaves nothing behind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "xb") as fh:
+        try:
+            fh.write(data)
+        except OSError:
+            fh.close()
+            path.unlink(missing_ok=True)
+            raise

@@ -10,6 +10,7 @@ from ..api import Routes
 def register_all(routes: Routes, hub: Any) -> None:
     from . import (
         analytics,
+        artifacts,
         audit,
         auth,
         catalog,
@@ -24,6 +25,6 @@ def register_all(routes: Routes, hub: Any) -> None:
         workflows,
     )
 
-    fleet = (runners, runner_api, executions, credentials, analytics)
+    fleet = (runners, runner_api, executions, artifacts, credentials, analytics)
     for module in (system, license, auth, users, audit, catalog, workflows, triggers, *fleet):
         module.register(routes, hub)

@@ -9,6 +9,7 @@ import msgspec
 
 from ..api import Routes, endpoint, page, send
 from ..services import audit
+from .artifacts import ArtifactOut, RepairOut
 from .common import Page
 
 
@@ -47,6 +48,9 @@ class ExecutionOut(msgspec.Struct):
     duration_seconds: float | None = None
     pending_reason: dict[str, Any] | None = None
     duplicate: bool | None = None
+    #: in the single-execution answer only
+    artifacts: list[ArtifactOut] = []
+    selector_repairs: list[RepairOut] = []
 
 
 class ExecutionList(msgspec.Struct):
@@ -147,10 +151,15 @@ class Item:
     @endpoint(
         "Read an execution",
         response=ExecutionOut,
-        description="A QUEUED execution includes `pending_reason`: what it is waiting for.",
+        description="A QUEUED execution includes `pending_reason`: what it is waiting for. "
+        "`artifacts` lists what the runner uploaded (screenshots, page snapshots, files) and "
+        "`selector_repairs` the targets it found by their fingerprint.",
     )
     def on_get(self, req: falcon.Request, resp: falcon.Response, execution_id: int) -> None:
-        send(resp, self.hub.executions.to_dict(self.hub.executions.get(execution_id)))
+        out = self.hub.executions.to_dict(self.hub.executions.get(execution_id))
+        out["artifacts"] = self.hub.artifacts.list(execution_id)
+        out["selector_repairs"] = self.hub.artifacts.repairs(execution_id)
+        send(resp, out)
 
 
 class Logs:

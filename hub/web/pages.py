@@ -20,6 +20,7 @@ from ..models import EXECUTION_STATUSES, ROLE_RANK, User, utcnow
 from ..resources.auth import secure_cookie, set_session_cookie
 from ..resources.triggers import _base_url as base_url  # webhook URLs exactly as the API
 from ..services import audit as audit_service
+from ..services.artifacts import IMAGE_TYPES
 from . import queries
 from .render import make_env
 from .security import CSRF_COOKIE, Tokens, page_headers, safe_next
@@ -285,14 +286,39 @@ class ExecutionDetail(Page):
         if row["status"] == "QUEUED" and self.view.hub.executions is not None:
             execution = self.view.hub.executions.get(execution_id)
             pending = self.view.hub.executions.pending_reason(execution)
+        artifacts, repairs, shot = self._evidence(execution_id, row["failed_node"])
         return {
             "e": row,
             "pending": pending,
+            "artifacts": artifacts,
+            "repairs": repairs,
+            "failure_shot": shot,
             "logs": logs,
             "log_total": log_total,
             "drawing": layout_graph(graph, highlight=row["failed_node"]) if graph else None,
             "refresh": REFRESH_SECONDS if row["status"] in queries.ACTIVE else 0,
         }
+
+    def _evidence(
+        self, execution_id: int, failed_node: str | None
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any] | None]:
+        """Artifacts (with their download URL), selector repairs, and the screenshot to show
+        beside the failing node: its last screenshot in an image type, if it has one."""
+        service = self.view.hub.artifacts
+        if service is None:
+            return [], [], None
+        artifacts = service.list(execution_id)
+        for a in artifacts:
+            a["url"] = f"/api/executions/{execution_id}/artifacts/{a['id']}"
+        shots = [
+            a
+            for a in artifacts
+            if failed_node
+            and a["node_id"] == failed_node
+            and a["kind"] == "screenshot"
+            and a["content_type"] in IMAGE_TYPES
+        ]
+        return artifacts, service.repairs(execution_id), shots[-1] if shots else None
 
 
 class Runners(Page):

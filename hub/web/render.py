@@ -60,6 +60,18 @@ def percent(value: Any) -> str:
     return number(value, 1, " %")
 
 
+def size(value: int | None) -> str:
+    """Bytes for people: 512 B, 3.4 KB, 12.0 MB."""
+    if value is None:
+        return "—"
+    amount = float(value)
+    for unit in ("B", "KB", "MB"):
+        if amount < 1024 or unit == "MB":
+            return f"{int(amount)} B" if unit == "B" else f"{amount:.1f} {unit}"
+        amount /= 1024
+    return f"{amount:.1f} GB"  # pragma: no cover - the loop returns
+
+
 def pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
 
@@ -80,5 +92,6 @@ def make_env() -> jinja2.Environment:
         percent=percent,
         json=pretty_json,
         iso=iso,
+        size=size,
     )
     return env

@@ -1,13 +1,14 @@
-"""Files: read, write, append, copy, move, delete, exists."""
+"""Files: read, write, append, copy, move, delete, exists, attach (as an execution artifact)."""
 
 from __future__ import annotations
 
+import mimetypes
 import os
 from pathlib import Path
 from typing import Any
 
 from . import _fs as fs
-from .base import ActivityError, Context, activity, boolean
+from .base import ActivityError, Context, activity, boolean, text
 
 
 @activity("file.read")
@@ -113,3 +114,43 @@ def file_delete(params: dict[str, Any], ctx: Context) -> None:
 def file_exists(params: dict[str, Any], ctx: Context) -> bool:
     path = fs.path(params)
     return path.is_file() or (boolean(params, "folders") and path.is_dir())
+
+
+#: a file this large is refused before it is read (the hub's own limit is lower by default)
+ATTACH_MAX_BYTES = 1 << 30
+
+
+@activity("file.attach")
+def file_attach(params: dict[str, Any], ctx: Context) -> dict[str, Any] | None:
+    path = fs.path(params)
+    if not path.is_file():
+        what = "is a folder, not a file" if path.is_dir() else "does not exist"
+        raise ActivityError(f"file {what}: {path}")
+    name = text(params, "name", "") or path.name
+    kind = text(params, "kind", "file") or "file"
+    content_type = (
+        text(params, "content_type", "")
+        or mimetypes.guess_type(name)[0]
+        or "application/octet-stream"
+    )
+    try:
+        size = path.stat().st_size
+        if size > ATTACH_MAX_BYTES:
+            raise ActivityError(
+                f"file is {size} bytes, more than the {ATTACH_MAX_BYTES} an artifact may be: {path}"
+            )
+        data = path.read_bytes()
+    except OSError as exc:
+        raise fs.os_error("read file", exc) from None
+    record = ctx.scope.add_artifact(
+        name, data, kind=kind, content_type=content_type, node_id=ctx.node_id
+    )
+    if record is None:
+        ctx.log(
+            "warning",
+            f"{name} ({len(data)} bytes) was not attached: the hub did not take it "
+            "(the runner's log says why)",
+        )
+        return None
+    ctx.log("info", f"attached {name} ({len(data)} bytes) to the execution")
+    return {k: v for k, v in record.items() if k != "data"}

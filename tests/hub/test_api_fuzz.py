@@ -112,6 +112,23 @@ def _seed(api: Api) -> Seeded:
     res = api.post("/api/credentials", credential_body, as_="ADMIN")
     assert res.status_code == 201, res.text
     credential = res.json
+    res = api.request(  # an artifact and a selector repair of the assigned execution
+        "POST",
+        f"/api/runner/executions/{execution['id']}/artifacts",
+        token=runner_token,
+        body=b"\x89PNG\r\n\x1a\n",
+        params={"attempt": 1, "name": "shot.png", "kind": "screenshot", "node_id": "hello"},
+        headers={"Content-Type": "image/png"},
+    )
+    assert res.status_code == 201, res.text
+    artifact = res.json
+    repair = {"attempt": 1, "node_id": "hello", "param": "message", "new": {"selector": "#a"}}
+    res = api.post(
+        f"/api/runner/executions/{execution['id']}/repairs",
+        {**repair, "score": 0.9},
+        token=runner_token,
+    )
+    assert res.status_code == 201, res.text
     return Seeded(
         admin_token=api.tokens["ADMIN"],
         runner_token=runner_token,
@@ -123,6 +140,7 @@ def _seed(api: Api) -> Seeded:
             "execution_id": [execution["id"]],
             "trigger_id": [t["id"] for t in triggers],
             "credential_id": [credential["id"]],
+            "artifact_id": [artifact["id"]],
             "user_id": [u["id"] for u in api.users.values()],
             # the public webhook path takes the random webhook id, not the trigger's int id
             "webhook": [triggers[1]["webhook_id"]],

@@ -220,3 +220,38 @@ def test_zip_failing_midway_leaves_nothing_half_extracted(tmp_path: Path) -> Non
     assert "not a valid ZIP" in error or "CRC" in error
     assert sorted(p.name for p in dest.iterdir()) == ["keep.txt"]  # first.txt not left behind
     assert sorted(p.name for p in tmp_path.iterdir()) == ["corrupt.zip", "dest"]
+
+
+def test_attach_hands_the_file_to_the_execution_scope(tmp_path: Path) -> None:
+    from runner.activities.base import ExecutionScope
+
+    from .enginekit import Run, chain, node
+
+    report = tmp_path / "report.csv"
+    report.write_bytes(b"a,b\n1,2\n")
+    scope = ExecutionScope("local")
+    run = Run(
+        chain(
+            node("a", "file.attach", path=str(report), output="rec"),
+            node(
+                "b",
+                "file.attach",
+                path=str(report),
+                name="x.bin",
+                kind="download",
+                content_type="application/x-thing",
+                output="rec2",
+            ),
+        ),  # fmt: skip
+        scope=scope,
+    )
+    assert run.run().status == "COMPLETED"
+    first, second = scope.artifacts
+    assert first == {"name": "report.csv", "kind": "file", "content_type": "text/csv",
+                     "node_id": "a", "size": 8, "data": b"a,b\n1,2\n"}  # fmt: skip
+    assert second["name"] == "x.bin" and second["kind"] == "download"
+    assert second["content_type"] == "application/x-thing" and second["node_id"] == "b"
+    assert run.result.variables["rec"]["name"] == "report.csv"
+    assert "data" not in run.result.variables["rec"]  # the bytes never land in a variable
+    assert "does not exist" in failure("file.attach", path=str(tmp_path / "nope.csv"))
+    assert "is a folder" in failure("file.attach", path=str(tmp_path))

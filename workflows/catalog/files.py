@@ -14,6 +14,8 @@ category("folder", "Folders")
 category("zip", "ZIP archives")
 
 LIST_KINDS = ("all", "files", "folders")
+#: what an execution artifact is (the hub's kinds)
+ARTIFACT_KINDS = ("file", "download", "screenshot", "html", "trace", "console")
 
 
 def _path(name: str = "path", description: str = "") -> Param:
@@ -88,6 +90,27 @@ register(
             Param("output", "variable", required=True, description="variable for true/false"),
         ),
         output="boolean",
+    ),
+    Activity(
+        type="file.attach",
+        title="Attach file to the execution",
+        description=(
+            "Attach a file (a report, an export) to the execution as an artifact: the hub "
+            "keeps it with the execution, where operators list and download it. An upload the "
+            "hub refuses (too large) is a warning, not an error; the output is then null."
+        ),
+        params=(
+            _path(),
+            Param("name", "string", description="name shown for it (default: the file's name)"),
+            Param("kind", "choice", default="file", choices=ARTIFACT_KINDS),
+            Param("content_type", "string", description="MIME type (default: from the name)"),
+            Param(
+                "output",
+                "variable",
+                description="variable for the artifact record (id, name, size), null if refused",
+            ),
+        ),
+        output="object",
     ),
     Activity(
         type="folder.create",
