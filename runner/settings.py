@@ -37,6 +37,11 @@ class RunnerSettings:
     shutdown_grace: float = 20.0
     execution_timeout: float = 0.0  # 0: none (the spec has no hard timeout)
     log_level: str = "INFO"
+    # browser automation (browser.* activities)
+    browser_headless: bool = True  # services have no desktop; browser.open's headless overrides
+    browser_executable: str = ""  # empty: a Playwright-installed browser, else one on PATH
+    browser_downloads: str = ""  # empty: <data_dir>/downloads
+    browser_timeout: float = 30.0  # seconds an action waits for its element (auto-wait)
 
     @property
     def data_path(self) -> Path:
@@ -50,6 +55,13 @@ class RunnerSettings:
         path.write_text(json.dumps(values, indent=2, sort_keys=True) + "\n")
         os.chmod(path, 0o600)
         return path
+
+
+def _boolean(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered not in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+        raise ValueError(raw)
+    return lowered in {"1", "true", "yes", "on"}
 
 
 def load_runner_settings(data_dir: str | None = None, **overrides: Any) -> RunnerSettings:
@@ -70,6 +82,9 @@ def load_runner_settings(data_dir: str | None = None, **overrides: Any) -> Runne
         raw = env.get("EXEKRA_RUNNER_" + key.upper())
         if raw is not None and key != "data_dir":
             try:
+                if typ == "bool":
+                    values[key] = _boolean(raw)
+                    continue
                 values[key] = float(raw) if typ == "float" else int(raw) if typ == "int" else raw
             except ValueError:
                 raise RunnerConfigError(f"EXEKRA_RUNNER_{key.upper()}={raw!r} is invalid") from None
