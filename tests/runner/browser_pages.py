@@ -57,7 +57,8 @@ SLOW = """<!doctype html><html><head><title>Slow</title></head><body>
 <div id="box"></div><div id="gone">loading…</div>
 <script>
 setTimeout(() => {
-  document.getElementById('box').innerHTML = '<button id="late" onclick="this.textContent=\\'ok\\'">late</button>';
+  document.getElementById('box').innerHTML =
+    '<button id="late" onclick="this.textContent=\\'ok\\'">late</button>';
   document.getElementById('gone').remove();
 }, 700);
 </script></body></html>"""
@@ -127,7 +128,8 @@ function show(p) {
 show(0);
 </script></body></html>"""
 
-EMPTY = """<!doctype html><html><head><title>Empty</title></head><body><p>nothing</p></body></html>"""
+EMPTY = """<!doctype html><html><head><title>Empty</title></head>
+<body><p>nothing</p></body></html>"""
 
 
 def repair(variant: str) -> str:
@@ -146,7 +148,8 @@ def repair(variant: str) -> str:
     return f"""<!doctype html><html><head><title>Repair</title></head><body>
 <p>Settings</p><button type="button" class="cancel">Cancel</button>{button}
 <div id="out"></div>
-<script>function done(e) {{ e.preventDefault(); document.getElementById('out').textContent = 'saved'; }}</script>
+<script>function done(e) {{
+  e.preventDefault(); document.getElementById('out').textContent = 'saved'; }}</script>
 </body></html>"""
 
 
