@@ -202,7 +202,7 @@ def similarity(fingerprint: dict[str, Any], element: dict[str, Any]) -> float:
     if not parts:
         return 0.0
     total = sum(WEIGHTS[k] for k in parts)
-    return round(sum(WEIGHTS[k] * v for k, v in parts.items()) / total, 4)
+    return sum(WEIGHTS[k] * v for k, v in parts.items()) / total
 
 
 @dataclass(frozen=True)
@@ -251,6 +251,7 @@ def looks_dynamic(value: str) -> bool:
         or _HEXY.search(value)
         or re.match(r"^(ember|react-|mui-|:r|ng-|ext-|gwt-|yui_)", value)
         or re.search(r"[-_](\d+)$", value)
+        or re.search(r"[-_](?=[a-z]*\d)(?=\d*[a-z])[a-z\d]{5,}$", value, re.IGNORECASE)
     )
 
 
