@@ -24,6 +24,7 @@ import os
 import shutil
 import sys
 import threading
+import time
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
@@ -326,7 +327,8 @@ class BrowserSession:
                 trace = await asyncio.wait_for(_stop_trace(self.context), CLOSE_TIMEOUT)
             except Exception as exc:  # noqa: BLE001 - the trace is a bonus; closing is not
                 log.warning("could not save the browser trace: %s", exc)
-        for closer in (self.context, self.browser):
+        # closing the browser closes its contexts; a persistent profile is only a context
+        for closer in (self.context if self.options.user_data_dir else self.browser,):
             if closer is None:
                 continue
             try:
@@ -362,22 +364,33 @@ class BrowserSession:
         if trace and self.on_close_trace is not None:
             self.on_close_trace(trace)
 
-    def kill_leftovers(self) -> None:
+    def kill_leftovers(self, grace: float = 3.0) -> None:
+        """Kill whatever of the browser's process tree outlived the graceful close (a zombie
+        waiting for its parent to reap it counts as gone)."""
         procs = []
         for pid in self.pids:
             try:
                 procs.append(psutil.Process(pid))
             except psutil.Error:
                 continue
-        if not procs:
-            return
-        _gone, alive = psutil.wait_procs(procs, timeout=3)
-        for proc in alive:
+        end = time.monotonic() + grace
+        while procs:
+            procs = [p for p in procs if _running(p)]
+            if not procs or time.monotonic() >= end:
+                break
+            time.sleep(0.02)
+        for proc in procs:
             try:
                 proc.kill()
             except psutil.Error:
                 pass
-        psutil.wait_procs(alive, timeout=3)
+
+
+def _running(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 async def _stop_trace(context: Any) -> bytes:
