@@ -70,7 +70,8 @@ def test_browser_workflow_on_a_real_runner(platform, site):
     p.start_runner("web")
     p.wait_runner_status(reg["id"], "ONLINE")
 
-    ex = p.wait_status(p.run(p.publish("web form", _graph(site))), "COMPLETED", "FAILED", timeout=90)
+    ex_id = p.run(p.publish("web form", _graph(site)))
+    ex = p.wait_status(ex_id, "COMPLETED", "FAILED", timeout=90)
     assert ex["status"] == "COMPLETED", ex
     logs = p.logs(ex["id"])
     assert [ln["message"] for ln in logs if ln["node_id"] == "say"] == [
