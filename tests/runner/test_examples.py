@@ -193,8 +193,9 @@ def test_web_table_export(tmp_path: Path) -> None:
                                                            "report": str(report)})  # fmt: skip
         r.run()
         assert r.messages("no_table", "error") == [
-            f"no table on {base}/none: there is no table on the page on {base}/none"
+            f"no table on {base}/none (the failure evidence shows the page)"
         ]
+        assert "read-screenshot.png" in {a["name"] for a in r.engine.scope.artifacts}
     finally:
         httpd.shutdown()
         httpd.server_close()
