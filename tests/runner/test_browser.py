@@ -409,3 +409,17 @@ def test_fallback_and_fingerprint_repair(browser, site):
     assert r.result.status == Status.FAILED and not r.engine.scope.repairs
     assert "below the 0.70 needed for a repair" in r.result.error
     assert {a["kind"] for a in r.engine.scope.artifacts} >= {"screenshot", "html"}
+
+
+def test_secrets_in_playwright_messages_are_masked(browser, site):
+    """Playwright's call log echoes what it waited for (here a URL pattern with the secret)."""
+    r = run_on(
+        browser,
+        go(site, "/form"),
+        node("n", "browser.wait_for", url="**/{{credential}}", credential="vault", timeout=0.5),
+        credentials=CREDS,
+    )
+    assert r.result.status == Status.FAILED
+    assert "waiting for navigation to" in r.result.error and "***" in r.result.error
+    assert SECRET not in r.result.error and SECRET not in r.text()
+    assert SECRET.encode() not in artifacts_text(r.engine.scope)

@@ -145,3 +145,17 @@ def test_launch_flags_and_executable(tmp_path):
     assert find_executable("", str(fake)) == str(fake)
     with pytest.raises(ActivityError, match="browser_executable"):
         find_executable(str(tmp_path / "nope"), None)
+
+
+def test_validation_of_target_params():
+    from workflows.validate import validate
+
+    def problems(target):
+        nodes = [{"id": "c", "type": "browser.click", "params": {"target": target}}]
+        graph = {"format": 1, "variables": {}, "edges": [], "nodes": nodes}
+        return [(p.code, p.param) for p in validate(graph)]
+
+    assert problems("#save") == [] and problems({"selector": "#a", "fallbacks": ["#b"]}) == []
+    assert problems({"fallbacks": ["#b"]}) == [("param_type", "target")]
+    assert problems(5) == [("param_type", "target")]
+    assert problems("") == [("missing_param", "target")]

@@ -72,7 +72,9 @@ def _playwright_error(exc: Exception, timeout_ms: float) -> str:
             "match exactly one (make it more specific or add an anchor)"
         )
     if type(exc).__name__ == "TimeoutError" or first.startswith("Timeout "):
-        waiting = re.findall(r"^\s*- (.*)$", raw, re.MULTILINE)
+        waiting = re.findall(r"^\s*- (.*)$", raw, re.MULTILINE) or [
+            line for line in raw.splitlines()[1:] if line.strip() and not line.startswith("===")
+        ]
         detail = f" ({waiting[-1].strip()})" if waiting else ""
         return f"timed out after {timeout_ms / 1000:.1f} s{detail}"
     return first
