@@ -5,12 +5,14 @@ started is gone afterwards; a failing browser node fails the execution naming it
 from __future__ import annotations
 
 import re
+import signal
 
 import psutil
 import pytest
 
 from tests.e2e.platform import Platform
 from tests.runner.browser_pages import serve
+from tests.support import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -88,3 +90,26 @@ def test_browser_workflow_on_a_real_runner(platform, site):
     [pid] = _browser_pids(p.logs(ex["id"]))
     assert _gone(pid)
     assert SECRET not in p.runner_log("web")
+
+
+def test_runner_shutdown_closes_the_browser(platform, site):
+    """SIGTERM while a browser node waits: the execution is STOPPED and its browser is gone."""
+    p = platform
+    reg = p.connect_runner("web")
+    proc = p.start_runner("web")
+    p.wait_runner_status(reg["id"], "ONLINE")
+    graph = {
+        "format": 1, "variables": {}, "edges": [{"from": "open", "to": "wait"}],
+        "nodes": [
+            {"id": "open", "type": "browser.open", "params": {"url": f"{site}/form"}},
+            {"id": "wait", "type": "browser.wait_for",
+             "params": {"target": "#never", "timeout": 300}},
+        ],
+    }  # fmt: skip
+    ex_id = p.run(p.publish("waits", graph))
+    pids = wait_for(lambda: _browser_pids(p.logs(ex_id)), 60, 0.2, "the browser to open")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 0
+    ex = p.wait_status(ex_id, "STOPPED", "FAILED", "COMPLETED", timeout=30)
+    assert ex["status"] == "STOPPED", ex
+    assert all(_gone(pid) for pid in pids)

@@ -212,6 +212,14 @@ def test_tables_of_every_kind_and_paging(browser, site):
              columns=cards, output="cards"),
         node("raw", "browser.extract_table", target="#html", header="none", output="raw"),
         node("paged", "browser.extract_table", target="#paged", next="#next", output="paged"),
+        # the extension's table description, as its recorder writes the params
+        node("ext_html", "browser.extract_table", target={"selector": "#html"},
+             row_selector=":scope > tbody > tr", header="auto", output="ext_html",
+             columns=[{"header": "Who", "selector": ":scope > :nth-child(1)"},
+                      {"header": "Sum", "selector": ":scope > :nth-child(2)"}]),
+        node("ext_aria", "browser.extract_table", target="#aria", output="ext_aria",
+             row_selector="[role=row]:not(:has([role=columnheader]))",
+             columns=[{"header": "City", "selector": ":scope > :nth-child(1)"}]),
     )  # fmt: skip
     assert r.result.status == Status.COMPLETED, r.text()
     v = r.result.variables
@@ -228,6 +236,8 @@ def test_tables_of_every_kind_and_paging(browser, site):
     assert v["cards"] == [{"Name": "Grace", "Role": "Admiral"}, {"Name": "Linus", "Role": "Kernel"}]
     assert v["raw"][0] == {"column_1": "Name", "column_2": "Total"}
     assert [row["N"] for row in v["paged"]] == ["1", "2", "3", "4", "5"]
+    assert v["ext_html"] == [{"Who": "Ada", "Sum": "17.5"}, {"Who": "Alan", "Sum": "3"}]
+    assert v["ext_aria"] == [{"City": "Berlin"}, {"City": "Paris"}]
 
 
 def test_screenshots_to_file_and_artifact(browser, site, tmp_path):
