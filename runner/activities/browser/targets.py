@@ -134,8 +134,9 @@ def parse(value: Any) -> Target:
             raise TargetError(
                 f"target anchor relation {relation!r} is not one of {', '.join(RELATIONS)}"
             )
-        text = raw_anchor.get("text") if isinstance(raw_anchor.get("text"), str) else ""
-        anchor = Anchor(_anchor_selector(raw_anchor), relation, text.strip())
+        text = raw_anchor.get("text")
+        text = text.strip() if isinstance(text, str) else ""
+        anchor = Anchor(_anchor_selector(raw_anchor), relation, text)
     fingerprint = value.get("fingerprint")
     if fingerprint is not None and not isinstance(fingerprint, dict):
         raise TargetError("target fingerprint must be an object")
