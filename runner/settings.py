@@ -48,6 +48,11 @@ class RunnerSettings:
     zip_max_extract_mb: float = 1024.0
     zip_max_ratio: float = 200.0
     script_sandbox: str = "auto"  # auto | require | off
+    # browser automation (browser.* activities)
+    browser_headless: bool = True  # services have no desktop; browser.open's headless overrides
+    browser_executable: str = ""  # empty: a Playwright-installed browser, else one on PATH
+    browser_downloads: str = ""  # empty: <data_dir>/downloads
+    browser_timeout: float = 30.0  # seconds an action waits for its element (auto-wait)
 
     @property
     def data_path(self) -> Path:

@@ -96,6 +96,10 @@ def _type_ok(param: Param, value: Any) -> bool:
         return isinstance(value, dict)
     if kind == "choice":
         return isinstance(value, str) and (value in param.choices or has_expressions(value))
+    if kind == "target":  # a selector, or the extension's object with at least a selector
+        if isinstance(value, dict):
+            return isinstance(value.get("selector"), str) and bool(value["selector"].strip())
+        return isinstance(value, str)
     return True  # any
 
 
@@ -113,6 +117,7 @@ def _expected(param: Param) -> str:
         "boolean": "true or false",
         "list": "a list",
         "object": "an object",
+        "target": "a selector (text) or a target object with a 'selector'",
     }.get(param.type, param.type)
 
 
@@ -140,7 +145,7 @@ def _check_params(
     if activity is not None:
         for required in activity.params:
             value = params.get(required.name)
-            empty = value is None or (required.type in _TEXT_TYPES and value == "")
+            empty = value is None or (required.type in _TEXT_TYPES | {"target"} and value == "")
             if required.required and empty:
                 add(
                     "missing_param",

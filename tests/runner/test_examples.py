@@ -25,6 +25,7 @@ def _run(example: str, **inputs: Any) -> Run:
 
 def test_every_example_is_covered() -> None:
     covered = {"hello", "order_file", "python_totals", "split_names", "zip_folder", "http_status"}
+    covered |= {"web_table_export"}
     assert set(examples.names()) == covered
 
 
@@ -150,3 +151,87 @@ def test_http_status(status_server: str) -> None:
     r = _run("http_status", url="http://127.0.0.1:1/")
     assert r.result.status == Status.COMPLETED
     assert r.messages("unreachable", "error") == ["cannot reach http://127.0.0.1:1/"]
+
+
+PORTAL = """<!doctype html><html><head><title>Orders portal</title></head><body>
+<form id="login" onsubmit="event.preventDefault(); signIn()">
+  <label>User name <input name="u"></label><label>Password <input type="password" name="p"></label>
+  <button>Sign in</button>
+</form>
+<table hidden><thead><tr><th>Order</th><th>Total</th></tr></thead><tbody></tbody></table>
+<button hidden onclick="show(page + 1)">Next</button>
+<script>
+const pages = [[["A-1", "10"], ["A-2", "20"]], [["A-3", "30"]]];
+let page = 0;
+function signIn() {
+  const f = document.forms[0];
+  if (f.u.value !== "robot" || f.p.value !== "s3cret-portal") return;
+  f.remove();
+  document.querySelector("table").hidden = false;
+  document.querySelector("button").hidden = false;
+  show(0);
+}
+function show(p) {
+  page = p;
+  document.querySelector("tbody").innerHTML = pages[p].map(
+    (r) => `<tr><td>${r[0]}</td><td>${r[1]}</td></tr>`).join("");
+  document.querySelector("button").disabled = p >= pages.length - 1;
+}
+</script></body></html>"""
+PLAIN = """<!doctype html><html><head><title>Price list</title></head><body>
+<table><tr><th>Item</th><th>Price</th></tr><tr><td>Bolt</td><td>0.10</td></tr></table>
+</body></html>"""
+
+
+class _Portal(BaseHTTPRequestHandler):
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        body = {"/orders": PORTAL, "/prices": PLAIN}.get(self.path, "<p>nothing here</p>")
+        data = body.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def test_web_table_export(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Portal)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    creds = {"portal": {"username": "robot", "secret": "s3cret-portal"}}
+    try:
+        report = tmp_path / "orders.xlsx"
+        r = Run(examples.load("web_table_export"), credentials=creds,
+                inputs={"url": f"{base}/orders", "report": str(report)})  # fmt: skip
+        r.run()
+        assert r.result.status == Status.COMPLETED, r.text()
+        assert r.messages("done") == [f"saved the table of Orders portal to {report}"]
+        sheet = load_workbook(report).active
+        assert [list(row) for row in sheet.iter_rows(values_only=True)] == [
+            ["Order", "Total"], ["A-1", "10"], ["A-2", "20"], ["A-3", "30"]
+        ]  # fmt: skip
+        assert any(a["name"] == "table.png" for a in r.engine.scope.artifacts)
+        assert "s3cret-portal" not in r.text()
+
+        # no sign-in form: straight to the table
+        r = Run(examples.load("web_table_export"), inputs={"url": f"{base}/prices",
+                                                           "report": str(report)})  # fmt: skip
+        r.run()
+        assert r.result.status == Status.COMPLETED, r.text()
+        assert load_workbook(report).active["A2"].value == "Bolt"
+
+        r = Run(examples.load("web_table_export"), inputs={"url": f"{base}/none",
+                                                           "report": str(report)})  # fmt: skip
+        r.run()
+        assert r.messages("no_table", "error") == [
+            f"no table on {base}/none (the failure evidence shows the page)"
+        ]
+        assert "read-screenshot.png" in {a["name"] for a in r.engine.scope.artifacts}
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

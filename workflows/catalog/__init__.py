@@ -26,6 +26,7 @@ PARAM_TYPES = frozenset(
         "variable",  # a variable name (e.g. ``output``, ``item``)
         "condition",  # a condition expression evaluated by the safe evaluator
         "code",  # source code (scripts)
+        "target",  # a page element: a selector string or a target object (WORKFLOW_FORMAT.md)
     }
 )
 
@@ -174,3 +175,5 @@ def document() -> dict[str, Any]:
 
 # Category modules register themselves on import (order = toolbox order).
 from . import core, text, files, http, database, script  # noqa: E402,F401,I001
+from . import browser  # noqa: E402,F401,I001
+from . import excel  # noqa: E402,F401
