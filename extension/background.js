@@ -170,6 +170,10 @@ async function handle(type, payload) {
       save();
       return { actions };
     }
+    case "openTab": {
+      if (!payload.url || !/^(https?|file):/i.test(payload.url)) throw new Error("openTab needs {url} (http, https or file)");
+      return { tabId: await targetTab(payload.url) };
+    }
     case "selectElement":
       return selectElement(payload);
     case "extractTable": {

@@ -53,6 +53,8 @@
     stopRecording: () => request("stopRecording"),
     /** Pick an element inside a table; resolves with the table's description. */
     extractTable: (options) => request("extractTable", options),
+    /** Open `url` in a new tab: later picks and table extractions happen there. */
+    openTab: (options) => request("openTab", options),
     /** Cancel a pick in progress. */
     cancel: () => request("cancel"),
     ping: () => request("hello"),

@@ -11,6 +11,7 @@
   const S = globalThis.ExekraSelectors;
   const T = globalThis.ExekraTables;
 
+  const PURPOSES = ["target", "anchor", "table"];
   const state = { recording: false, picking: null, lastPicked: null, framePath: null };
   const recorded = new WeakMap(); // field -> the value last recorded for it
   const dirty = new Set(); // fields typed into since their last recorded value
@@ -115,8 +116,15 @@
     Object.assign(overlay.style, { left: r.left + "px", top: r.top + "px", width: r.width + "px", height: r.height + "px", display: "block" });
   }
 
+  /** Show the pick mode on the page (a crosshair; tests wait for the attribute). */
+  function startPicking(purpose) {
+    state.picking = purpose;
+    document.documentElement.setAttribute("data-exekra-picking", purpose);
+  }
+
   function stopPicking() {
     state.picking = null;
+    document.documentElement.removeAttribute("data-exekra-picking");
     if (overlay) overlay.remove();
     overlay = null;
   }
@@ -310,7 +318,7 @@
     if (!message || typeof message !== "object") return;
     switch (message.type) {
       case "pickStart":
-        state.picking = message.purpose || "target";
+        startPicking(PURPOSES.includes(message.purpose) ? message.purpose : "target");
         break;
       case "pickStop":
         stopPicking();
@@ -334,7 +342,7 @@
   try {
     chrome.runtime.sendMessage({ type: "hello", url: location.href, top: window.top === window }).then((answer) => {
       if (answer && answer.recording) state.recording = true;
-      if (answer && answer.picking) state.picking = answer.picking;
+      if (answer && answer.picking) startPicking(answer.picking);
     }, () => {});
   } catch (_err) {
     // orphaned after an extension reload

@@ -33,6 +33,7 @@
     text: 9,
     scoped: 12,
     role: 15,
+    tag: 18,
     class: 20,
     path: 40,
   };
@@ -126,6 +127,7 @@
     let cost = STRATEGY_COST[candidate.strategy] ?? 50;
     if (candidate.dynamic) cost += DYNAMIC_PENALTY;
     if (candidate.strategy === "path") cost += 4 * (candidate.depth || 1);
+    if (candidate.strategy === "tag" && candidate.selector.includes("-")) cost -= 8; // custom element
     if (candidate.strategy === "class") cost += 2 * ((candidate.classes || 1) - 1);
     if (candidate.strategy === "scoped") cost += 2 * (candidate.depth || 1);
     const text = candidate.text || "";

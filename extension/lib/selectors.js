@@ -280,6 +280,7 @@
       add("role_name", `role=${role}[name=${JSON.stringify(accName)}]`, { text: accName });
     }
     if (el.hasAttribute("role")) add("role", attrSelector(tag, "role", el.getAttribute("role")));
+    if (!["div", "span", "p", "li", "td", "tr"].includes(tag)) add("tag", CSS.escape(tag));
     const classes = Array.from(el.classList).filter(C.isStableClass).slice(0, 3);
     if (classes.length) {
       add("class", tag + "." + CSS.escape(classes[0]), { classes: 1 });
