@@ -17,13 +17,20 @@
 
   /** The table around `el` and its kind: `html`, `aria` or `div`; null when none. */
   function findTable(el) {
+    const table = el.closest("table, " + ARIA_TABLE);
+    let rows = null;
     for (let a = el; a && a.nodeType === 1; a = a.parentElement) {
-      if (a.localName === "table") return { kind: "html", el: a };
-      if (a.matches(ARIA_TABLE)) return { kind: "aria", el: a };
-      const rows = Array.from(a.children).filter(isDivRow);
-      if (rows.length >= 2 && !a.matches("[role=row], .row")) return { kind: "div", el: a };
+      if (a === table) break;
+      const found = Array.from(a.children).filter(isDivRow);
+      if (found.length >= 2 && !a.matches("[role=row], .row")) {
+        rows = a;
+        break;
+      }
     }
-    return null;
+    // a row group of an ARIA table is part of that table, not a div table of its own
+    if (rows && !(table && rows.querySelector(":scope > [role=row]"))) return { kind: "div", el: rows };
+    if (!table) return null;
+    return { kind: table.localName === "table" ? "html" : "aria", el: table };
   }
 
   function childIndex(cell) {
