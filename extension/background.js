@@ -67,15 +67,34 @@ function pushAction(action, tabId) {
   save();
 }
 
+// A URL change is held back briefly: a popstate report from the page for the same URL (back /
+// forward, the designer's own navigation) marks it; any other action from the tab flushes it.
+const heldNavigations = new Map(); // tabId -> {url, title, via, timer}
+const HOLD_MS = 250;
+
+function flushNavigation(tabId, via) {
+  const held = heldNavigations.get(tabId);
+  if (!held) return;
+  clearTimeout(held.timer);
+  heldNavigations.delete(tabId);
+  pushAction({ type: "navigate", value: held.url, url: held.url, title: held.title || "", via: via || held.via, timestamp: held.timestamp, target: null }, tabId);
+}
+
 function recordNavigation(tabId, url, title, via) {
   if (!state.recording || !state.tabs.includes(tabId)) return;
-  const before = state.lastUrl[tabId];
-  state.lastUrl[tabId] = url;
-  if (before === undefined || before === url || !/^https?:|^file:/.test(url)) {
-    save();
+  const held = heldNavigations.get(tabId);
+  if (held && held.url === url) {
+    if (via === "popstate") flushNavigation(tabId, "popstate");
     return;
   }
-  pushAction({ type: "navigate", value: url, url, title: title || "", via, timestamp: Date.now(), target: null }, tabId);
+  flushNavigation(tabId);
+  const before = state.lastUrl[tabId];
+  state.lastUrl[tabId] = url;
+  save();
+  if (before === undefined || before === url || !/^https?:|^file:/.test(url)) return;
+  const entry = { url, title, via, timestamp: Date.now(), timer: null };
+  entry.timer = setTimeout(() => flushNavigation(tabId), via === "popstate" ? 0 : HOLD_MS);
+  heldNavigations.set(tabId, entry);
 }
 
 async function sendToTab(tabId, message) {
@@ -165,6 +184,7 @@ async function handle(type, payload) {
     case "stopRecording": {
       for (const id of state.tabs) await sendToTab(id, { type: "recordStop" });
       await new Promise((r) => setTimeout(r, 300)); // the last flushed fields arrive
+      for (const id of Array.from(heldNavigations.keys())) flushNavigation(id);
       const actions = state.actions;
       state.recording = false;
       save();
@@ -227,6 +247,9 @@ chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
       }
       case "action":
         if (state.recording && state.tabs.includes(tabId) && message.action && typeof message.action === "object") {
+          // a held URL change reported before the action that caused it goes after it
+          const held = heldNavigations.get(tabId);
+          if (held && !(held.timestamp >= Number(message.action.timestamp))) flushNavigation(tabId);
           pushAction({ ...message.action, frame: sender.frameId || 0 }, tabId);
         }
         sendResponse({ ok: true });

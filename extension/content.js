@@ -12,7 +12,7 @@
   const T = globalThis.ExekraTables;
 
   const PURPOSES = ["target", "anchor", "table"];
-  const state = { recording: false, picking: null, lastPicked: null, framePath: null };
+  const state = { interacting: false, recording: false, picking: null, lastPicked: null, framePath: null };
   const recorded = new WeakMap(); // field -> the value last recorded for it
   const dirty = new Set(); // fields typed into since their last recorded value
 
@@ -287,9 +287,11 @@
     (event) => {
       if (!state.recording || state.picking || !event.isTrusted) return;
       const el = S.retarget(S.eventElement(event));
+      interaction();
       flushAll(el);
       if (isTextField(el) || el.localName === "select" || (el.localName === "input" && el.type === "file")) return;
-      if (el.localName === "label" && el.control && (isTextField(el.control) || el.control.type === "file")) return;
+      // a label's click is followed by one on its control: record that one only
+      if (el.localName === "label" && el.control) return;
       if (el.localName === "option") return;
       record("click", el, { value: "", button: event.button === 2 ? "right" : event.button === 1 ? "middle" : "left" });
     },
@@ -301,6 +303,7 @@
     (event) => {
       if (!state.recording || state.picking || !event.isTrusted) return;
       if (event.key !== "Enter" && event.key !== "Tab") return;
+      interaction();
       const el = S.eventElement(event);
       flush(el);
       record("keydown", el && el !== document.body ? el : null, { value: event.key, key: event.key });
@@ -308,8 +311,18 @@
     true,
   );
 
+  /** Mark the current task as a click or key press (cleared when the task ends). */
+  function interaction() {
+    state.interacting = true;
+    setTimeout(() => {
+      state.interacting = false;
+    }, 0);
+  }
+
+  // a fragment link fires popstate too (within the click's task): only a popstate without a click or key just before it
+  // is back/forward
   window.addEventListener("popstate", () => {
-    if (state.recording) send({ type: "navigate", url: location.href, title: document.title, via: "popstate", timestamp: Date.now() });
+    if (state.recording && !state.interacting) send({ type: "navigate", url: location.href, title: document.title, via: "popstate", timestamp: Date.now() });
   });
   window.addEventListener("pagehide", () => flushAll(null), true);
 
