@@ -172,9 +172,10 @@ def test_a_non_localhost_page_gets_no_bridge_and_no_answer(
               window.addEventListener('message', (e) => {
                 if (e.data && e.data.source === 'exekra-extension') window.answers.push(e.data);
               });
-              window.postMessage({source: 'exekra-page', id: 'x1', type: 'hello', payload: {}}, '*');
-              window.postMessage({source: 'exekra-page', id: 'x2', type: 'startRecording',
-                                  payload: {url: location.href}}, '*');
+              const msg = (id, type, payload) =>
+                window.postMessage({source: 'exekra-page', id, type, payload}, '*');
+              msg('x1', 'hello', {});
+              msg('x2', 'startRecording', {url: location.href});
             }"""
         )
         # the bridge script is not web-accessible to this origin either
