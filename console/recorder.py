@@ -31,6 +31,7 @@ from typing import Any
 __all__ = [
     "EXTENSION_DIR",
     "BrowserProcess",
+    "BrowserSession",
     "ExtensionError",
     "StudioServer",
     "extension_dir",
@@ -343,3 +344,44 @@ class BrowserProcess:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
         shutil.rmtree(self.profile, ignore_errors=True)
+
+
+def default_launcher(url: str) -> BrowserProcess | None:
+    """Start Chromium/Chrome with the extension on ``url``; None when there is no browser."""
+    executable = find_browser()
+    return BrowserProcess(executable, url) if executable else None
+
+
+class BrowserSession:
+    """The graph editor's link to the browser: one Studio page (and browser) that lives as long
+    as the editor, used by recording (`R`) and picking (`t`)."""
+
+    def __init__(self, launcher: Callable[[str], Any] | None = None) -> None:
+        self.launcher = launcher or default_launcher
+        self.server: StudioServer | None = None
+        self.browser: Any = None
+        self.has_tab = False
+
+    def start(self) -> tuple[StudioServer, bool]:
+        """The running server, starting it (and a browser) first; the flag says whether a
+        browser was started (False: the user must open ``server.url`` in their Chrome)."""
+        if self.server is None:
+            self.server = StudioServer()
+            self.browser = self.launcher(self.server.url)
+        return self.server, self.browser is not None
+
+    def call(self, kind: str, payload: dict[str, Any] | None = None, timeout: float = 600) -> Any:
+        if self.server is None:
+            raise ExtensionError("the browser session is not started")
+        result = self.server.call(kind, payload, timeout)
+        if kind in ("startRecording", "openTab"):
+            self.has_tab = True
+        return result
+
+    def close(self) -> None:
+        if self.browser is not None:
+            self.browser.close()
+            self.browser = None
+        if self.server is not None:
+            self.server.close()
+            self.server = None

@@ -155,3 +155,53 @@ def resolve(page: Page, target: dict[str, Any], selector: str | None = None) -> 
 
 def key_of(locator: Locator) -> Any:
     return locator.evaluate("el => el.__key || null")
+
+
+class ThreadedBrowser:
+    """``extension_browser`` on a thread of its own, for tests that run an asyncio loop (the
+    console's Pilot): Playwright's sync API may not run inside one. ``run(fn)`` calls
+    ``fn(ctx)`` on the browser's thread and returns its result."""
+
+    def __init__(self, profile: Path) -> None:
+        import queue
+
+        self._jobs: queue.Queue[Any] = queue.Queue()
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._main, args=(profile,), daemon=True)
+        self._thread.start()
+        self._ready.wait(60)
+        if self._error:
+            raise self._error
+
+    def _main(self, profile: Path) -> None:
+        try:
+            with extension_browser(profile) as ctx:
+                self._ready.set()
+                while True:
+                    job = self._jobs.get()
+                    if job is None:
+                        return
+                    fn, box, done = job
+                    try:
+                        box["value"] = fn(ctx)
+                    except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                        box["error"] = exc
+                    done.set()
+        except BaseException as exc:  # noqa: BLE001
+            self._error = exc
+            self._ready.set()
+
+    def run(self, fn: Any, timeout: float = 120) -> Any:
+        box: dict[str, Any] = {}
+        done = threading.Event()
+        self._jobs.put((fn, box, done))
+        if not done.wait(timeout):
+            raise TimeoutError("the browser thread did not answer")
+        if "error" in box:
+            raise box["error"]
+        return box.get("value")
+
+    def close(self) -> None:
+        self._jobs.put(None)
+        self._thread.join(60)
