@@ -101,7 +101,11 @@ async function loop() {
   }
 }
 function ready() {
-  window.Exekra.onAction.addListener((a) => { show(a); post("action", {action: a}); });
+  let chain = Promise.resolve();  // one at a time: the terminal prints them in order
+  window.Exekra.onAction.addListener((a) => {
+    show(a);
+    chain = chain.then(() => post("action", {action: a})).catch(() => {});
+  });
   post("hello", {version: window.Exekra.version}).then(loop);
   say("Connected to the Exekra extension " + window.Exekra.version + ".", "ok");
 }
