@@ -188,6 +188,8 @@ class StudioServer:
                 cmd.future.set_exception(ExtensionError("the recording session ended"))
 
     def close(self) -> None:
+        if self.closed.is_set():
+            return
         self.closed.set()
         self.cancel_pending()
         self.httpd.shutdown()

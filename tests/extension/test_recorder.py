@@ -158,6 +158,36 @@ def test_recording_a_multi_page_form_with_a_popup_and_a_password(
         assert SECRET[:8] not in json.dumps(where)
 
 
+def test_events_a_page_script_makes_up_are_not_recorded(
+    ctx: BrowserContext, studio: Studio, pages: Pages
+) -> None:
+    page = studio.opened(f"Exekra.startRecording({{url: {pages.url('form2.html')!r}}})")
+    try:
+        page.locator("[name=promo]").wait_for()
+        page.evaluate(
+            """() => {
+              const promo = document.querySelector('[name=promo]');
+              promo.value = 'FAKE';
+              promo.dispatchEvent(new Event('input', {bubbles: true}));
+              promo.dispatchEvent(new Event('change', {bubbles: true}));
+              document.querySelector('#details-link').dispatchEvent(
+                new MouseEvent('click', {bubbles: true}));
+              promo.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true}));
+            }"""
+        )
+        page.locator("[name=city]").press_sequentially("Lima")  # one real action after them
+        page.locator("#details-link").click()
+        result = studio.page.evaluate(
+            "new Promise((r) => setTimeout(r, 300)).then(() => Exekra.stopRecording())"
+        )
+        kinds = [(a["type"], a.get("value")) for a in result["actions"]]
+        assert ("type", "Lima") in kinds
+        assert all(v != "FAKE" for _, v in kinds)
+        assert [k for k, _ in kinds].count("click") == 1  # the real click only
+    finally:
+        page.close()
+
+
 def test_a_non_localhost_page_gets_no_bridge_and_no_answer(
     ctx: BrowserContext, studio: Studio, pages: Pages
 ) -> None:
