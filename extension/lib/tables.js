@@ -124,8 +124,8 @@
       params: {
         target,
         row_selector: shape.rowSelector,
-        columns: columns.map((c) => ({ name: c.name, selector: c.cell_selector })),
-        header: shape.headerCells.length > 0,
+        columns: columns.map((c) => ({ header: c.name, selector: c.cell_selector })),
+        header: "auto",
         output: "table",
       },
     };

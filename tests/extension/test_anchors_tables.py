@@ -148,5 +148,9 @@ def test_table_kinds(studio: Studio, pages: Pages) -> None:
             assert t.locator(col["header_selector"]).inner_text().strip() == col["name"]
         params = table["params"]
         assert params["target"]["selector"] == table["selector"]
-        assert params["row_selector"] == table["row_selector"] and params["header"] is True
+        assert params["row_selector"] == table["row_selector"] and params["header"] == "auto"
+        assert params["columns"] == [
+            {"header": c["name"], "selector": c["cell_selector"]} for c in table["columns"]
+        ]
+        assert table["has_header"] is True
     page.close()
