@@ -22,9 +22,24 @@
     return up || el;
   }
 
+  // One pick validates dozens of selectors against the same DOM: the shadow roots under a
+  // scope are looked up once per task (the cache is dropped when the task ends).
+  let shadowCache = new Map();
+  let dropScheduled = false;
+
   /** Every open shadow root below `scope` (a Document, ShadowRoot or Element). */
   function shadowRoots(scope) {
+    const cached = shadowCache.get(scope);
+    if (cached) return cached;
     const out = [];
+    shadowCache.set(scope, out);
+    if (!dropScheduled) {
+      dropScheduled = true;
+      setTimeout(() => {
+        shadowCache = new Map();
+        dropScheduled = false;
+      }, 0);
+    }
     const walk = (node) => {
       const all = node.querySelectorAll("*");
       for (const el of all) {
