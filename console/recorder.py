@@ -107,6 +107,7 @@ function ready() {
     chain = chain.then(() => post("action", {action: a})).catch(() => {});
   });
   post("hello", {version: window.Exekra.version}).then(loop);
+  setInterval(() => window.Exekra.ping().catch(() => {}), 20000);  // keeps the worker awake
   say("Connected to the Exekra extension " + window.Exekra.version + ".", "ok");
 }
 if (window.Exekra) ready();

@@ -16,9 +16,12 @@
   const recorded = new WeakMap(); // field -> the value last recorded for it
   const dirty = new Set(); // fields typed into since their last recorded value
 
-  function send(message) {
+  /** To the background; retried while its service worker restarts (MV3 stops idle ones). */
+  function send(message, attempt = 0) {
     try {
-      chrome.runtime.sendMessage(message).catch(() => {});
+      chrome.runtime.sendMessage(message).catch(() => {
+        if (attempt < 6) setTimeout(() => send(message, attempt + 1), 100 * 2 ** attempt);
+      });
     } catch (_err) {
       // the extension was reloaded: this page's script is orphaned
     }

@@ -23,13 +23,30 @@
   if (window.top !== window || !trusted(location.origin)) return;
 
   let port = null;
+  const inflight = new Set(); // request ids sent over the current port, not answered yet
+
+  function answer(message) {
+    if (message && typeof message.id === "string") inflight.delete(message.id);
+    window.postMessage({ source: EXTENSION, ...message }, location.origin);
+  }
+
   function connect() {
     port = chrome.runtime.connect({ name: "exekra-studio" });
-    port.onMessage.addListener((message) => {
-      window.postMessage({ source: EXTENSION, ...message }, location.origin);
-    });
+    port.onMessage.addListener(answer);
     port.onDisconnect.addListener(() => {
+      // the service worker stopped (idle, update): fail what was waiting, then reconnect so
+      // live actions keep coming; the recording itself is kept by the worker's storage
       port = null;
+      for (const id of Array.from(inflight)) {
+        answer({ id, ok: false, error: "the extension restarted: try again" });
+      }
+      setTimeout(() => {
+        try {
+          if (!port) connect();
+        } catch (_err) {
+          // the extension was removed or reloaded: this page must be reloaded
+        }
+      }, 200);
     });
     return port;
   }
@@ -40,6 +57,7 @@
     if (!data || data.source !== PAGE || typeof data.id !== "string" || typeof data.type !== "string") return;
     try {
       (port || connect()).postMessage({ id: data.id, type: data.type, payload: data.payload || {} });
+      inflight.add(data.id);
     } catch (err) {
       window.postMessage({ source: EXTENSION, id: data.id, ok: false, error: String(err) }, location.origin);
     }
