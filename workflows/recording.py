@@ -346,8 +346,6 @@ def actions_to_nodes(
         (_text(a.get("url"), 4000) for a in valid if isinstance(a.get("url"), str)), None
     )
     b.result.start_url = first_url or None
-    if include_open and first_url:
-        b.add("browser.open", {"url": escape(first_url)}, f"Open {_path(first_url)}")
     b.url = first_url
     b.caused = False
     for a in valid:
@@ -371,6 +369,14 @@ def actions_to_nodes(
             b.select(a, target)
         elif kind == "upload":
             b.upload(a, target)
+    if include_open and first_url and b.steps:  # nothing recorded: nothing to open either
+        opener = {
+            "id": b.new_id("browser.open"),
+            "type": "browser.open",
+            "label": f"Open {_path(first_url)}"[:60],
+            "params": {"url": escape(first_url)},
+        }
+        b.steps.insert(0, opener)
     if include_close and b.steps:
         b.add("browser.close", {}, "Close the browser")
     b.result.nodes = b.steps
