@@ -310,6 +310,8 @@
       if (event.key !== "Enter" && event.key !== "Tab") return;
       interaction();
       const el = S.eventElement(event);
+      // Enter in a multi-line field is part of the text, recorded with it
+      if (event.key === "Enter" && el && (el.localName === "textarea" || el.isContentEditable)) return;
       flush(el);
       record("keydown", el && el !== document.body ? el : null, { value: event.key, key: event.key });
     },
