@@ -179,8 +179,10 @@
     if (!target || !target.isConnected) return { error: "pick the target in this frame first" };
     const anchor = S.anchorFor(target, anchorEl);
     if (!anchor) return { error: "the anchor and the target share no ancestor close enough" };
+    // the element the relation holds for: the clicked anchor, or an ancestor of it
     let scopeEl = anchorEl;
-    for (const found = C.findRelation(target, anchorEl); found && found.up > 0; found.up -= 1) scopeEl = scopeEl.parentElement;
+    const levels = (C.findRelation(target, anchorEl) || { up: 0 }).up;
+    for (let i = 0; i < levels; i += 1) scopeEl = scopeEl.parentElement;
     const related = (m) =>
       anchor.relation === "descendant" ? scopeEl.contains(m) && m !== scopeEl
         : anchor.relation === "nextSibling" ? scopeEl.nextElementSibling === m
