@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "license": ("hub.cli", "license_group", "Vendor tools: RSA key pair and signed licenses."),
     "runner": ("runner.cli", "runner_group", "Connect, start and install the runner agent."),
     "console": ("console.cli", "console_command", "The terminal console (Textual)."),
+    "record": ("console.record_cli", "record_command", "Record a browser task as a workflow."),
 }
 
 

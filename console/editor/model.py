@@ -228,6 +228,54 @@ class EditorModel:
         self.doc["nodes"] = [n for n in self.nodes if n["id"] != node_id]
         self.doc["edges"] = [e for e in self.edges if node_id not in (e["from"], e["to"])]
 
+    def insert_chain(
+        self,
+        after: str | None,
+        nodes: list[dict[str, Any]],
+        edges: list[dict[str, Any]],
+        variables: dict[str, Any] | None = None,
+    ) -> str | None:
+        """Insert a chain of new nodes (a recording) after ``after`` as one undoable change:
+        ``after``'s default edge now leaves from the chain's last node. Without ``after`` the
+        chain goes after the graph's only end node (or stands alone). Returns the last id."""
+        if not nodes:
+            return after
+        taken = set(self.ids())
+        if any(n["id"] in taken for n in nodes):
+            raise EditError("the new nodes' ids clash with existing ones")
+        if after is not None:
+            self.node(after)
+        else:
+            sources = {e["from"] for e in self.edges}
+            ends = [i for i in self.ids() if i not in sources]
+            after = ends[0] if len(ends) == 1 else None
+        self._snapshot()
+        first, last = nodes[0]["id"], nodes[-1]["id"]
+        if after is not None:
+            for e in self.edges:
+                if e["from"] == after and not e.get("port"):
+                    e["from"] = last
+            self.edges.append({"from": after, "to": first})
+        if after is not None:
+            x, y = (int(v) for v in self.node(after).get("position") or [0, 0])
+            shift = ROW * len(nodes)
+            for n in self.nodes:  # make room: everything below the insertion point moves down
+                pos = n.get("position") or [0, 0]
+                if int(pos[1]) > y:
+                    n["position"] = [int(pos[0]), int(pos[1]) + shift]
+        elif self.nodes:
+            x, y = 0, max(int((n.get("position") or [0, 0])[1]) for n in self.nodes)
+        else:
+            x, y = 0, -ROW
+        for i, n in enumerate(nodes):
+            node = copy.deepcopy(n)
+            node["position"] = [x, y + ROW * (i + 1)]
+            self.nodes.append(node)
+        self.edges.extend(copy.deepcopy(edges))
+        for name, value in (variables or {}).items():
+            self.doc["variables"].setdefault(name, copy.deepcopy(value))
+        return last
+
     def set_variables(self, variables: dict[str, Any]) -> None:
         self._snapshot()
         self.doc["variables"] = copy.deepcopy(variables)

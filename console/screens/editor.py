@@ -18,8 +18,9 @@ from workflows import catalog
 from ..editor.canvas import TOP, render
 from ..editor.dialogs import Toolbox, node_extras, param_fields, params_from_form
 from ..editor.model import BOX_H, BOX_W, DEFAULT_PORT, EditError, EditorModel
+from ..editor.record import BrowserEditing
 from ..modals import ConfirmModal, Field, FormModal, PickModal
-from .base import HubScreen, hub_work
+from .base import hub_work
 
 HELP = """# Graph editor
 Build a workflow without a mouse. The node list (right) selects a node; the canvas (left) draws
@@ -30,10 +31,14 @@ the start node is marked ▶. Problems from validation update after every change
 edge yet); `enter` edits its params (`*` = required, `{` suggests variables, → accepts);
 `c` connects the selected node to another, choosing the port (`true`/`false`, `body`/`done`,
 `error`, …); `x` removes one of its edges; shift+arrows (or `H J K L`) move it; `delete`
-removes it; `u`/`ctrl+z` undo, `ctrl+y` redo; `s` saves a new draft version; `p` publishes."""
+removes it; `u`/`ctrl+z` undo, `ctrl+y` redo; `s` saves a new draft version; `p` publishes.
+
+`R` records in the browser (Chromium with the Exekra extension; without one on this machine,
+open the page it names in your own Chrome) and inserts the recorded `browser.*` nodes after
+the selected node; `t` fills the selected node's `target` from a click in the browser."""
 
 
-class EditorScreen(HubScreen):
+class EditorScreen(BrowserEditing):
     TITLE = "Graph editor"
     CSS_PATH = "editor.tcss"
     HELP = HELP
@@ -49,6 +54,8 @@ class EditorScreen(HubScreen):
         Binding("s,ctrl+s", "save", "Save"),
         Binding("p", "publish", "Publish"),
         Binding("v", "variables", "Variables", show=False),
+        Binding("R", "record", "Record"),
+        Binding("t", "pick", "Pick target", show=False),
         Binding("shift+up,K", "move(0,-1)", "Move", show=False),
         Binding("shift+down,J", "move(0,1)", show=False),
         Binding("shift+left,H", "move(-1,0)", show=False),
