@@ -1,0 +1,352 @@
+"""Real servers for the email, FTP/SFTP and desktop tests, each started on a free loopback port
+(or display) in a temporary folder and stopped after: aiosmtpd (SMTP with STARTTLS/SSL and
+AUTH), Dovecot (IMAP), pyftpdlib (FTP and explicit FTPS), OpenSSH's sshd (SFTP) and Xvfb.
+``tests/system-deps.sh`` installs the Debian packages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from tests.support import free_port
+
+
+def _wait_port(port: int, proc: subprocess.Popen[Any] | None = None, timeout: float = 20) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
+
+
+def _stop(proc: subprocess.Popen[Any]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+# ---------------------------------------------------------------------------------------------
+# TLS: a private CA and a certificate for localhost / 127.0.0.1 signed by it
+
+
+@dataclass(frozen=True)
+class Certs:
+    ca: Path  # the CA certificate a client trusts (ca_file)
+    cert: Path  # server certificate
+    key: Path  # server key
+
+
+def make_certs(folder: Path) -> Certs:
+    folder.mkdir(parents=True, exist_ok=True)
+    now = dt.datetime.now(dt.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Exekra Test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(days=2))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True, key_cert_sign=True, crl_sign=True,
+                content_commitment=False, key_encipherment=False, data_encipherment=False,
+                key_agreement=False, encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    out = Certs(folder / "ca.pem", folder / "server.pem", folder / "server.key")
+    out.ca.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    out.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    out.key.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
+    out.key.chmod(0o600)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# SMTP: aiosmtpd with STARTTLS (required before AUTH) and an implicit-TLS listener
+
+
+@dataclass
+class Smtp:
+    starttls_port: int
+    ssl_port: int
+    plain_port: int  # no TLS offered at all
+    user: str
+    password: str
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    controllers: list[Any] = field(default_factory=list)
+
+    def stop(self) -> None:
+        for c in self.controllers:
+            c.stop()
+
+    def wait_messages(self, count: int, timeout: float = 10) -> list[dict[str, Any]]:
+        end = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < end:
+            time.sleep(0.05)
+        return self.messages
+
+
+def start_smtp(certs: Certs, user: str = "robot@acme.test", password: str = "s3cret-Smtp!") -> Smtp:
+    import ssl
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    server = Smtp(free_port(), free_port(), free_port(), user, password)
+
+    class Handler:
+        async def handle_DATA(self, srv: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+            server.messages.append(
+                {
+                    "from": envelope.mail_from,
+                    "to": list(envelope.rcpt_tos),
+                    "data": envelope.original_content or envelope.content,
+                    "login": session.auth_data.login.decode() if session.auth_data else None,
+                }
+            )
+            return "250 OK"
+
+    def authenticator(srv: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
+        ok = (
+            isinstance(data, LoginPassword)
+            and data.login.decode() == user
+            and data.password.decode() == password
+        )
+        return AuthResult(success=ok, handled=False, auth_data=data if ok else None)
+
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(str(certs.cert), str(certs.key))
+    common = {"hostname": "127.0.0.1", "authenticator": authenticator, "auth_required": True}
+    starttls = Controller(
+        Handler(), port=server.starttls_port, tls_context=ctx, require_starttls=True, **common
+    )
+    implicit = Controller(
+        Handler(),
+        port=server.ssl_port,
+        ssl_context=ctx,
+        server_hostname="localhost",
+        auth_require_tls=False,  # the whole session is TLS; aiosmtpd only tracks STARTTLS
+        **common,
+    )
+    plain = Controller(Handler(), port=server.plain_port, hostname="127.0.0.1")
+    for c in (starttls, implicit, plain):
+        with warnings.catch_warnings():  # "AUTH without requiring TLS": the session is TLS
+            warnings.simplefilter("ignore", UserWarning)
+            c.start()
+        server.controllers.append(c)
+    return server
+
+
+# ---------------------------------------------------------------------------------------------
+# IMAP: Dovecot with a passwd-file, Maildir storage, imap (STARTTLS) and imaps listeners
+
+
+@dataclass
+class Imap:
+    folder: Path
+    port: int  # STARTTLS / plain
+    ssl_port: int
+    user: str
+    password: str
+    proc: subprocess.Popen[bytes]
+
+    def stop(self) -> None:
+        _stop(self.proc)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def log(self) -> str:
+        path = self.folder / "dovecot.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+def start_dovecot(certs: Certs, user: str = "robot", password: str = "s3cret-Imap!") -> Imap:
+    """Dovecot as root: the mail user is the unprivileged ``dovenull`` account, so the folder
+    lives outside pytest's root-only tmp tree, world-traversable."""
+    binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
+    folder = Path(tempfile.mkdtemp(prefix="exekra-dovecot-"))
+    folder.chmod(0o755)
+    uid, gid = _ids("dovenull")
+    mail = folder / "mail"
+    mail.mkdir()
+    os.chown(mail, uid, gid)
+    port, ssl_port = free_port(), free_port()
+    (folder / "passwd").write_text(
+        f"{user}:{{PLAIN}}{password}:{uid}:{gid}::{mail}/{user}::\n", encoding="utf-8"
+    )
+    shutil.copy(certs.cert, folder / "cert.pem")
+    shutil.copy(certs.key, folder / "key.pem")
+    conf = folder / "dovecot.conf"
+    conf.write_text(
+        f"""
+protocols = imap
+listen = 127.0.0.1
+base_dir = {folder}/run
+state_dir = {folder}/state
+instance_name = exekra-test-{port}
+log_path = {folder}/dovecot.log
+ssl = yes
+ssl_cert = <{folder}/cert.pem
+ssl_key = <{folder}/key.pem
+disable_plaintext_auth = no
+auth_failure_delay = 0
+auth_mechanisms = plain login
+first_valid_uid = {uid}
+last_valid_uid = {uid}
+mail_location = maildir:~/Maildir
+namespace inbox {{
+  inbox = yes
+  separator = /
+}}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {folder}/passwd
+}}
+userdb {{
+  driver = passwd-file
+  args = username_format=%u {folder}/passwd
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    address = 127.0.0.1
+    port = {ssl_port}
+    ssl = yes
+  }}
+  process_min_avail = 0
+}}
+service anvil {{
+  chroot =
+}}
+protocol imap {{
+  mail_max_userip_connections = 50
+}}
+""",
+        encoding="utf-8",
+    )
+    proc = subprocess.Popen(
+        [binary, "-F", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        _wait_port(port, proc)
+        _wait_port(ssl_port, proc)
+    except RuntimeError:
+        err = proc.stderr.read().decode(errors="replace") if proc.poll() is not None else ""
+        _stop(proc)
+        log = (folder / "dovecot.log").read_text() if (folder / "dovecot.log").exists() else ""
+        shutil.rmtree(folder, ignore_errors=True)
+        raise RuntimeError(f"dovecot did not start: {err}\n{log}") from None
+    return Imap(folder, port, ssl_port, user, password, proc)
+
+
+def _ids(name: str) -> tuple[int, int]:
+    import pwd
+
+    entry = pwd.getpwnam(name)
+    return entry.pw_uid, entry.pw_gid
+
+
+def imap_client(server: Imap, certs: Certs) -> Any:
+    """A logged-in IMAPClient for the test's own checks and deliveries."""
+    import ssl
+
+    from imapclient import IMAPClient
+
+    client = IMAPClient(
+        "127.0.0.1",
+        port=server.ssl_port,
+        ssl_context=ssl.create_default_context(cafile=str(certs.ca)),
+    )
+    client.login(server.user, server.password)
+    return client
+
+
+# ---------------------------------------------------------------------------------------------
+# Generic process helper
+
+
+def run_until(check: Callable[[], bool], timeout: float = 10, step: float = 0.05) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if check():
+            return True
+        time.sleep(step)
+    return check()
+
+
+__all__ = [
+    "Certs",
+    "Imap",
+    "Smtp",
+    "imap_client",
+    "make_certs",
+    "run_until",
+    "signal",
+    "start_dovecot",
+    "start_smtp",
+    "threading",
+]
