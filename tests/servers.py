@@ -9,11 +9,9 @@ import datetime as dt
 import ipaddress
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -326,6 +324,183 @@ def imap_client(server: Imap, certs: Certs) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------
+# FTP: pyftpdlib with TLS_FTPHandler in a child process (plain and explicit-TLS clients alike)
+
+_FTPD = """
+import sys
+from pyftpdlib.authorizers import DummyAuthorizer
+from pyftpdlib.handlers import TLS_FTPHandler
+from pyftpdlib.servers import FTPServer
+
+port, root, user, password, cert, key = sys.argv[1:7]
+auth = DummyAuthorizer()
+auth.add_user(user, password, root, perm="elradfmwMT")
+TLS_FTPHandler.certfile = cert
+TLS_FTPHandler.keyfile = key
+TLS_FTPHandler.authorizer = auth
+TLS_FTPHandler.tls_control_required = False
+TLS_FTPHandler.tls_data_required = False
+TLS_FTPHandler.banner = "exekra test ftpd"
+server = FTPServer(("127.0.0.1", int(port)), TLS_FTPHandler)
+server.serve_forever(timeout=0.5)
+"""
+
+
+@dataclass
+class Ftpd:
+    root: Path
+    port: int
+    user: str
+    password: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self) -> None:
+        _stop(self.proc)
+
+
+def start_ftpd(
+    root: Path, certs: Certs, user: str = "robot", password: str = "s3cret-Ftp!"
+) -> Ftpd:
+    import sys
+
+    root.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    log = root.parent / f"ftpd-{port}.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _FTPD, str(port), str(root), user, password,
+             str(certs.cert), str(certs.key)],
+            stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        _wait_port(port, proc)
+    except RuntimeError:
+        _stop(proc)
+        raise RuntimeError(f"pyftpdlib did not start: {log.read_text()}") from None
+    return Ftpd(root, port, user, password, proc, log)
+
+
+# ---------------------------------------------------------------------------------------------
+# SFTP: OpenSSH's sshd on a high loopback port with its own host key and config
+
+SFTP_USER = "exekra-sftp"
+
+
+@dataclass
+class Sshd:
+    folder: Path
+    port: int
+    host_key: Path  # the server's public host key (for known_hosts)
+    client_key: Path  # a private key root may log in with
+    password_user: str
+    password: str
+    proc: subprocess.Popen[bytes]
+
+    def known_hosts_line(self) -> str:
+        kind, blob = self.host_key.read_text().split()[:2]
+        return f"[127.0.0.1]:{self.port} {kind} {blob}\n"
+
+    def fingerprint(self) -> str:
+        out = subprocess.run(
+            ["ssh-keygen", "-l", "-E", "sha256", "-f", str(self.host_key)],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        return out.stdout.split()[1]
+
+    def stop(self) -> None:
+        _stop(self.proc)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def log(self) -> str:
+        path = self.folder / "sshd.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+def _sftp_user(password: str, home: Path) -> str:
+    """An unprivileged account for password logins (sshd without PAM checks /etc/shadow);
+    created once, its password set to this session's random one."""
+    import pwd
+
+    try:
+        pwd.getpwnam(SFTP_USER)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
+             "--shell", "/usr/sbin/nologin", SFTP_USER],
+            check=True, capture_output=True,
+        )  # fmt: skip
+    subprocess.run(
+        ["chpasswd"], input=f"{SFTP_USER}:{password}\n", text=True, check=True,
+        capture_output=True,
+    )  # fmt: skip
+    uid, gid = _ids(SFTP_USER)
+    os.chown(home, uid, gid)
+    return SFTP_USER
+
+
+def start_sshd(password: str) -> Sshd:
+    """sshd as root: root logs in by key (an authorized_keys file of the test's), the
+    ``exekra-sftp`` account by password; both land on internal-sftp."""
+    import secrets
+
+    binary = shutil.which("sshd") or "/usr/sbin/sshd"
+    folder = Path(tempfile.mkdtemp(prefix="exekra-sshd-"))
+    folder.chmod(0o755)
+    port = free_port()
+    host_key = folder / "host_ed25519"
+    client_key = folder / "client_ed25519"
+    for key in (host_key, client_key):
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "exekra-test", "-f", str(key)],
+            check=True,
+        )  # fmt: skip
+    (folder / "authorized_keys").write_text(client_key.with_suffix(".pub").read_text())
+    home = folder / "home"
+    home.mkdir()
+    user = _sftp_user(password or secrets.token_urlsafe(16), home)
+    conf = folder / "sshd_config"
+    conf.write_text(
+        f"""Port {port}
+ListenAddress 127.0.0.1
+HostKey {host_key}
+PidFile {folder}/sshd.pid
+UsePAM no
+PermitRootLogin prohibit-password
+PasswordAuthentication yes
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+AuthorizedKeysFile {folder}/authorized_keys
+StrictModes no
+AllowUsers root {user}
+Subsystem sftp internal-sftp
+LogLevel VERBOSE
+MaxStartups 50
+PerSourcePenalties no
+""",
+        encoding="utf-8",
+    )
+    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # privilege separation directory
+    check = subprocess.run([binary, "-t", "-f", str(conf)], capture_output=True, text=True)
+    if check.returncode != 0 and "PerSourcePenalties" in check.stderr:
+        conf.write_text(conf.read_text().replace("PerSourcePenalties no\n", ""))
+        check = subprocess.run([binary, "-t", "-f", str(conf)], capture_output=True, text=True)
+    if check.returncode != 0:
+        raise RuntimeError(f"sshd config refused: {check.stderr}")
+    proc = subprocess.Popen(
+        [binary, "-D", "-e", "-f", str(conf), "-E", str(folder / "sshd.log")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        _wait_port(port, proc)
+    except RuntimeError:
+        _stop(proc)
+        log = (folder / "sshd.log").read_text() if (folder / "sshd.log").exists() else ""
+        raise RuntimeError(f"sshd did not start: {log}") from None
+    return Sshd(folder, port, host_key.with_suffix(".pub"), client_key, user, password, proc)
+
+
+# ---------------------------------------------------------------------------------------------
 # Generic process helper
 
 
@@ -336,17 +511,3 @@ def run_until(check: Callable[[], bool], timeout: float = 10, step: float = 0.05
             return True
         time.sleep(step)
     return check()
-
-
-__all__ = [
-    "Certs",
-    "Imap",
-    "Smtp",
-    "imap_client",
-    "make_certs",
-    "run_until",
-    "signal",
-    "start_dovecot",
-    "start_smtp",
-    "threading",
-]
