@@ -501,6 +501,51 @@ PerSourcePenalties no
 
 
 # ---------------------------------------------------------------------------------------------
+# X server: Xvfb on a free display number with its own X authority cookie
+
+
+@dataclass
+class Xvfb:
+    display: str
+    xauthority: Path
+    proc: subprocess.Popen[bytes]
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"DISPLAY": self.display, "XAUTHORITY": str(self.xauthority)}
+
+    def stop(self) -> None:
+        _stop(self.proc)
+        shutil.rmtree(self.xauthority.parent, ignore_errors=True)
+
+
+def start_xvfb(size: str = "1024x768x24") -> Xvfb:
+    import secrets
+
+    folder = Path(tempfile.mkdtemp(prefix="exekra-xvfb-"))
+    auth = folder / "Xauthority"
+    for number in range(140 + secrets.randbelow(200), 1000):
+        if Path(f"/tmp/.X{number}-lock").exists() or Path(f"/tmp/.X11-unix/X{number}").exists():
+            continue
+        display = f":{number}"
+        subprocess.run(
+            ["xauth", "-q", "-f", str(auth), "add", display, ".", secrets.token_hex(16)],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        proc = subprocess.Popen(
+            ["Xvfb", display, "-auth", str(auth), "-screen", "0", size, "-nolisten", "tcp"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        socket_path = Path(f"/tmp/.X11-unix/X{number}")
+        if run_until(lambda: socket_path.exists() or proc.poll() is not None, 10):
+            if proc.poll() is None:
+                return Xvfb(display, auth, proc)
+        _stop(proc)
+    shutil.rmtree(folder, ignore_errors=True)
+    raise RuntimeError("no free X display number for Xvfb")
+
+
+# ---------------------------------------------------------------------------------------------
 # Generic process helper
 
 

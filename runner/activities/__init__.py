@@ -49,4 +49,4 @@ __all__ = [
 
 # Implementations register themselves on import.
 from . import logic, loop, flow, variable, log, text, file, folder, zip, http, database, script  # noqa: E402,F401,I001
-from . import mail, transfer  # noqa: E402,F401,I001
+from . import mail, transfer, desktop  # noqa: E402,F401,I001
