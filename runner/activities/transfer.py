@@ -584,7 +584,7 @@ VERB_FUNCS: dict[str, Callable[[Remote, dict[str, Any], Context], Any]] = {
 assert set(VERB_FUNCS) == set(VERBS)
 
 
-def _register(prefix: str, kind: type[Remote], verb: str) -> None:
+def _register(prefix: str, kind: Callable[[dict[str, Any], Context], Remote], verb: str) -> None:
     func = VERB_FUNCS[verb]
 
     def run(params: dict[str, Any], ctx: Context) -> Any:
