@@ -97,7 +97,10 @@ def make_certs(folder: Path) -> Certs:
         .not_valid_after(now + dt.timedelta(days=2))
         .add_extension(
             x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+                [
+                    x509.DNSName("localhost"),
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                ]
             ),
             critical=False,
         )
@@ -221,7 +224,9 @@ class Imap:
 
 def start_dovecot(certs: Certs, user: str = "robot", password: str = "s3cret-Imap!") -> Imap:
     """Dovecot as root: the mail user is the unprivileged ``dovenull`` account, so the folder
-    lives outside pytest's root-only tmp tree, world-traversable."""
+    lives outside pytest's root-only tmp tree, world-traversable. After a failed login
+    Dovecot delays the next one from that address by a few seconds (its auth penalty), so
+    wrong-password checks are kept to one per module."""
     binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
     folder = Path(tempfile.mkdtemp(prefix="exekra-dovecot-"))
     folder.chmod(0o755)
@@ -231,7 +236,8 @@ def start_dovecot(certs: Certs, user: str = "robot", password: str = "s3cret-Ima
     os.chown(mail, uid, gid)
     port, ssl_port = free_port(), free_port()
     (folder / "passwd").write_text(
-        f"{user}:{{PLAIN}}{password}:{uid}:{gid}::{mail}/{user}::\n", encoding="utf-8"
+        f"{user}:{{PLAIN}}{password}:{uid}:{gid}::{mail}/{user}::\n",
+        encoding="utf-8",
     )
     shutil.copy(certs.cert, folder / "cert.pem")
     shutil.copy(certs.key, folder / "key.pem")

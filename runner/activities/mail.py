@@ -490,13 +490,22 @@ def get(params: dict[str, Any], ctx: Context) -> list[dict[str, Any]]:
                 m["unread"] = False
         if move_to and found:
             _move(client, [m["uid"] for m in found], move_to, create=True)
-            for m in found:
-                m["folder"] = move_to
-                m["uid"] = None
+            _relocate(client, found, move_to)
     finally:
         _logout(client)
     ctx.log("info", f"{len(found)} message(s) from {folder}")
     return found
+
+
+def _relocate(client: Any, messages: list[dict[str, Any]], folder: str) -> None:
+    """Point moved messages at their new folder and uid (found by Message-ID), so later
+    nodes can act on them there; uid is null where the server cannot tell."""
+    validity = _select(client, folder, readonly=True)
+    for m in messages:
+        m.update(folder=folder, uidvalidity=validity, uid=None)
+        if m["message_id"]:
+            found = client.search(["HEADER", "Message-ID", m["message_id"]])
+            m["uid"] = max(found) if found else None
 
 
 def _uids(params: dict[str, Any], folder: str, validity: int) -> list[int]:

@@ -1,6 +1,8 @@
 """``ftp.*`` (:mod:`ftplib`, plain or explicit TLS) and ``sftp.*`` (paramiko): the same verbs over
 two protocols. Each verb is written once against :class:`Remote`; :class:`Ftp` and
-:class:`Sftp` are the two implementations. Each node opens its own session and closes it.
+:class:`Sftp` are the two implementations. A session stays open in the execution's scope for
+the later nodes that use the same server and login (checked to be alive before reuse) and is
+closed when the execution ends.
 
 Transfers go in chunks that check the node's stop/deadline; a download lands in a partial
 file renamed into place, so a local file is either complete or absent.
@@ -17,11 +19,12 @@ import io
 import os
 import posixpath
 import stat
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from workflows.catalog.transfer import FTP_SECURITY, VERBS
+from workflows.catalog.transfer import FTP_SECURITY, SERVER_PARAMS, VERBS
 
 from . import _remote as remote
 from .base import ActivityError, Context, activity, boolean, text
@@ -57,6 +60,10 @@ class Remote:
         raise NotImplementedError
 
     def rmdir(self, path: str) -> None:
+        raise NotImplementedError
+
+    def alive(self) -> bool:
+        """Whether the session still answers (servers drop idle connections)."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -209,6 +216,13 @@ class Ftp(Remote):
     def rmdir(self, path: str) -> None:
         self._call(f"cannot delete folder {path}", self.ftp.rmd, path)
 
+    def alive(self) -> bool:
+        try:
+            self.ftp.voidcmd("NOOP")
+        except (OSError, EOFError, ftplib.Error):
+            return False
+        return True
+
     def close(self) -> None:
         try:
             self.ftp.quit()
@@ -263,20 +277,26 @@ def _host_key_policy(pinned: str | None, port: int) -> Any:
     return Check()
 
 
-def _private_key(value: str, passphrase: str | None, source: str) -> Any:
+def _private_key(value: str, passphrases: list[str], source: str) -> Any:
+    """A paramiko key from OpenSSH/PEM text, trying no passphrase first, then each given one
+    (an explicit ``passphrase``, or the credential's secret when the key file is encrypted)."""
     import paramiko
 
-    errors = []
-    for kind in (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey):
-        try:
-            return kind.from_private_key(io.StringIO(value), password=passphrase)
-        except paramiko.PasswordRequiredException:
-            raise ActivityError(
-                f"the private key in {source} is encrypted: give 'passphrase'"
-            ) from None
-        except (paramiko.SSHException, ValueError) as exc:
-            errors.append(str(exc))
-    if any("passphrase" in e.lower() or "decrypt" in e.lower() for e in errors):
+    encrypted = False
+    for passphrase in [None, *passphrases]:
+        for kind in (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey):
+            try:
+                return kind.from_private_key(io.StringIO(value), password=passphrase)
+            except paramiko.PasswordRequiredException:
+                encrypted = True
+                break  # the type matched; try the next passphrase
+            except (paramiko.SSHException, ValueError, TypeError) as exc:
+                if "passphrase" in str(exc).lower() or "decrypt" in str(exc).lower():
+                    encrypted = True
+                    break
+    if encrypted and not passphrases:
+        raise ActivityError(f"the private key in {source} is encrypted: give 'passphrase'")
+    if encrypted:
         raise ActivityError(f"the private key in {source} does not open with this passphrase")
     raise ActivityError(f"{source} holds no private key paramiko can read (OpenSSH, PEM)")
 
@@ -289,7 +309,7 @@ class Sftp(Remote):
         port = remote.port(params, 22)
         self.where = f"{host}:{port}"
         login = remote.login_for(params, ctx, host)
-        passphrase = params.get("passphrase") or None
+        passphrase = text(params, "passphrase", "") or None
         pkey = None
         password = login.password
         if params.get("private_key"):
@@ -298,9 +318,10 @@ class Sftp(Remote):
                 key_text = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 raise ActivityError(f"cannot read private key {path}: {exc}") from None
-            pkey = _private_key(key_text, passphrase or password, str(path))
+            candidates = [p for p in (passphrase, password) if p]
+            pkey = _private_key(key_text, candidates, str(path))
         elif password and "PRIVATE KEY-----" in password:
-            pkey = _private_key(password, passphrase, "the credential")
+            pkey = _private_key(password, [passphrase] if passphrase else [], "the credential")
             password = None
         client = paramiko.SSHClient()
         known = text(params, "known_hosts", "~/.ssh/known_hosts") or "~/.ssh/known_hosts"
@@ -421,6 +442,16 @@ class Sftp(Remote):
 
     def rmdir(self, path: str) -> None:
         self._call(f"cannot delete folder {path}", self.sftp.rmdir, path)
+
+    def alive(self) -> bool:
+        transport = self.client.get_transport()
+        if transport is None or not transport.is_active():
+            return False
+        try:
+            self.sftp.normalize(".")
+        except (OSError, EOFError):
+            return False
+        return True
 
     def close(self) -> None:
         try:
@@ -584,19 +615,71 @@ VERB_FUNCS: dict[str, Callable[[Remote, dict[str, Any], Context], Any]] = {
 assert set(VERB_FUNCS) == set(VERBS)
 
 
+class _Shared:
+    """A session kept open for the later nodes of the execution that use the same server and
+    login; one node at a time uses it."""
+
+    def __init__(self, session: Remote) -> None:
+        self.session = session
+        self.lock = threading.Lock()
+
+    def close(self) -> None:
+        with self.lock:
+            _close_quietly(self.session)
+
+
+def _close_quietly(session: Remote) -> None:
+    try:
+        session.close()
+    except Exception:  # noqa: BLE001, S110 - closing a dead session: nothing to do
+        pass
+
+
+def _session_key(prefix: str, params: dict[str, Any], ctx: Context) -> str:
+    """Which server and login the node uses, as a digest (no secret in the key)."""
+    cred = ctx.credential
+    parts = [prefix, *(repr(params.get(name)) for name in SERVER_PARAMS[prefix])]
+    parts += [cred.username, cred.secret] if cred is not None else []
+    digest = hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
+    return f"transfer.{prefix}.{digest}"
+
+
+def _acquire(
+    prefix: str,
+    kind: Callable[[dict[str, Any], Context], Remote],
+    params: dict[str, Any],
+    ctx: Context,
+) -> tuple[Remote, Callable[[], None]]:
+    """A session for this node and how to hand it back: the execution's open session for this
+    server and login when it is free and still answers, else a new one (kept for later nodes
+    when none is kept yet). A loop of 50 uploads logs in once, not 50 times."""
+    key = _session_key(prefix, params, ctx)
+    shared = ctx.scope.get(key)
+    if isinstance(shared, _Shared) and shared.lock.acquire(blocking=False):
+        if shared.session.alive():
+            return shared.session, shared.lock.release
+        shared.lock.release()
+        ctx.scope.pop(key)  # gone stale (the server hung up): closed, replaced below
+        shared = None
+    session = kind(params, ctx)
+    if shared is None:
+        kept = _Shared(session)
+        kept.lock.acquire()
+        ctx.scope.put(key, kept, lambda s: s.close())
+        return session, kept.lock.release
+    return session, lambda: _close_quietly(session)  # the kept one is busy (abandoned node)
+
+
 def _register(prefix: str, kind: Callable[[dict[str, Any], Context], Remote], verb: str) -> None:
     func = VERB_FUNCS[verb]
 
     def run(params: dict[str, Any], ctx: Context) -> Any:
         ctx.check()
-        session = kind(params, ctx)
+        session, release = _acquire(prefix, kind, params, ctx)
         try:
             return func(session, params, ctx)
         finally:
-            try:
-                session.close()
-            except Exception:  # noqa: BLE001, S110 - closing a dead session: nothing to do
-                pass
+            release()
 
     run.__name__ = f"{prefix}_{verb}"
     run.__qualname__ = run.__name__

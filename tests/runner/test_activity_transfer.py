@@ -5,6 +5,7 @@ module; each test works in its own remote folder."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -15,10 +16,10 @@ from typing import Any
 import pytest
 
 from runner.engine import Status
-from tests.servers import Certs, Ftpd, Sshd, make_certs, start_ftpd, start_sshd
+from tests.servers import Certs, Ftpd, Sshd, make_certs, run_until, start_ftpd, start_sshd
 from tests.support import free_port
 
-from .enginekit import graph, node, run
+from .enginekit import chain, graph, node, run
 
 CRED = "transfer"
 SFTP_PASSWORD = "pw-" + uuid.uuid4().hex[:12]
@@ -276,10 +277,29 @@ def test_sftp_logins(sshd: Sshd, known_hosts: Path, tmp_path: Path) -> None:
     params = {**t.params, "private_key": str(enc), "credential": None, "username": "root"}
     error = fail(Target("sftp", params, {}, t.base, t.local), "list", path=t.base)
     assert "is encrypted: give 'passphrase'" in error
+    bad = Target("sftp", {**params, "passphrase": "not-it-5"}, {}, t.base, t.local)
+    assert "does not open with this passphrase" in fail(bad, "list", path=t.base)
     good = Target("sftp", {**params, "passphrase": "open-sesame-4"}, {}, t.base, t.local)
     assert ok(good, "list", path=t.base) == []
     result, r = _go(good, "list", path=t.base)
     assert "open-sesame-4" not in r.text()
+
+    # an unencrypted PEM (RSA) key file, with a credential secret that is not its passphrase
+    pem = tmp_path / "rsa_pem"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-m", "PEM", "-N", "", "-f", str(pem)],
+        check=True,
+    )
+    with (sshd.folder / "authorized_keys").open("a") as fh:
+        fh.write(pem.with_suffix(".pub").read_text())
+    pem_login = Target(
+        "sftp",
+        {**t.params, "private_key": str(pem)},
+        {CRED: {"username": "root", "secret": "a-password-not-a-passphrase"}},
+        t.base,
+        t.local,
+    )
+    assert ok(pem_login, "list", path=t.base) == []
 
     other = tmp_path / "stranger"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
@@ -288,3 +308,33 @@ def test_sftp_logins(sshd: Sshd, known_hosts: Path, tmp_path: Path) -> None:
 
     down = Target("sftp", {**t.params, "port": free_port()}, t.creds, t.base, t.local)
     assert "refused the connection" in fail(down, "list", path=t.base)
+
+
+def test_one_login_per_server_within_an_execution(
+    target: Target, ftpd: Ftpd, sshd: Sshd, tmp_path: Path
+) -> None:
+    """Nodes of one execution that use the same server and login share one session."""
+    t = target
+    report = tmp_path / "r.txt"
+    report.write_text("x")
+
+    def logins() -> int:
+        if t.prefix == "ftp":
+            return ftpd.log.read_text(errors="replace").count("logged in")
+        return len(re.findall(r"Accepted (?:password|publickey) for", sshd.log()))
+
+    before = logins()
+    nodes = [
+        node("mk", f"{t.prefix}.create_folder", **t.params, path=t.p("a")),
+        *(
+            node(f"up{i}", f"{t.prefix}.upload", **t.params, source=str(report),
+                 destination=t.p("a", f"{i}.txt"))
+            for i in range(4)
+        ),
+        node("ls", f"{t.prefix}.list", **t.params, path=t.p("a"), output="entries"),
+    ]  # fmt: skip
+    result, r = run(chain(*nodes), credentials=t.creds)
+    assert result.status == Status.COMPLETED, r.text()
+    assert len(result.variables["entries"]) == 4
+    assert run_until(lambda: logins() > before)
+    assert logins() == before + 1

@@ -75,7 +75,8 @@ register(
             "{uid, folder, message_id, from, to, cc, subject, date, unread, headers, text, "
             "html, attachments} (attachments: file names). Filters: `unread_only`, `from`, "
             "`subject` (contains), `since` (YYYY-MM-DD). `mark_read` flags them as read, "
-            "`move_to` files them into another folder after reading."
+            "`move_to` files them into another folder after reading (the messages then name "
+            "their new folder and uid)."
         ),
         params=(
             *_IMAP,

@@ -128,6 +128,11 @@ _DESCRIPTIONS = {
 }
 
 VERBS = tuple(_DESCRIPTIONS)
+#: the params that say which server and login a node uses (its session is shared by them)
+SERVER_PARAMS = {
+    "ftp": tuple(p.name for p in _FTP if p.name != "timeout"),
+    "sftp": tuple(p.name for p in _SFTP if p.name != "timeout"),
+}
 
 
 _NOTES = {
