@@ -319,3 +319,10 @@ def test_an_unreachable_display_is_named(tmp_path: Path) -> None:
     )
     assert "cannot open the display :987" in out.stdout, out.stdout + out.stderr
     assert "Traceback" not in out.stdout + out.stderr
+
+
+def test_a_wayland_session_without_xwayland_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")
+    error = fail("desktop.click", x=1, y=1)
+    assert "Wayland session without XWayland" in error

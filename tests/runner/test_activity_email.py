@@ -231,7 +231,10 @@ def test_send_bad_input(smtp: Smtp, certs: Certs, tmp_path: Path):
 def _append(imap: Imap, certs: Certs, raw: bytes, folder: str = "INBOX", seen: bool = False):
     """Deliver ``raw`` with its Date header as the arrival time (what IMAP SINCE searches)."""
     msg = email.message_from_bytes(raw, policy=email.policy.default)
-    arrived = parsedate_to_datetime(str(msg["Date"])) if msg["Date"] else None
+    try:
+        arrived = parsedate_to_datetime(str(msg["Date"])) if msg["Date"] else None
+    except ValueError:
+        arrived = None
     client = imap_client(imap, certs)
     try:
         client.append(folder, raw, flags=[b"\\Seen"] if seen else [], msg_time=arrived)
@@ -545,3 +548,26 @@ def test_save_attachments_from_eml_file(tmp_path: Path):
 )
 def test_safe_name(raw: str, safe: str) -> None:
     assert safe_name(raw) == safe
+
+
+BROKEN = b"""From: =?x-unknown?q?Bad?= <bad@x.test>\r
+Subject: =?utf-8?b?not base64 at all!?=\r
+Date: not a date\r
+Content-Type: text/plain; charset="x-no-such-charset"\r
+Content-Transfer-Encoding: quoted-printable\r
+\r
+caf=E9 =ZZ broken\r
+"""
+
+
+def test_a_malformed_message_is_read_not_fatal(imap: Imap, certs: Certs, tmp_path: Path):
+    _append(imap, certs, BROKEN)
+    (msg,) = _ok("email.get", _imap_params(imap, certs), _imap_cred(imap))
+    assert "caf" in msg["text"] and msg["date"] is None
+    assert msg["attachments"] == []
+    eml = tmp_path / "broken.eml"
+    eml.write_bytes(BROKEN)
+    result, r = run(
+        chain(node("n", "email.save_attachments", eml_file=str(eml), destination=str(tmp_path)))
+    )
+    assert result.status == Status.COMPLETED, r.text()
