@@ -338,7 +338,7 @@ from pyftpdlib.authorizers import DummyAuthorizer
 from pyftpdlib.handlers import TLS_FTPHandler
 from pyftpdlib.servers import FTPServer
 
-port, root, user, password, cert, key = sys.argv[1:7]
+port, root, user, password, cert, key, tls = sys.argv[1:8]
 auth = DummyAuthorizer()
 auth.add_user(user, password, root, perm="elradfmwMT")
 TLS_FTPHandler.certfile = cert
@@ -347,6 +347,9 @@ TLS_FTPHandler.authorizer = auth
 TLS_FTPHandler.tls_control_required = False
 TLS_FTPHandler.tls_data_required = False
 TLS_FTPHandler.banner = "exekra test ftpd"
+if tls != "tls":
+    from pyftpdlib.handlers import FTPHandler as TLS_FTPHandler  # a server without TLS
+    TLS_FTPHandler.authorizer = auth
 server = FTPServer(("127.0.0.1", int(port)), TLS_FTPHandler)
 server.serve_forever(timeout=0.5)
 """
@@ -366,7 +369,7 @@ class Ftpd:
 
 
 def start_ftpd(
-    root: Path, certs: Certs, user: str = "robot", password: str = "s3cret-Ftp!"
+    root: Path, certs: Certs, user: str = "robot", password: str = "s3cret-Ftp!", tls: bool = True
 ) -> Ftpd:
     import sys
 
@@ -376,7 +379,7 @@ def start_ftpd(
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-c", _FTPD, str(port), str(root), user, password,
-             str(certs.cert), str(certs.key)],
+             str(certs.cert), str(certs.key), "tls" if tls else "plain"],
             stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:

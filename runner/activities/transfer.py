@@ -107,6 +107,16 @@ class Ftp(Remote):
         except (OSError, ftplib.Error) as exc:
             raise _ftp_error("cannot connect", self.where, exc) from None
         try:
+            if isinstance(self.ftp, ftplib.FTP_TLS):
+                try:
+                    self.ftp.auth()
+                except ftplib.error_perm as exc:
+                    raise ActivityError(
+                        f"{self.where} does not offer TLS (AUTH TLS answered "
+                        f"{str(exc).strip()}); use security 'none' only on a trusted network"
+                    ) from None
+                except (OSError, ftplib.Error) as exc:
+                    raise _ftp_error("TLS failed", self.where, exc) from None
             try:
                 self.ftp.login(login.username, login.password or "")
             except ftplib.error_perm as exc:

@@ -214,6 +214,13 @@ def test_ftp_failures(ftpd: Ftpd, certs: Certs) -> None:
     assert "not trusted" in error and "ca_file" in error
     down = Target(t.prefix, {**t.params, "port": free_port()}, t.creds, "/", t.local)
     assert "refused the connection" in fail(down, "list", path="/")
+    plain = start_ftpd(ftpd.root.parent / "plain-root", certs, tls=False)
+    try:
+        no_tls = Target(t.prefix, {**t.params, "port": plain.port}, t.creds, "/", t.local)
+        error = fail(no_tls, "list", path="/")
+        assert "does not offer TLS (AUTH TLS answered 5" in error
+    finally:
+        plain.stop()
     assert "needs 'username'" in fail(
         Target("ftp", {"host": "127.0.0.1", "port": ftpd.port}, {}, "/", t.local), "list"
     )
