@@ -17,6 +17,7 @@ import smtplib
 import ssl
 import unicodedata
 from collections.abc import Iterator
+from contextlib import contextmanager
 from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
 from email.utils import formatdate, getaddresses, make_msgid, parsedate_to_datetime
@@ -244,6 +245,25 @@ def _imap(params: dict[str, Any], ctx: Context, host: str) -> Any:
         _logout(client)
         raise
     return client
+
+
+@contextmanager
+def _session(params: dict[str, Any], ctx: Context, host: str) -> Iterator[Any]:
+    """A logged-in IMAP client for one node; a dropped connection or a server error during the
+    work becomes a node error naming the server, and the client is logged out."""
+    from imapclient.exceptions import IMAPClientError
+
+    client = _imap(params, ctx, host)
+    try:
+        yield client
+    except (OSError, EOFError, IMAPClientError) as exc:
+        ctx.check()
+        where = f"{host}:{client.port}"
+        if isinstance(exc, IMAPClientError):
+            raise ActivityError(f"{where} answered an error: {_imap_text(exc)}") from None
+        raise remote.network_error("IMAP failed", where, exc) from None
+    finally:
+        _logout(client)
 
 
 def _imap_text(exc: BaseException) -> str:
@@ -477,8 +497,7 @@ def get(params: dict[str, Any], ctx: Context) -> list[dict[str, Any]]:
     criteria = _criteria(params)
     mark_read = boolean(params, "mark_read")
     move_to = text(params, "move_to", "")
-    client = _imap(params, ctx, host)
-    try:
+    with _session(params, ctx, host) as client:
         validity = _select(client, folder, readonly=not (mark_read or move_to))
         charset = None if all(str(c).isascii() for c in criteria) else "UTF-8"
         uids = sorted(client.search(criteria, charset=charset), reverse=True)[:limit]
@@ -491,8 +510,6 @@ def get(params: dict[str, Any], ctx: Context) -> list[dict[str, Any]]:
         if move_to and found:
             _move(client, [m["uid"] for m in found], move_to, create=True)
             _relocate(client, found, move_to)
-    finally:
-        _logout(client)
     ctx.log("info", f"{len(found)} message(s) from {folder}")
     return found
 
@@ -550,14 +567,11 @@ def move(params: dict[str, Any], ctx: Context) -> int:
     destination = text(params, "destination")
     if not destination.strip():
         raise ActivityError("param 'destination' must not be empty")
-    client = _imap(params, ctx, host)
-    try:
+    with _session(params, ctx, host) as client:
         validity = _select(client, folder, readonly=False)
         uids = _existing(client, _uids(params, folder, validity), folder, ctx)
         if uids:
             _move(client, uids, destination, create=boolean(params, "create", True))
-    finally:
-        _logout(client)
     ctx.log("info", f"moved {len(uids)} message(s) from {folder} to {destination}")
     return len(uids)
 
@@ -568,8 +582,7 @@ def delete(params: dict[str, Any], ctx: Context) -> int:
 
     host = remote.host(params)
     folder = text(params, "folder", "INBOX") or "INBOX"
-    client = _imap(params, ctx, host)
-    try:
+    with _session(params, ctx, host) as client:
         validity = _select(client, folder, readonly=False)
         uids = _existing(client, _uids(params, folder, validity), folder, ctx)
         if uids:
@@ -581,8 +594,6 @@ def delete(params: dict[str, Any], ctx: Context) -> int:
                     client.expunge()
             except IMAPClientError as exc:
                 raise ActivityError(f"cannot delete: {_imap_text(exc)}") from None
-    finally:
-        _logout(client)
     ctx.log("info", f"deleted {len(uids)} message(s) from {folder}")
     return len(uids)
 
@@ -650,12 +661,9 @@ def save_attachments(params: dict[str, Any], ctx: Context) -> list[str]:
     elif params.get("messages") not in (None, "", []):
         host = remote.host(params)
         folder = text(params, "folder", "INBOX") or "INBOX"
-        client = _imap(params, ctx, host)
-        try:
+        with _session(params, ctx, host) as client:
             uids = _uids(params, folder, _select(client, folder, readonly=True))
             fetched = _fetch(client, uids, ctx)
-        finally:
-            _logout(client)
         missing = [u for u in uids if u not in fetched]
         if missing:
             raise ActivityError(f"no message with uid {missing[0]} in {folder!r}")

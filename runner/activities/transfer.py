@@ -19,6 +19,7 @@ import io
 import os
 import posixpath
 import stat
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -625,6 +626,15 @@ VERB_FUNCS: dict[str, Callable[[Remote, dict[str, Any], Context], Any]] = {
 assert set(VERB_FUNCS) == set(VERBS)
 
 
+def _connection_errors() -> tuple[type[BaseException], ...]:
+    """What a session that broke mid-way raises (paramiko's own tree once it is loaded)."""
+    errors: tuple[type[BaseException], ...] = (OSError, EOFError, ftplib.Error)
+    paramiko = sys.modules.get("paramiko")
+    if paramiko is not None:
+        errors += (paramiko.SSHException,)
+    return errors
+
+
 class _Shared:
     """A session kept open for the later nodes of the execution that use the same server and
     login; one node at a time uses it."""
@@ -688,6 +698,11 @@ def _register(prefix: str, kind: Callable[[dict[str, Any], Context], Remote], ve
         session, release = _acquire(prefix, kind, params, ctx)
         try:
             return func(session, params, ctx)
+        except Exception as exc:
+            if not isinstance(exc, _connection_errors()):
+                raise
+            ctx.check()  # a connection that broke mid-way, or one cut by a stop request
+            raise _ftp_error(f"{prefix}.{verb} failed", session.where, exc) from None
         finally:
             release()
 

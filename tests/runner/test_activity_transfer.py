@@ -345,3 +345,29 @@ def test_one_login_per_server_within_an_execution(
     assert len(result.variables["entries"]) == 4
     assert run_until(lambda: logins() > before)
     assert logins() == before + 1
+
+
+def test_a_dropped_session_is_reopened(sshd: Sshd, known_hosts: Path) -> None:
+    """The server drops the shared session between two nodes: the next node notices (the
+    liveness check) and logs in again instead of failing."""
+    t = _sftp(sshd, known_hosts, "key")
+    logins = lambda: len(re.findall(r"Accepted (?:password|publickey) for", sshd.log()))  # noqa: E731
+    before = logins()
+    drop = (
+        "import psutil\n"
+        "for child in psutil.Process(pid).children():\n"
+        "    child.kill()\n"
+        "result = 'dropped'\n"
+    )
+    result, r = run(
+        chain(
+            node("one", "sftp.list", **t.params, path=t.base),
+            node("drop", "script.python", code=drop, inputs={"pid": sshd.proc.pid}),
+            node("two", "sftp.list", **t.params, path=t.base, output="entries"),
+        ),
+        credentials=t.creds,
+    )
+    assert result.status == Status.COMPLETED, r.text()
+    assert result.variables["entries"] == []
+    assert run_until(lambda: logins() >= before + 2)
+    assert logins() == before + 2
