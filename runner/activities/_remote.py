@@ -7,8 +7,11 @@ where a credential may go belong there.
 
 from __future__ import annotations
 
+import hashlib
 import socket
 import ssl
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -112,3 +115,93 @@ def texts(value: Any, param: str) -> list[str]:
     if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
         return [v for v in value if v]
     raise ActivityError(f"param {param!r} must be text or a list of texts, got {value!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Sessions shared by the nodes of one execution
+
+
+class _Shared:
+    """A session kept in the execution's scope for later nodes using the same server and
+    login; one node at a time holds it."""
+
+    def __init__(self, session: Any, close: Callable[[Any], None]) -> None:
+        self.session = session
+        self.lock = threading.Lock()
+        self._close = close
+
+    def close(self) -> None:
+        with self.lock:
+            close_quietly(self._close, self.session)
+
+
+def close_quietly(close: Callable[[Any], None], session: Any) -> None:
+    try:
+        close(session)
+    except Exception:  # noqa: BLE001, S110 - closing a dead session: nothing to do
+        pass
+
+
+def session_key(kind: str, params: dict[str, Any], names: Iterable[str], ctx: Context) -> str:
+    """Which server and login a node uses, as a digest of its server params and credential
+    (no secret readable in the key)."""
+    cred = ctx.credential
+    parts = [kind, *(repr(params.get(name)) for name in names)]
+    parts += [cred.username, cred.secret] if cred is not None else []
+    return f"{kind}.{hashlib.sha256(chr(0).join(parts).encode()).hexdigest()[:32]}"
+
+
+class Lease:
+    """A session lent to one node: :meth:`release` it when done (again is harmless), or
+    :meth:`drop` it when it broke so no later node gets it."""
+
+    def __init__(self, session: Any, release: Callable[[], None], drop: Callable[[], None]) -> None:
+        self.session = session
+        self._release = release
+        self._drop = drop
+        self._released = False
+
+    def release(self) -> None:
+        if not self._released:
+            self._released = True
+            self._release()
+
+    def drop(self) -> None:
+        self.release()
+        self._drop()
+
+
+def lease(
+    ctx: Context,
+    key: str,
+    open_: Callable[[], Any],
+    alive: Callable[[Any], bool],
+    close: Callable[[Any], None],
+) -> Lease:
+    """The execution's open session under ``key`` when it is free and still answers, else a
+    new one from ``open_`` (kept for later nodes when none is kept yet; a busy kept one — a
+    node abandoned on a timeout still holds it — gives an unshared session closed after use).
+    A loop of 50 uploads logs in once, not 50 times; the engine closes kept sessions when the
+    execution ends."""
+    shared = ctx.scope.get(key)
+    if isinstance(shared, _Shared) and shared.lock.acquire(blocking=False):
+        if alive(shared.session):
+            kept = shared
+            return Lease(kept.session, kept.lock.release, lambda: _drop(ctx, key, kept))
+        shared.lock.release()
+        ctx.scope.pop(key)  # gone stale (the server hung up): closed, replaced below
+        shared = None
+    session = open_()
+    if shared is None:
+        fresh = _Shared(session, close)
+        fresh.lock.acquire()
+        ctx.scope.put(key, fresh, lambda s: s.close())
+        return Lease(session, fresh.lock.release, lambda: _drop(ctx, key, fresh))
+    return Lease(session, lambda: close_quietly(close, session), lambda: None)
+
+
+def _drop(ctx: Context, key: str, shared: _Shared) -> None:
+    """Forget a broken kept session (its holder releases the lock first)."""
+    if ctx.scope.get(key) is shared:
+        ctx.scope.pop(key, close=False)
+    close_quietly(shared._close, shared.session)

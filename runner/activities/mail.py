@@ -1,8 +1,9 @@
 """``email.*``: send with :mod:`smtplib`, read and file with IMAPClient, parse with :mod:`email`.
 
-Each node opens its own connection and closes it (mail servers drop idle connections, and a
-node is the unit that is retried). TLS is always verified: against the system's CA store, or
-against the node's ``ca_file`` for an internal server; there is no switch to turn it off.
+IMAP nodes of one execution naming the same server and login share one session (see
+:func:`_remote.lease`); ``email.send`` connects per node. TLS is always verified: against the
+system's CA store, or against the node's ``ca_file`` for an internal server; there is no switch
+to turn it off.
 """
 
 from __future__ import annotations
@@ -247,23 +248,44 @@ def _imap(params: dict[str, Any], ctx: Context, host: str) -> Any:
     return client
 
 
+#: the params naming the IMAP server and login (nodes naming the same share a session)
+IMAP_SERVER_PARAMS = ("host", "port", "security", "username", "password", "ca_file")
+
+
 @contextmanager
 def _session(params: dict[str, Any], ctx: Context, host: str) -> Iterator[Any]:
-    """A logged-in IMAP client for one node; a dropped connection or a server error during the
-    work becomes a node error naming the server, and the client is logged out."""
+    """A logged-in IMAP client for one node: the execution's open session for this server and
+    login, or a new one kept for later nodes (closed when the execution ends). A dropped
+    connection or a server error during the work becomes a node error naming the server."""
     from imapclient.exceptions import IMAPClientError
 
-    client = _imap(params, ctx, host)
+    held = remote.lease(
+        ctx,
+        remote.session_key("imap", params, IMAP_SERVER_PARAMS, ctx),
+        lambda: _imap(params, ctx, host),
+        _answers,
+        _logout,
+    )
+    client = held.session
     try:
         yield client
     except (OSError, EOFError, IMAPClientError) as exc:
-        ctx.check()
         where = f"{host}:{client.port}"
-        if isinstance(exc, IMAPClientError):
+        if isinstance(exc, IMAPClientError) and not isinstance(exc, client.AbortError):
             raise ActivityError(f"{where} answered an error: {_imap_text(exc)}") from None
+        held.drop()
+        ctx.check()
         raise remote.network_error("IMAP failed", where, exc) from None
     finally:
-        _logout(client)
+        held.release()
+
+
+def _answers(client: Any) -> bool:
+    try:
+        client.noop()
+    except Exception:  # noqa: BLE001 - whatever a dead connection raises
+        return False
+    return True
 
 
 def _imap_text(exc: BaseException) -> str:

@@ -20,7 +20,6 @@ import os
 import posixpath
 import stat
 import sys
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -635,76 +634,29 @@ def _connection_errors() -> tuple[type[BaseException], ...]:
     return errors
 
 
-class _Shared:
-    """A session kept open for the later nodes of the execution that use the same server and
-    login; one node at a time uses it."""
-
-    def __init__(self, session: Remote) -> None:
-        self.session = session
-        self.lock = threading.Lock()
-
-    def close(self) -> None:
-        with self.lock:
-            _close_quietly(self.session)
-
-
-def _close_quietly(session: Remote) -> None:
-    try:
-        session.close()
-    except Exception:  # noqa: BLE001, S110 - closing a dead session: nothing to do
-        pass
-
-
-def _session_key(prefix: str, params: dict[str, Any], ctx: Context) -> str:
-    """Which server and login the node uses, as a digest (no secret in the key)."""
-    cred = ctx.credential
-    parts = [prefix, *(repr(params.get(name)) for name in SERVER_PARAMS[prefix])]
-    parts += [cred.username, cred.secret] if cred is not None else []
-    digest = hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
-    return f"transfer.{prefix}.{digest}"
-
-
-def _acquire(
-    prefix: str,
-    kind: Callable[[dict[str, Any], Context], Remote],
-    params: dict[str, Any],
-    ctx: Context,
-) -> tuple[Remote, Callable[[], None]]:
-    """A session for this node and how to hand it back: the execution's open session for this
-    server and login when it is free and still answers, else a new one (kept for later nodes
-    when none is kept yet). A loop of 50 uploads logs in once, not 50 times."""
-    key = _session_key(prefix, params, ctx)
-    shared = ctx.scope.get(key)
-    if isinstance(shared, _Shared) and shared.lock.acquire(blocking=False):
-        if shared.session.alive():
-            return shared.session, shared.lock.release
-        shared.lock.release()
-        ctx.scope.pop(key)  # gone stale (the server hung up): closed, replaced below
-        shared = None
-    session = kind(params, ctx)
-    if shared is None:
-        kept = _Shared(session)
-        kept.lock.acquire()
-        ctx.scope.put(key, kept, lambda s: s.close())
-        return session, kept.lock.release
-    return session, lambda: _close_quietly(session)  # the kept one is busy (abandoned node)
-
-
 def _register(prefix: str, kind: Callable[[dict[str, Any], Context], Remote], verb: str) -> None:
     func = VERB_FUNCS[verb]
 
     def run(params: dict[str, Any], ctx: Context) -> Any:
         ctx.check()
-        session, release = _acquire(prefix, kind, params, ctx)
+        held = remote.lease(
+            ctx,
+            remote.session_key(prefix, params, SERVER_PARAMS[prefix], ctx),
+            lambda: kind(params, ctx),
+            lambda s: s.alive(),
+            lambda s: s.close(),
+        )
+        session: Remote = held.session
         try:
             return func(session, params, ctx)
         except Exception as exc:
             if not isinstance(exc, _connection_errors()):
                 raise
+            held.drop()
             ctx.check()  # a connection that broke mid-way, or one cut by a stop request
             raise _ftp_error(f"{prefix}.{verb} failed", session.where, exc) from None
         finally:
-            release()
+            held.release()
 
     run.__name__ = f"{prefix}_{verb}"
     run.__qualname__ = run.__name__

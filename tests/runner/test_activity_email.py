@@ -571,3 +571,28 @@ def test_a_malformed_message_is_read_not_fatal(imap: Imap, certs: Certs, tmp_pat
         chain(node("n", "email.save_attachments", eml_file=str(eml), destination=str(tmp_path)))
     )
     assert result.status == Status.COMPLETED, r.text()
+
+
+def test_one_imap_login_per_execution(imap: Imap, certs: Certs, tmp_path: Path) -> None:
+    """Nodes of one execution naming the same server and login share one IMAP session."""
+    _append(imap, certs, MULTIPART)
+    logins = lambda: imap.log().count("Login: user=<robot>")  # noqa: E731
+    before = logins()
+    p = _imap_params(imap, certs)
+    result, r = run(
+        chain(
+            node("get", "email.get", **p, output="messages"),
+            node("save", "email.save_attachments", **p, messages="{messages}",
+                 destination=str(tmp_path / "att"), pattern="*.pdf", output="saved"),
+            node("move", "email.move", **p, messages="{messages}", destination="Done"),
+            node("again", "email.get", **p, folder="Done", output="done"),
+        ),
+        credentials=_imap_cred(imap),
+    )  # fmt: skip
+    assert result.status == Status.COMPLETED, r.text()
+    assert sorted(Path(f).name for f in result.variables["saved"]) == [
+        "Rechnung März.pdf",
+        "inner.pdf",
+    ]
+    assert [m["subject"] for m in result.variables["done"]] == ["Rechnung März"]
+    assert logins() == before + 1
