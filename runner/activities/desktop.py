@@ -334,11 +334,11 @@ def hotkey(params: dict[str, Any], ctx: Context) -> None:
         pg.hotkey(*keys, interval=0.02)
 
 
-def _typeable(pg: Any, value: str) -> str | None:
-    """The first character key-by-key typing cannot produce, or None."""
-    for char in value:
+def _untypeable(pg: Any, value: str) -> int | None:
+    """The position (1-based) of the first character key-by-key typing cannot produce."""
+    for index, char in enumerate(value, 1):
         if char not in pg.KEYBOARD_KEYS and not pg.isShiftCharacter(char) and char not in "\n\t":
-            return char
+            return index
     return None
 
 
@@ -354,11 +354,11 @@ def type_text(params: dict[str, Any], ctx: Context) -> None:
         _paste(pg, value)
         ctx.log("debug", f"pasted {len(value)} character(s)")
         return
-    bad = _typeable(pg, value)
-    if bad is not None:
+    bad = _untypeable(pg, value)
+    if bad is not None:  # the position only: the text may be a password
         raise ActivityError(
-            f"character {bad!r} cannot be typed key by key on this keyboard; use method "
-            "'paste' for such text"
+            f"character {bad} of the text cannot be typed key by key on this keyboard; use "
+            "method 'paste' for such text"
         )
     for start in range(0, len(value), 20):  # in slices, so a stop request is noticed
         ctx.check()

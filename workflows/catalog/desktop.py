@@ -79,7 +79,8 @@ register(
         description=(
             "Type text into the focused window. `keys` types it key by key (characters on "
             "the keyboard layout); `paste` puts it on the clipboard and presses Ctrl+V "
-            "(any text, e.g. accents or other scripts; the clipboard is restored). Use "
+            "(any text, e.g. accents or other scripts; the clipboard is restored, but a "
+            "clipboard manager may keep what passed through it). Use "
             "`{{credential}}` with a `credential` to type a password: it never reaches the "
             "log."
         ),
