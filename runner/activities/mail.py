@@ -351,7 +351,7 @@ def _bodies(msg: EmailMessage) -> tuple[Message | None, Message | None]:
 def _parts(msg: Message, skip: set[int]) -> Iterator[Message]:
     """The attachment parts of ``msg``: named parts, non-text leaves (an unnamed
     application/octet-stream too) and attached messages (not descended into)."""
-    if msg.get_content_type() == "message/rfc822" and msg is not None:
+    if msg.get_content_type() == "message/rfc822":
         yield msg
         return
     if msg.is_multipart():
@@ -362,15 +362,9 @@ def _parts(msg: Message, skip: set[int]) -> Iterator[Message]:
     if id(msg) in skip:
         return
     named = msg.get_filename() is not None
-    if (
-        named
-        or msg.get_content_disposition() == "attachment"
-        or msg.get_content_maintype()
-        not in (
-            "text",
-            "multipart",
-        )
-    ):
+    if named or msg.get_content_disposition() == "attachment":
+        yield msg
+    elif msg.get_content_maintype() != "text":  # an unnamed binary part (octet-stream, image)
         yield msg
 
 
