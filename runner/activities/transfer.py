@@ -18,6 +18,7 @@ import hashlib
 import io
 import os
 import posixpath
+import ssl
 import stat
 import sys
 from collections.abc import Callable
@@ -85,6 +86,8 @@ def _entry(folder: str, name: str, kind: str, size: Any, modified: str | None) -
 
 
 class Ftp(Remote):
+    broken = False
+
     def __init__(self, params: dict[str, Any], ctx: Context) -> None:
         host = remote.host(params)
         port = remote.port(params, 21)
@@ -196,21 +199,44 @@ class Ftp(Remote):
         return out
 
     def put(self, source: BinaryIO, path: str, tick: Callable[[], None]) -> None:
-        self._call(
-            f"cannot upload {path}",
-            self.ftp.storbinary,
-            f"STOR {path}",
-            source,
-            CHUNK,
-            lambda _block: tick(),
-        )
+        def send(conn: Any) -> None:
+            while block := source.read(CHUNK):
+                tick()
+                conn.sendall(block)
+
+        self._call(f"cannot upload {path}", self._transfer, f"STOR {path}", send)
 
     def get(self, path: str, target: BinaryIO, tick: Callable[[], None]) -> None:
-        def write(block: bytes) -> None:
-            tick()
-            target.write(block)
+        def receive(conn: Any) -> None:
+            while block := conn.recv(CHUNK):
+                tick()
+                target.write(block)
 
-        self._call(f"cannot download {path}", self.ftp.retrbinary, f"RETR {path}", write, CHUNK)
+        self._call(f"cannot download {path}", self._transfer, f"RETR {path}", receive)
+
+    def _transfer(self, command: str, move: Callable[[Any], None]) -> None:
+        """ftplib's storbinary/retrbinary, except that a transfer cut short (a stop request,
+        the node's deadline, a broken data connection) still reads the server's reply to it:
+        otherwise that reply would answer the session's next command."""
+        self.ftp.voidcmd("TYPE I")
+        conn = self.ftp.transfercmd(command)  # refused here: no reply pending
+        try:
+            with conn:
+                move(conn)
+                if isinstance(conn, ssl.SSLSocket):
+                    conn.unwrap()
+        except BaseException:
+            self._settle()
+            raise
+        self.ftp.voidresp()
+
+    def _settle(self) -> None:
+        try:
+            self.ftp.voidresp()  # 426 "transfer aborted", or 226 if it had finished
+        except ftplib.Error:
+            pass
+        except (OSError, EOFError):
+            self.broken = True  # out of step with the server: not reused
 
     def remove(self, path: str) -> None:
         self._call(f"cannot delete {path}", self.ftp.delete, path)
@@ -227,6 +253,8 @@ class Ftp(Remote):
         self._call(f"cannot delete folder {path}", self.ftp.rmd, path)
 
     def alive(self) -> bool:
+        if self.broken:
+            return False
         try:
             self.ftp.voidcmd("NOOP")
         except (OSError, EOFError, ftplib.Error):
@@ -501,7 +529,8 @@ def _do_upload(session: Remote, params: dict[str, Any], ctx: Context) -> str:
     target = _remote_path(params, "destination")
     if target.endswith("/") or session.stat(target) == "folder":
         target = posixpath.join(target, source.name)
-    if not boolean(params, "overwrite", True) and session.stat(target) is not None:
+    existed = session.stat(target) is not None
+    if existed and not boolean(params, "overwrite", True):
         raise ActivityError(f"{target} exists on {session.where} and overwrite is false")
     try:
         with source.open("rb") as fh:
@@ -509,10 +538,11 @@ def _do_upload(session: Remote, params: dict[str, Any], ctx: Context) -> str:
     except OSError as exc:
         raise ActivityError(f"cannot read {source}: {exc.strerror}") from None
     except BaseException:
-        try:  # a cancelled or failed upload leaves no partial file behind
-            session.remove(target)
-        except (ActivityError, OSError, ftplib.Error):
-            pass
+        if not existed:  # a cancelled or failed upload leaves no partial file behind
+            try:
+                session.remove(target)
+            except (ActivityError, OSError, ftplib.Error):
+                pass
         raise
     ctx.log("info", f"uploaded {source} to {session.where}:{target}")
     return target

@@ -5,6 +5,7 @@ module; each test works in its own remote folder."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import uuid
@@ -15,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from runner.activities import Context, Credential, StopRequested
+from runner.activities.transfer import Ftp, Sftp, _do_download, _do_upload
 from runner.engine import Status
 from tests.servers import Certs, Ftpd, Sshd, make_certs, run_until, start_ftpd, start_sshd
 from tests.support import free_port
@@ -371,3 +374,50 @@ def test_a_dropped_session_is_reopened(sshd: Sshd, known_hosts: Path) -> None:
     assert result.variables["entries"] == []
     assert run_until(lambda: logins() >= before + 2)
     assert logins() == before + 2
+
+
+class _StopAfter(Context):
+    """A node context whose stop request arrives after ``n`` checks (one per chunk)."""
+
+    def __init__(self, n: int, credential: Credential) -> None:
+        super().__init__("t", {}, lambda _level, _message: None, credential=credential)
+        self.left = n
+
+    def check(self) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise StopRequested("stop requested")
+
+
+def test_a_stopped_transfer_leaves_nothing_half_done(target: Target, tmp_path: Path) -> None:
+    """Stopped mid-way, an upload leaves no partial remote file, a download no partial local
+    file, and the session still answers correctly (it is shared with later nodes)."""
+    t = target
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(2 * 1024 * 1024))
+    (cred,) = t.creds.values()
+    kind = Ftp if t.prefix == "ftp" else Sftp
+    params = {**t.params}
+    session = kind(params, _StopAfter(1000, Credential(cred["username"], cred["secret"])))
+    try:
+        stopping = _StopAfter(3, Credential(cred["username"], cred["secret"]))
+        with pytest.raises(StopRequested):
+            _do_upload(session, {"source": str(big), "destination": t.p("big.bin")}, stopping)
+        assert not (t.local / "big.bin").exists()
+        assert session.alive()
+        assert session.entries(t.base) == []
+
+        (t.local / "remote.bin").write_bytes(big.read_bytes())
+        down = tmp_path / "down"
+        down.mkdir()
+        stopping = _StopAfter(3, Credential(cred["username"], cred["secret"]))
+        with pytest.raises(StopRequested):
+            _do_download(session, {"source": t.p("remote.bin"), "destination": str(down)}, stopping)
+        assert list(down.iterdir()) == []
+        assert session.alive()
+        assert [e["name"] for e in session.entries(t.base)] == ["remote.bin"]
+        whole = _StopAfter(10_000, Credential(cred["username"], cred["secret"]))
+        _do_download(session, {"source": t.p("remote.bin"), "destination": str(down)}, whole)
+        assert (down / "remote.bin").read_bytes() == big.read_bytes()
+    finally:
+        session.close()
