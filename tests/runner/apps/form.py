@@ -5,6 +5,7 @@ first argument, together with where its widgets are on the screen."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tkinter as tk
 
@@ -26,9 +27,10 @@ def main() -> None:
     canvas = tk.Canvas(root, width=240, height=120, bg="#ddd", highlightthickness=0)
     canvas.pack(padx=10, pady=10)
 
-    def save() -> None:
-        with open(path, "w", encoding="utf-8") as fh:
+    def save() -> None:  # atomically: the test reads the file while the app runs
+        with open(path + ".tmp", "w", encoding="utf-8") as fh:
             json.dump(state, fh)
+        os.replace(path + ".tmp", path)
 
     def submit(_event: object = None) -> None:
         state["text"] = entry.get()
