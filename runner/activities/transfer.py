@@ -361,6 +361,11 @@ class Sftp(Remote):
         elif password and "PRIVATE KEY-----" in password:
             pkey = _private_key(password, [passphrase] if passphrase else [], "the credential")
             password = None
+        if pkey is None and not password:
+            raise ActivityError(
+                f"logging in to {self.where} as {login.username!r} needs a password or a "
+                "private key (or a vault credential holding one)"
+            )
         client = paramiko.SSHClient()
         known = text(params, "known_hosts", "~/.ssh/known_hosts") or "~/.ssh/known_hosts"
         known_path = Path(known).expanduser()

@@ -318,6 +318,9 @@ def test_sftp_logins(sshd: Sshd, known_hosts: Path, tmp_path: Path) -> None:
 
     down = Target("sftp", {**t.params, "port": free_port()}, t.creds, t.base, t.local)
     assert "refused the connection" in fail(down, "list", path=t.base)
+    nothing = {**t.params, "credential": None, "username": "root"}
+    error = fail(Target("sftp", nothing, {}, t.base, t.local), "list", path=t.base)
+    assert "needs a password or a private key" in error
 
 
 def test_one_login_per_server_within_an_execution(
