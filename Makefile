@@ -70,6 +70,7 @@ test: $(TSTAMP) system-deps lint
 bench: $(TSTAMP) system-deps
 	$(PY) bench/fleet.py
 	$(PY) bench/selector_capture.py
+	$(PY) bench/transfer.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -19,6 +19,15 @@ have_cmd redis-server || need+=(redis-server)
 have_cmd mariadbd || need+=(mariadb-server)
 have_cmd xdotool || need+=(xdotool)
 have_cmd bwrap || need+=(bubblewrap)  # script.python / script.javascript sandbox (issue 17)
+# email / file transfer / desktop activity tests (issue 14): real Dovecot and sshd started by the
+# tests themselves, xclip for the clipboard, xauth for Xvfb's cookie
+have_cmd dovecot || [ -x /usr/sbin/dovecot ] || need+=(dovecot-imapd)
+have_cmd sshd || [ -x /usr/sbin/sshd ] || need+=(openssh-server)
+have_cmd ssh-keygen || need+=(openssh-client)
+have_cmd xclip || need+=(xclip)
+have_cmd xauth || need+=(xauth)
+# the desktop tests' GUI is a tkinter app run by the test suite's Python
+python3 -c "import tkinter" >/dev/null 2>&1 || need+=(python3-tk)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 
 if [ ${#need[@]} -gt 0 ]; then

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ def _run(example: str, **inputs: Any) -> Run:
 def test_every_example_is_covered() -> None:
     covered = {"hello", "order_file", "python_totals", "split_names", "zip_folder", "http_status"}
     covered |= {"web_table_export"}
+    covered |= {"invoice_inbox"}
     assert set(examples.names()) == covered
 
 
@@ -235,3 +237,87 @@ def test_web_table_export(tmp_path: Path) -> None:
     finally:
         httpd.shutdown()
         httpd.server_close()
+# ---------------------------------------------------------------------------------------------
+# invoice_inbox: against a real Dovecot, aiosmtpd and sshd on this machine (tests/servers.py)
+
+
+def _invoice_mail(subject: str, pdfs: dict[str, bytes], extra: dict[str, bytes]) -> bytes:
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "vendor@acme.test", "robot@acme.test", subject
+    msg.set_content("Invoices attached.")
+    for name, data in {**pdfs, **extra}.items():
+        kind = ("application", "pdf") if name.endswith(".pdf") else ("text", "csv")
+        msg.add_attachment(data, maintype=kind[0], subtype=kind[1], filename=name)
+    return msg.as_bytes()
+
+
+def test_invoice_inbox(tmp_path: Path) -> None:
+    import subprocess
+
+    from tests.servers import imap_client, make_certs, start_dovecot, start_smtp, start_sshd
+
+    certs = make_certs(tmp_path / "certs")
+    sftp_password = "sftp-" + os.urandom(6).hex()
+    imap = start_dovecot(certs)
+    smtp = start_smtp(certs, user=imap.user, password=imap.password)
+    sshd = start_sshd(sftp_password)
+    try:
+        remote = sshd.folder / "home" / "invoices"
+        remote.mkdir()
+        subprocess.run(["chown", f"{sshd.password_user}:", str(remote)], check=True)
+        known = tmp_path / "known_hosts"
+        known.write_text(sshd.known_hosts_line())
+        client = imap_client(imap, certs)
+        client.append(
+            "INBOX",
+            _invoice_mail(
+                "March", {"a-1.pdf": b"%PDF a1", "a-2.pdf": b"%PDF a2"}, {"list.csv": b"x"}
+            ),
+        )
+        client.append("INBOX", _invoice_mail("April", {"b-1.pdf": b"%PDF b1"}, {}))
+        client.append(
+            "INBOX", _invoice_mail("Old", {"old.pdf": b"%PDF old"}, {}), flags=[b"\\Seen"]
+        )
+        client.logout()
+        inputs = {
+            "imap_host": "127.0.0.1", "imap_port": imap.ssl_port, "ca_file": str(certs.ca),
+            "smtp_host": "127.0.0.1", "smtp_port": smtp.starttls_port,
+            "sftp_host": "127.0.0.1", "sftp_port": sshd.port, "known_hosts": str(known),
+            "remote_dir": str(remote), "download_dir": str(tmp_path / "downloads"),
+            "report_from": "robot@acme.test", "report_to": "accounts@acme.test",
+        }  # fmt: skip
+        creds = {
+            "mailbox": {"username": imap.user, "secret": imap.password},
+            "sftp-upload": {"username": sshd.password_user, "secret": sftp_password},
+        }
+        r = Run(examples.load("invoice_inbox"), inputs=inputs, credentials=creds)
+        r.run()
+        assert r.result.status == Status.COMPLETED, (r.result.error, r.text())
+        assert {p.name: p.read_bytes() for p in remote.iterdir()} == {
+            "a-1.pdf": b"%PDF a1", "a-2.pdf": b"%PDF a2", "b-1.pdf": b"%PDF b1",
+        }  # fmt: skip
+        assert sorted(m for m in r.messages("uploaded")) == sorted(
+            [f"March: uploaded {remote}/a-1.pdf", f"March: uploaded {remote}/a-2.pdf",
+             f"April: uploaded {remote}/b-1.pdf"]
+        )  # fmt: skip
+        client = imap_client(imap, certs)
+        client.select_folder("INBOX", readonly=True)
+        assert len(client.search(["ALL"])) == 1  # only the mail read before stays
+        client.select_folder("Processed", readonly=True)
+        assert len(client.search(["ALL"])) == 2
+        client.logout()
+        (report,) = smtp.wait_messages(1)
+        assert report["to"] == ["accounts@acme.test"] and b"Invoice mails filed" in report["data"]
+        for secret in (imap.password, sftp_password):
+            assert secret not in r.text()
+
+        again = Run(examples.load("invoice_inbox"), inputs=inputs, credentials=creds)
+        again.run()
+        assert again.result.status == Status.COMPLETED, again.text()
+        assert again.messages("none") == ["no new mail in INBOX"]
+    finally:
+        sshd.stop()
+        smtp.stop()
+        imap.stop()

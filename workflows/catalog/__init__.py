@@ -177,3 +177,4 @@ def document() -> dict[str, Any]:
 from . import core, text, files, http, database, script  # noqa: E402,F401,I001
 from . import browser  # noqa: E402,F401,I001
 from . import excel  # noqa: E402,F401
+from . import mail, transfer, desktop  # noqa: E402,F401,I001
