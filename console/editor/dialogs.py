@@ -162,6 +162,8 @@ KIND = {
     "list": "json",
     "object": "json",
     "any": "text",
+    # a selector string, or the extension's target object (shown and edited as JSON)
+    "target": "text",
 }
 
 
@@ -173,7 +175,7 @@ def param_fields(act: Activity, node: dict[str, Any], variables: list[str]) -> l
     for p in act.params:
         kind = "password" if p.secret else KIND.get(p.type, "text")
         value = params.get(p.name, p.default if kind == "switch" else None)
-        if p.type == "any" and value is not None and not isinstance(value, str):
+        if p.type in ("any", "target") and value is not None and not isinstance(value, str):
             value = json.dumps(value)
         help_parts = [p.description] if p.description else []
         if p.default is not None and kind != "switch":
@@ -228,6 +230,11 @@ def params_from_form(act: Activity, values: dict[str, Any]) -> dict[str, Any]:
             continue
         if p.type == "any" and isinstance(value, str):
             try:
+                value = json.loads(value)
+            except ValueError:
+                pass
+        if p.type == "target" and isinstance(value, str) and value.lstrip().startswith("{"):
+            try:  # the recorded object; a plain selector string stays a string
                 value = json.loads(value)
             except ValueError:
                 pass

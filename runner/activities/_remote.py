@@ -28,14 +28,25 @@ class Login:
     password: str | None = field(default=None, repr=False)
 
 
-def login_for(params: dict[str, Any], ctx: Context, host: str, *, required: bool = True) -> Login:
+def login_for(
+    params: dict[str, Any],
+    ctx: Context,
+    host: str,
+    *,
+    port: int | None = None,
+    what: str = "",
+    required: bool = True,
+) -> Login:
     """The username and password to send to ``host``: the node's ``username``/``password``
     params, or else its vault ``credential`` (username and secret).
 
-    This is the single point where a secret leaves the runner for a server, so a check of the
-    hosts a credential may be sent to goes here.
+    This is the single point where a secret leaves the runner for a server, so the credential's
+    allowed hosts are checked here (before any connection carries it): a credential bound to
+    ``erp.acme.local`` is never sent to another host, whatever the workflow's params say.
     """
     cred = ctx.credential
+    if cred is not None:
+        cred.check_host(host, port, what=what)
     username = params.get("username") or (cred.username if cred else None)
     password = params.get("password") or (cred.secret if cred else None)
     if required and not username:

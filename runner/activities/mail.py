@@ -100,12 +100,16 @@ def _compose(params: dict[str, Any], sender: str) -> tuple[EmailMessage, list[st
     return msg, [_bare(a) for a in to + cc + bcc]
 
 
-def _smtp(params: dict[str, Any], ctx: Context, host: str) -> tuple[smtplib.SMTP, str]:
-    """A connected SMTP session (TLS set up as asked) and ``host:port`` for messages."""
+def _smtp_security(params: dict[str, Any]) -> tuple[str, int]:
     security = text(params, "security", "starttls") or "starttls"
     if security not in SMTP_SECURITY:
         raise ActivityError(f"param 'security' must be one of {', '.join(SMTP_SECURITY)}")
-    port = remote.port(params, {"starttls": 587, "ssl": 465, "none": 25}[security])
+    return security, remote.port(params, {"starttls": 587, "ssl": 465, "none": 25}[security])
+
+
+def _smtp(params: dict[str, Any], ctx: Context, host: str) -> tuple[smtplib.SMTP, str]:
+    """A connected SMTP session (TLS set up as asked) and ``host:port`` for messages."""
+    security, port = _smtp_security(params)
     timeout = remote.timeout(params, ctx)
     tls = remote.tls_context(params) if security != "none" else None
     where = f"{host}:{port}"
@@ -169,7 +173,9 @@ def _smtp_login(smtp: smtplib.SMTP, login: remote.Login, where: str, ctx: Contex
 @activity("email.send")
 def send(params: dict[str, Any], ctx: Context) -> str:
     host = remote.host(params)
-    login = remote.login_for(params, ctx, host, required=False)
+    login = remote.login_for(
+        params, ctx, host, port=_smtp_security(params)[1], what="SMTP", required=False
+    )
     sender = text(params, "from", "") or login.username
     if not sender or "@" not in sender:
         raise ActivityError("param 'from' is required (an address) when the username is not one")
@@ -211,7 +217,7 @@ def _imap(params: dict[str, Any], ctx: Context, host: str) -> Any:
     port = remote.port(params, 993 if security == "ssl" else 143)
     tls = remote.tls_context(params) if security != "none" else None
     where = f"{host}:{port}"
-    login = remote.login_for(params, ctx, host)
+    login = remote.login_for(params, ctx, host, port=port, what="IMAP")
     if not login.password:
         raise ActivityError(f"logging in to {where} as {login.username} needs a password")
     try:

@@ -95,7 +95,7 @@ class Ftp(Remote):
         security = text(params, "security", "tls") or "tls"
         if security not in FTP_SECURITY:
             raise ActivityError(f"param 'security' must be one of {', '.join(FTP_SECURITY)}")
-        login = remote.login_for(params, ctx, host)
+        login = remote.login_for(params, ctx, host, port=port, what="FTP")
         timeout = remote.timeout(params, ctx)
         if security == "tls":
             self.ftp: ftplib.FTP = ftplib.FTP_TLS(  # noqa: S321 - the protocol asked for
@@ -346,7 +346,7 @@ class Sftp(Remote):
         host = remote.host(params)
         port = remote.port(params, 22)
         self.where = f"{host}:{port}"
-        login = remote.login_for(params, ctx, host)
+        login = remote.login_for(params, ctx, host, port=port, what="SFTP")
         passphrase = text(params, "passphrase", "") or None
         pkey = None
         password = login.password

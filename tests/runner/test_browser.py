@@ -433,3 +433,18 @@ def test_secrets_in_playwright_messages_are_masked(browser, site):
     assert "waiting for navigation to" in r.result.error and "***" in r.result.error
     assert SECRET not in r.result.error and SECRET not in r.text()
     assert SECRET.encode() not in artifacts_text(r.engine.scope)
+
+
+def test_a_credential_bound_to_hosts_is_typed_only_into_their_pages(browser, site):
+    """Issue 17 item 4 for browser typing: the page origin of the field decides."""
+    port = int(site.rsplit(":", 1)[1].split("/")[0])
+    typing = node("pw", "browser.type", target="[name=pw]", text="{{credential}}",
+                  credential="vault")  # fmt: skip
+    elsewhere = {"vault": {**CREDS["vault"], "allowed_hosts": ["erp.acme.local"]}}
+    r = run_on(browser, go(site, "/form"), typing, credentials=elsewhere)
+    assert r.result.status == Status.FAILED and r.result.failed_node == "pw"
+    assert "may not be sent to 127.0.0.1" in (r.result.error or "")
+    assert SECRET not in r.text() and SECRET not in (r.result.error or "")
+    here = {"vault": {**CREDS["vault"], "allowed_hosts": [f"127.0.0.1:{port}"]}}
+    r = run_on(browser, go(site, "/form"), typing, credentials=here)
+    assert r.result.status == Status.COMPLETED, r.result.error

@@ -269,3 +269,36 @@ def test_inputs_outside_the_declaration_fail_the_execution_on_the_runner_too() -
     assert r.run().status == "COMPLETED" and r.result.variables["region"] == "US"
     r = Run(g, inputs={"url": "http://evil"})
     assert r.run().status == "FAILED" and "'url'" in (r.result.error or "")
+
+
+@pytest.mark.parametrize(
+    ("activity", "params", "what"),
+    [
+        ("email.send", {"to": "a@acme.test", "subject": "s", "text": "t", "port": None}, "SMTP"),
+        ("email.get", {"folder": "INBOX", "output": "mails"}, "IMAP"),
+        ("ftp.list", {"path": "/", "output": "files"}, "FTP"),
+        ("sftp.list", {"path": "/", "output": "files"}, "SFTP"),
+    ],
+)
+def test_mail_and_file_transfer_refuse_a_host_the_credential_is_not_bound_to(
+    attacker: Recorder, activity: str, params: dict[str, Any], what: str
+) -> None:
+    """The check comes before any connection: the 'server' (a plain TCP listener) sees nothing."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(0.5)
+    port = listener.getsockname()[1]
+    try:
+        params = {k: v for k, v in params.items() if v is not None}
+        g = chain(node("n", activity, host="127.0.0.1", port=port, credential="erp-key",
+                       **params))  # fmt: skip
+        r = Run(g, credentials=creds("erp.acme.local"))
+        r.run()
+        assert r.result.status == "FAILED", r.result.error
+        assert f"may not be sent to 127.0.0.1:{port} ({what})" in (r.result.error or "")
+        assert SECRET not in r.text()
+        with pytest.raises(TimeoutError):
+            listener.accept()  # nobody connected
+    finally:
+        listener.close()

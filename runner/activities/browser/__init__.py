@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from ...settings import RunnerConfigError, load_runner_settings
 from ..base import ActivityError, Context, activity, boolean, integer, number, text
@@ -357,6 +358,16 @@ def browser_type(params: dict[str, Any], ctx: Context) -> None:
 
     async def type_(s: Step) -> None:
         loc = await s.element()
+        if secret and ctx.credential is not None and ctx.credential.allowed_hosts:
+            # a credential bound to hosts is typed only into pages of those hosts (the frame
+            # holding the field: a login iframe of another origin counts as that origin)
+            page = urlsplit(await loc.evaluate("el => el.ownerDocument.location.href"))
+            web = page.scheme in ("http", "https")
+            ctx.credential.check_host(
+                page.hostname if web else None,
+                page.port or {"http": 80, "https": 443}.get(page.scheme),
+                what=f"typing into a page at {page.scheme}://{page.netloc}",
+            )
         if clear:
             await loc.fill(value, timeout=s.timeout_ms)
         else:
