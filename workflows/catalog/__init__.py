@@ -175,3 +175,4 @@ def document() -> dict[str, Any]:
 # Category modules register themselves on import (order = toolbox order).
 from . import core, text, files, http, database, script  # noqa: E402,F401,I001
 from . import excel  # noqa: E402,F401
+from . import tables  # noqa: E402,F401
