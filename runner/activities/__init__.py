@@ -51,3 +51,4 @@ __all__ = [
 from . import logic, loop, flow, variable, log, text, file, folder, zip, http, database, script  # noqa: E402,F401,I001
 from . import excel  # noqa: E402,F401
 from . import tables  # noqa: E402,F401
+from . import documents  # noqa: E402,F401

@@ -176,3 +176,4 @@ def document() -> dict[str, Any]:
 from . import core, text, files, http, database, script  # noqa: E402,F401,I001
 from . import excel  # noqa: E402,F401
 from . import tables  # noqa: E402,F401
+from . import documents  # noqa: E402,F401
