@@ -24,7 +24,15 @@ def _run(example: str, **inputs: Any) -> Run:
 
 
 def test_every_example_is_covered() -> None:
-    covered = {"hello", "order_file", "python_totals", "split_names", "zip_folder", "http_status"}
+    covered = {
+        "hello",
+        "order_file",
+        "python_totals",
+        "split_names",
+        "zip_folder",
+        "http_status",
+        "office_letters",
+    }
     assert set(examples.names()) == covered
 
 
