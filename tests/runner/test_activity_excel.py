@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
 from pathlib import Path
 
 import openpyxl
 import pytest
 
 from tests.office import convert, make_macro_book
+from tests.ole import write_ole
 
 from .enginekit import failure, one, value
 
@@ -33,7 +35,7 @@ def lo_profile(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def legacy(tmp_path_factory: pytest.TempPathFactory, lo_profile: Path) -> dict[str, Path]:
-    """Files LibreOffice made: an .ods with a Basic macro, and .xls copies of workbooks."""
+    """Files LibreOffice made: an .ods with a Basic macro, and an .xls copy of a workbook."""
     base = tmp_path_factory.mktemp("legacy")
     ods = make_macro_book(
         base / "macro.ods",
@@ -51,8 +53,8 @@ def legacy(tmp_path_factory: pytest.TempPathFactory, lo_profile: Path) -> dict[s
     ws["C2"].number_format = ws["C3"].number_format = "0000000000"
     wb.create_sheet("Empty")
     wb.save(base / "people.xlsx")
-    xls, macro_xls = convert([base / "people.xlsx", ods], "xls", base / "xls", lo_profile)
-    return {"ods": ods, "xls": xls, "macro_xls": macro_xls}
+    (xls,) = convert([base / "people.xlsx"], "xls", base / "xls", lo_profile)
+    return {"ods": ods, "xls": xls}
 
 
 def _csv_of(book: Path, lo_profile: Path, outdir: Path) -> list[list[str]]:
@@ -243,12 +245,39 @@ def test_legacy_xls_reads_with_types(legacy: dict[str, Path]) -> None:
     assert "has no sheet 'Nope'" in failure("excel.read_table", path=xls, sheet="Nope")
 
 
-def test_xls_saved_from_a_macro_workbook_reads(legacy: dict[str, Path]) -> None:
-    # LibreOffice writes the Basic module into the .xls; reading must not trip over it.
-    assert value("excel.read_table", path=str(legacy["macro_xls"])) == [
-        {"name": "a", "qty": 2},
-        {"name": "b", "qty": 3},
-    ]
+def _with_vba_project(xls: Path, target: Path) -> Path:
+    """A copy of an .xls whose compound file also holds a VBA project storage
+    (``_VBA_PROJECT_CUR`` with PROJECT, VBA/_VBA_PROJECT and VBA/dir streams) — project
+    remnants without module code, like the file of rpaframework issue #563 that failed to open."""
+    from xlrd import compdoc
+
+    with open(os.devnull, "w") as quiet:
+        workbook = compdoc.CompDoc(xls.read_bytes(), logfile=quiet).get_named_stream("Workbook")
+    target.write_bytes(
+        write_ole(
+            {
+                "Workbook": workbook,
+                "_VBA_PROJECT_CUR/PROJECT": b'ID="{00000000-0000-0000-0000-000000000000}"\r\n'
+                b'Name="VBAProject"\r\n',
+                "_VBA_PROJECT_CUR/PROJECTwm": b"\0\0",
+                "_VBA_PROJECT_CUR/VBA/_VBA_PROJECT": bytes.fromhex("CC61FFFF000000"),
+                "_VBA_PROJECT_CUR/VBA/dir": b"\x01\x00\x00",
+            }
+        )
+    )
+    return target
+
+
+def test_xls_with_a_vba_project_reads(
+    tmp_path: Path, legacy: dict[str, Path], lo_profile: Path
+) -> None:
+    vba = _with_vba_project(legacy["xls"], tmp_path / "with-vba.xls")
+    assert b"_\x00V\x00B\x00A\x00_\x00P\x00R\x00O\x00J\x00E\x00C\x00T" in vba.read_bytes()
+    expected = value("excel.read_table", path=str(legacy["xls"]))
+    assert value("excel.read_table", path=str(vba)) == expected
+    assert value("excel.list_sheets", path=str(vba)) == ["People", "Empty"]
+    # the file is a valid compound document: LibreOffice opens it too
+    assert _csv_of(vba, lo_profile, tmp_path / "lo")[1][0] == "Ada"
 
 
 def test_run_macro_in_libreoffice(
