@@ -67,6 +67,8 @@ def convert(
             _wait(proc, ctx, limit)
         finally:
             ctx.untrack(proc)
+            _kill_group(proc)  # oosplash's soffice.bin too, however the wait ended
+        ctx.check()
         produced = outdir / f"{source.stem}.{fmt.split(':', 1)[0]}"
         if not produced.is_file():
             raise ActivityError(f"LibreOffice could not convert {source.name} to {fmt}")
@@ -84,10 +86,15 @@ def _wait(proc: subprocess.Popen[bytes], ctx: Context, limit: float) -> None:
         except subprocess.TimeoutExpired:
             pass
         if ctx.cancelled() or time.monotonic() > end:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                proc.kill()
-            proc.wait()
+            _kill_group(proc)
             ctx.check()
             raise ActivityError(f"LibreOffice did not finish the conversion within {limit:g} s")
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        if proc.poll() is None:
+            proc.kill()
+    proc.wait()

@@ -965,6 +965,10 @@ def _libreoffice_macro(
         out = _wait(proc, ctx, limit + 15)
     finally:
         ctx.untrack(proc)
+        # LibreOffice shares the helper's process group: gone with it, however it ended
+        # (the engine may have killed only the helper when the node timed out)
+        _kill_group(proc)
+    ctx.check()
     lines = [ln for ln in out.decode("utf-8", "replace").splitlines() if ln.startswith("{")]
     if not lines:
         raise ActivityError(f"the macro runner ended without an answer (status {proc.returncode})")
@@ -994,7 +998,8 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError, AttributeError):
-        proc.kill()
+        if proc.poll() is None:
+            proc.kill()
     proc.wait()
 
 

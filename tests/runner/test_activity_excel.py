@@ -10,15 +10,22 @@ import os
 from pathlib import Path
 
 import openpyxl
+import psutil
 import pytest
 
 from tests.office import convert, make_macro_book
 from tests.ole import write_ole
+from tests.support import wait_for
 
-from .enginekit import failure, one, value
+from .enginekit import failure, graph, node, one, run, value
 
 MACRO_SOURCE = """Sub Main
   ThisComponent.Sheets(0).getCellByPosition(3, 0).String = "ran"
+End Sub
+
+Sub Forever
+  Do
+  Loop
 End Sub
 
 Function Twice(x)
@@ -303,3 +310,24 @@ def test_run_macro_in_libreoffice(
     assert "pywin32" in failure(
         "excel.run_macro", path=str(book), macro="Module1.Main", engine="excel"
     )
+
+
+def _helper_offices() -> set[int]:
+    """LibreOffice processes started by excel.run_macro (their private profiles)."""
+    found = set()
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if "soffice" in cmdline and "UserInstallation=file:///tmp/exekra-lo-" in cmdline:
+            found.add(proc.info["pid"])
+    return found
+
+
+def test_run_macro_timeout_kills_libreoffice(tmp_path: Path, legacy: dict[str, Path]) -> None:
+    book = tmp_path / "loop.ods"
+    book.write_bytes(legacy["ods"].read_bytes())
+    before = _helper_offices()
+    g = graph([node("n", "excel.run_macro", path=str(book), macro="Module1.Forever", save=False)])
+    g["nodes"][0]["timeout"] = 12
+    result, r = run(g)
+    assert result.status == "FAILED" and "timed out after 12 s" in (result.error or ""), r.text()
+    wait_for(lambda: not (_helper_offices() - before), 20, 0.2, "LibreOffice to be killed")
