@@ -368,3 +368,17 @@ def test_powerpoint_template_and_slides(tmp_path: Path, lo_profile: Path) -> Non
     assert "layout' must be 0 to" in failure(
         "powerpoint.add_slide", output=None, path=str(out), title="x", layout=99
     )
+
+
+def test_without_libreoffice_the_error_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    doc = tmp_path / "a.docx"
+    one("word.append", output=None, path=str(doc), paragraphs=["x"])
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))  # a runner without soffice
+    error = failure("word.to_pdf", output=None, path=str(doc), destination=str(tmp_path / "a.pdf"))
+    assert "LibreOffice is not installed on this runner" in error
+    assert "LibreOffice is not installed" in failure(
+        "pdf.from_html", output=None, html="<p>x</p>", destination=str(tmp_path / "b.pdf")
+    )
+    assert not list(tmp_path.glob("*.pdf"))

@@ -331,3 +331,11 @@ def test_run_macro_timeout_kills_libreoffice(tmp_path: Path, legacy: dict[str, P
     result, r = run(g)
     assert result.status == "FAILED" and "timed out after 12 s" in (result.error or ""), r.text()
     wait_for(lambda: not (_helper_offices() - before), 20, 0.2, "LibreOffice to be killed")
+
+
+def test_run_macro_without_libreoffice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    book = tmp_path / "m.xlsm"
+    book.write_bytes(b"PK")  # never opened: the missing program is found first
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))  # a runner without soffice
+    error = failure("excel.run_macro", path=str(book), macro="Module1.Main", engine="libreoffice")
+    assert "LibreOffice (soffice) is not installed" in error

@@ -181,7 +181,8 @@ register(
         title="PDF from HTML",
         description=(
             "Render HTML (`html`, or the file `source`) to PDF with LibreOffice headless. "
-            "Offline: images and styles must be local files or inline."
+            "Images and styles referenced by URL are fetched by LibreOffice: strip remote "
+            "references from HTML that comes from outside (e-mails, web pages) first."
         ),
         params=(
             Param("html", "text", description="the HTML"),
