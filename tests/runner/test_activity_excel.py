@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import os
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -339,3 +340,56 @@ def test_run_macro_without_libreoffice(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))  # a runner without soffice
     error = failure("excel.run_macro", path=str(book), macro="Module1.Main", engine="libreoffice")
     assert "LibreOffice (soffice) is not installed" in error
+
+
+def _xlsm_with_vba(path: Path, vba: bytes) -> Path:
+    """A macro-enabled workbook: openpyxl's .xlsx plus xl/vbaProject.bin, its content type
+    and relationship (the parts Excel writes for a workbook with macros)."""
+    plain = path.with_suffix(".xlsx")
+    wb = openpyxl.Workbook()
+    wb.active.append(["name", "qty"])
+    wb.save(plain)
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "[Content_Types].xml":
+                data = data.replace(
+                    b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+                    b"application/vnd.ms-excel.sheet.macroEnabled.main+xml",
+                ).replace(
+                    b"<Default ",
+                    b'<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"'
+                    b"/><Default ",
+                    1,
+                )
+            if item.filename == "xl/_rels/workbook.xml.rels":
+                data = data.replace(
+                    b"</Relationships>",
+                    b'<Relationship Id="rIdVba" Type="http://schemas.microsoft.com/office/2006/'
+                    b'relationships/vbaProject" Target="vbaProject.bin"/></Relationships>',
+                )
+            dst.writestr(item, data)
+        dst.writestr("xl/vbaProject.bin", vba)
+    plain.unlink()
+    return path
+
+
+def test_editing_an_xlsm_keeps_its_vba_project(tmp_path: Path, lo_profile: Path) -> None:
+    vba = write_ole(
+        {
+            "PROJECT": b'ID="{00000000-0000-0000-0000-000000000000}"\r\nName="VBAProject"\r\n',
+            "VBA/_VBA_PROJECT": bytes.fromhex("CC61FFFF000000"),
+            "VBA/dir": b"\x01\x00\x00",
+        }
+    )
+    book = _xlsm_with_vba(tmp_path / "macros.xlsm", vba)
+    value("excel.write_table", path=str(book), rows=[{"name": "a", "qty": 1}], mode="append")
+    one("excel.write_cell", output=None, path=str(book), cell="C1", value="checked")
+    with zipfile.ZipFile(book) as zf:
+        assert zf.read("xl/vbaProject.bin") == vba  # the macros survived both saves
+        assert b"macroEnabled" in zf.read("[Content_Types].xml")
+    assert value("excel.read_table", path=str(book)) == [{"name": "a", "qty": 1, "checked": None}]
+    assert _csv_of(book, lo_profile, tmp_path / "lo")[:2] == [
+        ["name", "qty", "checked"],
+        ["a", "1", ""],
+    ]
