@@ -103,6 +103,7 @@ def run(request: dict[str, Any]) -> Any:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    desktop = None
     try:
         ctx = _connect(pipe, proc, deadline)
         desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
@@ -122,12 +123,13 @@ def run(request: dict[str, Any]) -> Any:
                 doc.store()
         finally:
             doc.close(True)
-        try:
-            desktop.terminate()
-        except Exception:  # noqa: BLE001, S110 - the bridge drops as soffice exits
-            pass
         return _plain(result)
     finally:
+        if desktop is not None:  # also after a failed macro: soffice must not outlive us
+            try:
+                desktop.terminate()
+            except Exception:  # noqa: BLE001, S110 - the bridge drops as soffice exits
+                pass
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:

@@ -293,6 +293,7 @@ def test_run_macro_in_libreoffice(
 ) -> None:
     book = tmp_path / "macro.ods"
     book.write_bytes(legacy["ods"].read_bytes())
+    before = _helper_offices()
     assert (
         value("excel.run_macro", path=str(book), macro="Module1.Twice", args=[21], save=False) == 42
     )
@@ -308,6 +309,8 @@ def test_run_macro_in_libreoffice(
     assert "does not exist" in failure(
         "excel.run_macro", path=str(tmp_path / "none.xlsm"), macro="M.X"
     )
+    # no LibreOffice outlives its run, failed macros included
+    wait_for(lambda: not (_helper_offices() - before), 20, 0.2, "LibreOffice to exit")
     assert "pywin32" in failure(
         "excel.run_macro", path=str(book), macro="Module1.Main", engine="excel"
     )
@@ -318,7 +321,7 @@ def _helper_offices() -> set[int]:
     found = set()
     for proc in psutil.process_iter(["pid", "cmdline"]):
         cmdline = " ".join(proc.info["cmdline"] or [])
-        if "soffice" in cmdline and "UserInstallation=file:///tmp/exekra-lo-" in cmdline:
+        if "soffice" in cmdline and "--accept=pipe,name=exekra-" in cmdline:
             found.add(proc.info["pid"])
     return found
 
