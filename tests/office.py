@@ -17,7 +17,7 @@ SOFFICE = shutil.which("soffice") or "soffice"
 UNO_PYTHON = "/usr/bin/python3"
 
 _MAKE_MACRO_BOOK = r"""
-import json, subprocess, sys, time, uuid
+import json, os, subprocess, sys, time, uuid
 import uno
 from com.sun.star.beans import PropertyValue
 
@@ -28,7 +28,8 @@ req = json.loads(sys.argv[1])
 pipe = "exekra-test-" + uuid.uuid4().hex
 proc = subprocess.Popen([req["soffice"], "--headless", "--invisible", "--norestore",
     "--nodefault", "-env:UserInstallation=" + req["profile"], "--accept=pipe,name=%s;urp;" % pipe],
-    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    start_new_session=True)
 try:
     local = uno.getComponentContext()
     resolver = local.ServiceManager.createInstanceWithContext(
@@ -65,7 +66,7 @@ finally:
     try:
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        os.killpg(proc.pid, 9)  # soffice.bin too, not only oosplash
 """
 
 
