@@ -29,6 +29,10 @@ have_cmd xauth || need+=(xauth)
 # the desktop tests' GUI is a tkinter app run by the test suite's Python
 python3 -c "import tkinter" >/dev/null 2>&1 || need+=(python3-tk)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+# LibreOffice headless (second reader of office files, macros over UNO) and poppler's pdftotext
+have_cmd soffice || need+=(libreoffice-calc-nogui libreoffice-writer-nogui libreoffice-impress-nogui)
+/usr/bin/python3 -c "import uno" >/dev/null 2>&1 || need+=(python3-uno)
+have_cmd pdftotext || need+=(poppler-utils)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "system-deps: installing ${need[*]}"

@@ -52,3 +52,5 @@ from . import logic, loop, flow, variable, log, text, file, folder, zip, http, d
 from . import browser  # noqa: E402,F401,I001
 from . import excel  # noqa: E402,F401
 from . import mail, transfer, desktop  # noqa: E402,F401,I001
+from . import tables  # noqa: E402,F401
+from . import documents  # noqa: E402,F401

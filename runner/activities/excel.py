@@ -13,7 +13,12 @@ import datetime as dt
 import json
 import os
 import re
+import shutil
+import signal
+import subprocess
+import sys
 import tempfile
+import time
 import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -23,13 +28,14 @@ from typing import Any
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils import column_index_from_string, get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.utils.cell import coordinate_from_string, range_boundaries
+from openpyxl.utils.exceptions import CellCoordinatesException, InvalidFileException
 from openpyxl.worksheet.worksheet import Worksheet
 
-from workflows.catalog.excel import WRITE_MODES
+from workflows.catalog.excel import MACRO_ENGINES, WRITE_MODES
 
 from . import _fs as fs
-from .base import ActivityError, Context, activity, boolean, text
+from .base import ActivityError, Context, activity, boolean, integer, number, text
 
 #: what openpyxl opens; .xls goes to xlrd (read only)
 OPENPYXL_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm")
@@ -460,3 +466,566 @@ def write_table(params: dict[str, Any], ctx: Context) -> int:
             parse_dates=boolean(params, "parse_dates", True),
             formulas=boolean(params, "formulas"),
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# Workbooks and sheets
+
+
+@activity("excel.create")
+def create(params: dict[str, Any], ctx: Context) -> None:
+    path = book_path(params, must_exist=False)
+    if path.suffix.lower() != ".xlsx":
+        raise ActivityError(f"a new workbook must be a .xlsx file: {path}")
+    if path.exists() and not boolean(params, "overwrite"):
+        raise ActivityError(f"workbook exists and overwrite is false: {path}")
+    names = params.get("sheets") or ["Sheet1"]
+    if isinstance(names, str):
+        names = [names]
+    if not isinstance(names, list | tuple) or not all(isinstance(n, str) and n for n in names):
+        raise ActivityError("param 'sheets' must be a list of sheet names")
+    if len(set(names)) != len(names):
+        raise ActivityError(f"sheet names repeat: {', '.join(names)}")
+    wb = Workbook()
+    wb.active.title = _valid_title(names[0])
+    for name in names[1:]:
+        wb.create_sheet(_valid_title(name))
+    save(wb, path)
+
+
+def _valid_title(name: str) -> str:
+    bad = set(name) & set("\\/?*[]:")
+    if bad or len(name) > 31 or not name.strip():
+        raise ActivityError(
+            f"invalid sheet name {name!r}: at most 31 characters, none of \\ / ? * [ ] :"
+        )
+    return name
+
+
+@activity("excel.open")
+def open_(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    path = book_path(params)
+    if path.suffix.lower() == LEGACY_SUFFIX:
+        sheets = []
+        for name in _xls_sheet_names(path):
+            _, rows = _xls_rows(path, name)
+            grid = to_grid(rows)
+            sheets.append({"name": name, "rows": len(grid), "columns": _width(grid)})
+        return {"path": str(path), "format": "xls", "sheets": sheets}
+    wb = load(path, data_only=True, read_only=True)
+    try:
+        sheets = []
+        for ws in wb.worksheets:
+            grid = to_grid([[(c.value, "General") for c in row] for row in ws.iter_rows()])
+            sheets.append({"name": ws.title, "rows": len(grid), "columns": _width(grid)})
+    finally:
+        wb.close()
+    return {"path": str(path), "format": path.suffix.lower().lstrip("."), "sheets": sheets}
+
+
+def _width(grid: Grid) -> int:
+    return max((len(r) for r in grid), default=0)
+
+
+def _xls_sheet_names(path: Path) -> list[str]:
+    import xlrd
+
+    try:
+        book = xlrd.open_workbook(str(path), on_demand=True)
+    except xlrd.XLRDError as exc:
+        raise ActivityError(f"not a valid Excel workbook: {path} ({exc})") from None
+    try:
+        return list(book.sheet_names())
+    finally:
+        book.release_resources()
+
+
+@activity("excel.list_sheets")
+def list_sheets(params: dict[str, Any], ctx: Context) -> list[str]:
+    path = book_path(params)
+    if path.suffix.lower() == LEGACY_SUFFIX:
+        return _xls_sheet_names(path)
+    wb = load(path, read_only=True)
+    try:
+        return list(wb.sheetnames)
+    finally:
+        wb.close()
+
+
+def _required_sheet(params: dict[str, Any], name: str = "sheet") -> str:
+    value = text(params, name)
+    if not value.strip():
+        raise ActivityError(f"param {name!r} must not be empty")
+    return value
+
+
+@activity("excel.add_sheet")
+def add_sheet(params: dict[str, Any], ctx: Context) -> None:
+    path = book_path(params)
+    name = _valid_title(_required_sheet(params))
+    position = params.get("position")
+    with editing(path) as wb:
+        if name in wb.sheetnames:
+            raise ActivityError(f"workbook {path.name} already has a sheet {name!r}")
+        index = None if position in (None, "") else max(integer(params, "position") - 1, 0)
+        wb.create_sheet(name, index)
+
+
+@activity("excel.rename_sheet")
+def rename_sheet(params: dict[str, Any], ctx: Context) -> None:
+    path = book_path(params)
+    old = _required_sheet(params)
+    new = _valid_title(_required_sheet(params, "new_name"))
+    with editing(path) as wb:
+        ws = worksheet(wb, old, path)
+        if new != old and new in wb.sheetnames:
+            raise ActivityError(f"workbook {path.name} already has a sheet {new!r}")
+        ws.title = new
+
+
+@activity("excel.delete_sheet")
+def delete_sheet(params: dict[str, Any], ctx: Context) -> None:
+    path = book_path(params)
+    name = _required_sheet(params)
+    with editing(path) as wb:
+        ws = worksheet(wb, name, path)
+        if len(wb.sheetnames) == 1:
+            raise ActivityError(f"cannot delete {name!r}: it is the only sheet of {path.name}")
+        wb.remove(ws)
+
+
+# ---------------------------------------------------------------------------------------------
+# Ranges and cells
+
+
+def _bounds(ref: str, ws: Any) -> tuple[int, int, int, int]:
+    """(min_col, min_row, max_col, max_row) of a range; open ends (``B:B``, ``2:5``) reach
+    to the used area."""
+    try:
+        min_col, min_row, max_col, max_row = range_boundaries(ref.replace("$", "").upper())
+    except (ValueError, TypeError):
+        raise ActivityError(f"invalid range {ref!r}: use A1:C10, B:B or 2:5") from None
+    return (
+        min_col or 1,
+        min_row or 1,
+        max_col or max(ws.max_column, 1),
+        max_row or max(ws.max_row, 1),
+    )
+
+
+def _range_param(params: dict[str, Any]) -> str:
+    value = text(params, "range").strip()
+    if not value:
+        raise ActivityError("param 'range' must not be empty")
+    return value
+
+
+def _coordinate(params: dict[str, Any], name: str = "cell") -> tuple[int, int]:
+    ref = text(params, name).strip().replace("$", "").upper()
+    try:
+        column, row = coordinate_from_string(ref)
+        return row, column_index_from_string(column)
+    except (ValueError, TypeError, CellCoordinatesException):
+        raise ActivityError(f"invalid cell reference {ref!r}: use A1, B2, ...") from None
+
+
+@activity("excel.read_range")
+def read_range(params: dict[str, Any], ctx: Context) -> list[Any]:
+    path = book_path(params)
+    sheet = sheet_param(params)
+    ref = _range_param(params)
+    if path.suffix.lower() == LEGACY_SUFFIX:
+        _, all_rows = _xls_rows(path, sheet)
+        fake = _Extent(len(all_rows), max((len(r) for r in all_rows), default=0))
+        c1, r1, c2, r2 = _bounds(ref, fake)
+        rows = [
+            [row[c - 1] if c - 1 < len(row) else (None, "General") for c in range(c1, c2 + 1)]
+            for row in all_rows[r1 - 1 : r2]
+        ]
+    else:
+        wb = load(path, data_only=True)
+        ws = worksheet(wb, sheet, path)
+        c1, r1, c2, r2 = _bounds(ref, ws)
+        rows = [
+            [(c.value, c.number_format) for c in row]
+            for row in ws.iter_rows(min_row=r1, max_row=r2, min_col=c1, max_col=c2)
+        ]
+    if boolean(params, "header"):
+        return table(
+            rows,
+            header=True,
+            trim=boolean(params, "trim_header"),
+            text_columns=params.get("text_columns"),
+        )
+    width = c2 - c1 + 1
+    keys = [get_column_letter(c) for c in range(c1, c2 + 1)]
+    as_text = column_indexes(params.get("text_columns"), keys, "text_columns")
+    grid = [
+        [plain(v, f, as_text=bool(as_text and i in as_text)) for i, (v, f) in enumerate(r)]
+        for r in rows
+    ]
+    return [row + [None] * (width - len(row)) for row in grid]
+
+
+class _Extent:
+    """The used size of an .xls sheet, for ranges with open ends."""
+
+    def __init__(self, rows: int, columns: int) -> None:
+        self.max_row, self.max_column = rows, columns
+
+
+@activity("excel.write_range")
+def write_range(params: dict[str, Any], ctx: Context) -> None:
+    path = book_path(params, must_exist=False)
+    sheet = sheet_param(params)
+    row0, col0 = _coordinate(params)
+    rows = params.get("rows")
+    if (
+        isinstance(rows, list | tuple)
+        and rows
+        and not any(isinstance(r, list | tuple) for r in rows)
+    ):
+        rows = [rows]  # one plain list is one row
+    if not isinstance(rows, list | tuple) or not all(isinstance(r, list | tuple) for r in rows):
+        raise ActivityError("param 'rows' must be a list of lists, e.g. [[1, 2], [3, 4]]")
+    parse_dates = boolean(params, "parse_dates", True)
+    formulas = boolean(params, "formulas")
+    with editing(path, create=True) as wb:
+        ws = worksheet(wb, sheet, path, create=True)
+        for r, row in enumerate(rows):
+            for c, item in enumerate(row):
+                value = cell_value(item, parse_dates=parse_dates)
+                set_cell(ws, row0 + r, col0 + c, value, formulas=formulas)
+
+
+@activity("excel.read_cell")
+def read_cell(params: dict[str, Any], ctx: Context) -> Any:
+    path = book_path(params)
+    sheet = sheet_param(params)
+    row, column = _coordinate(params)
+    as_text = boolean(params, "as_text")
+    if path.suffix.lower() == LEGACY_SUFFIX:
+        _, rows = _xls_rows(path, sheet)
+        value, fmt = (
+            rows[row - 1][column - 1]
+            if row <= len(rows) and column <= len(rows[row - 1])
+            else (None, "General")
+        )
+        return plain(value, fmt, as_text=as_text)
+    wb = load(path, data_only=not boolean(params, "formula"))
+    cell = worksheet(wb, sheet, path).cell(row=row, column=column)
+    return plain(cell.value, cell.number_format, as_text=as_text)
+
+
+@activity("excel.write_cell")
+def write_cell(params: dict[str, Any], ctx: Context) -> None:
+    path = book_path(params, must_exist=False)
+    sheet = sheet_param(params)
+    row, column = _coordinate(params)
+    formula = params.get("formula")
+    if formula not in (None, "") and params.get("value") is not None:
+        raise ActivityError("give either 'value' or 'formula', not both")
+    with editing(path, create=True) as wb:
+        ws = worksheet(wb, sheet, path, create=True)
+        if formula not in (None, ""):
+            source = text(params, "formula").strip()
+            ws.cell(row=row, column=column).value = (
+                source if source.startswith("=") else f"={source}"
+            )
+        else:
+            value = cell_value(params.get("value"), parse_dates=True)
+            set_cell(ws, row, column, value, formulas=False)
+        fmt = params.get("number_format")
+        if fmt not in (None, ""):
+            ws.cell(row=row, column=column).number_format = text(params, "number_format")
+
+
+@activity("excel.find_empty_row")
+def find_empty_row(params: dict[str, Any], ctx: Context) -> int:
+    path = book_path(params)
+    sheet = sheet_param(params)
+    start = integer(params, "start", 1)
+    if start < 1:
+        raise ActivityError("param 'start' must be 1 or more")
+    column = params.get("column")
+    _, rows = raw_rows(path, sheet)
+    grid = to_grid(rows)
+    if column in (None, ""):
+        return max(len(grid) + 1, start)
+    index = _column_number(text(params, "column"), "column") - 1
+    r = start
+    while r <= len(grid):
+        row = grid[r - 1]
+        if index >= len(row) or row[index] in (None, ""):
+            return r
+        r += 1
+    return r
+
+
+def _column_number(value: str, name: str) -> int:
+    value = value.strip().upper()
+    if value.isdigit() and int(value) >= 1:
+        return int(value)
+    try:
+        return column_index_from_string(value)
+    except ValueError:
+        raise ActivityError(
+            f"param {name!r} must be a column letter or number, got {value!r}"
+        ) from None
+
+
+def _positive(params: dict[str, Any], name: str) -> int:
+    value = integer(params, name, 1)
+    if value < 1:
+        raise ActivityError(f"param {name!r} must be 1 or more, got {value}")
+    return value
+
+
+def _change_rows_or_columns(params: dict[str, Any], action: str) -> None:
+    path = book_path(params)
+    sheet = sheet_param(params)
+    count = _positive(params, "count")
+    if action.endswith("rows"):
+        where = _positive(params, "row")
+    else:
+        where = _column_number(text(params, "column"), "column")
+    with editing(path) as wb:
+        ws = worksheet(wb, sheet, path)
+        getattr(ws, action)(where, count)
+
+
+@activity("excel.insert_rows")
+def insert_rows(params: dict[str, Any], ctx: Context) -> None:
+    _change_rows_or_columns(params, "insert_rows")
+
+
+@activity("excel.delete_rows")
+def delete_rows(params: dict[str, Any], ctx: Context) -> None:
+    _change_rows_or_columns(params, "delete_rows")
+
+
+@activity("excel.insert_columns")
+def insert_columns(params: dict[str, Any], ctx: Context) -> None:
+    _change_rows_or_columns(params, "insert_cols")
+
+
+@activity("excel.delete_columns")
+def delete_columns(params: dict[str, Any], ctx: Context) -> None:
+    _change_rows_or_columns(params, "delete_cols")
+
+
+@activity("excel.set_number_format")
+def set_number_format(params: dict[str, Any], ctx: Context) -> None:
+    path = book_path(params)
+    sheet = sheet_param(params)
+    ref = _range_param(params)
+    fmt = text(params, "format")
+    if not fmt:
+        raise ActivityError("param 'format' must not be empty")
+    with editing(path) as wb:
+        ws = worksheet(wb, sheet, path)
+        c1, r1, c2, r2 = _bounds(ref, ws)
+        for row in ws.iter_rows(min_row=r1, max_row=r2, min_col=c1, max_col=c2):
+            for cell in row:
+                cell.number_format = fmt
+
+
+# ---------------------------------------------------------------------------------------------
+# Pivot summary
+
+
+@activity("excel.summarize")
+def summarize(params: dict[str, Any], ctx: Context) -> list[dict[str, Any]]:
+    from .tables import aggregate, value_specs
+
+    path = book_path(params)
+    sheet = sheet_param(params)
+    target = _valid_title(_required_sheet(params, "target_sheet"))
+    _, raw = raw_rows(path, sheet)
+    rows = table(raw, header=True, trim=boolean(params, "trim_header"))
+    group_by = params.get("group_by")
+    if isinstance(group_by, str):
+        group_by = [group_by]
+    if not isinstance(group_by, list | tuple) or not group_by:
+        raise ActivityError("param 'group_by' must be a list of column names")
+    keys = list(rows[0]) if rows else []
+    for name in [*group_by, *(s.column for s in value_specs(params.get("values")))]:
+        if rows and name not in keys:
+            raise ActivityError(f"no column {name!r} in the sheet (columns: {', '.join(keys)})")
+    summary = aggregate(rows, [str(g) for g in group_by], value_specs(params.get("values")))
+    _refuse_legacy_write(path)
+    with editing(path) as wb:
+        if sheet is not None and target == sheet or target == wb.sheetnames[0] and sheet is None:
+            raise ActivityError("target_sheet must differ from the source sheet")
+        if target in wb.sheetnames:
+            index = wb.sheetnames.index(target)
+            wb.remove(wb[target])
+            ws = wb.create_sheet(target, index)
+        else:
+            ws = wb.create_sheet(target)
+        write_rows(
+            ws, summary, header=True, append=False, columns=None, parse_dates=False, formulas=False
+        )
+    return summary
+
+
+# ---------------------------------------------------------------------------------------------
+# Macros
+
+MACRO_SUFFIXES = (".xlsm", ".xltm", ".xls", ".xlsb", ".ods", ".xlsx")
+_MACRO_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){1,2}$")
+#: the Python with LibreOffice's ``uno`` module (Debian: python3-uno)
+UNO_PYTHON_ENV = "EXEKRA_UNO_PYTHON"
+
+
+def _macro_args(params: dict[str, Any]) -> list[Any]:
+    args = params.get("args")
+    if args in (None, ""):
+        return []
+    if not isinstance(args, list | tuple):
+        raise ActivityError("param 'args' must be a list")
+    for i, arg in enumerate(args):
+        if arg is not None and not isinstance(arg, bool | int | float | str):
+            raise ActivityError(f"args[{i}] must be text, a number or a boolean")
+    return list(args)
+
+
+@activity("excel.run_macro")
+def run_macro(params: dict[str, Any], ctx: Context) -> Any:
+    path = fs.path(params)
+    if path.suffix.lower() not in MACRO_SUFFIXES:
+        raise ActivityError(f"not a workbook that can hold macros (.xlsm, .xls, .ods): {path}")
+    if not path.is_file():
+        raise ActivityError(f"workbook does not exist: {path}")
+    macro = text(params, "macro").strip()
+    if not _MACRO_NAME.match(macro):
+        raise ActivityError(
+            f"invalid macro name {macro!r}: use Module.Macro or Library.Module.Macro"
+        )
+    args = _macro_args(params)
+    engine = text(params, "engine", "auto")
+    if engine not in MACRO_ENGINES:
+        raise ActivityError(f"param 'engine' must be one of {', '.join(MACRO_ENGINES)}")
+    if engine == "auto":
+        engine = "excel" if sys.platform == "win32" else "libreoffice"
+    timeout = number(params, "timeout", 120)
+    save_after = boolean(params, "save", True)
+    if engine == "excel":
+        return _excel_com_macro(path, macro, args, save_after)
+    return _libreoffice_macro(path, macro, args, save_after, ctx, timeout)
+
+
+def _uno_python() -> str:
+    """A Python that can ``import uno``: $EXEKRA_UNO_PYTHON, LibreOffice's own, or python3."""
+    candidates = [os.environ.get(UNO_PYTHON_ENV, "")]
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice:
+        program = Path(os.path.realpath(soffice)).parent
+        candidates += [str(program / "python"), str(program / "python.exe")]
+    candidates += [shutil.which("python3") or "", "/usr/bin/python3"]
+    for candidate in dict.fromkeys(c for c in candidates if c):
+        if not Path(candidate).is_file():
+            continue
+        probe = subprocess.run(
+            [candidate, "-c", "import uno"], capture_output=True, timeout=30, check=False
+        )
+        if probe.returncode == 0:
+            return candidate
+    raise ActivityError(
+        "cannot run macros with LibreOffice: no Python with LibreOffice's 'uno' module found "
+        f"(install python3-uno, or set {UNO_PYTHON_ENV})"
+    )
+
+
+def _libreoffice_macro(
+    path: Path, macro: str, args: list[Any], save_after: bool, ctx: Context, timeout: float
+) -> Any:
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        raise ActivityError("cannot run macros: LibreOffice (soffice) is not installed")
+    limit = ctx.remaining(timeout) or timeout
+    request = {
+        "soffice": soffice,
+        "path": str(path.resolve()),
+        "macro": macro,
+        "args": args,
+        "save": save_after,
+        "timeout": limit,
+    }
+    helper = Path(__file__).with_name("_uno_macro.py")
+    proc = subprocess.Popen(
+        [_uno_python(), str(helper), json.dumps(request)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    ctx.track(proc)
+    try:
+        out = _wait(proc, ctx, limit + 15)
+    finally:
+        ctx.untrack(proc)
+        # LibreOffice shares the helper's process group: gone with it, however it ended
+        # (the engine may have killed only the helper when the node timed out)
+        _kill_group(proc)
+    ctx.check()
+    lines = [ln for ln in out.decode("utf-8", "replace").splitlines() if ln.startswith("{")]
+    if not lines:
+        raise ActivityError(f"the macro runner ended without an answer (status {proc.returncode})")
+    answer = json.loads(lines[-1])
+    if "error" in answer:
+        raise ActivityError(f"macro {macro!r} in {path.name} failed: {answer['error']}")
+    return answer.get("result")
+
+
+def _wait(proc: subprocess.Popen[bytes], ctx: Context, limit: float) -> bytes:
+    """The helper's output; its whole process group (LibreOffice too) dies on a stop
+    request, the node's deadline or ``limit``."""
+    end = time.monotonic() + limit
+    while True:
+        try:
+            out, _ = proc.communicate(timeout=0.2)
+            return out
+        except subprocess.TimeoutExpired:
+            pass
+        if ctx.cancelled() or time.monotonic() > end:
+            _kill_group(proc)
+            ctx.check()
+            raise ActivityError(f"the macro did not finish within {limit - 15:g} s")
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError, AttributeError):
+        if proc.poll() is None:
+            proc.kill()
+    proc.wait()
+
+
+def _excel_com_macro(path: Path, macro: str, args: list[Any], save_after: bool) -> Any:
+    """Excel over COM (Windows with the ``windows`` extra, pywin32). Not testable on Linux."""
+    try:
+        import win32com.client  # type: ignore[import-not-found]
+    except ImportError:
+        raise ActivityError(
+            "running macros in Excel needs Windows with Excel and pywin32 "
+            "(pip install 'exekra[windows]'); on Linux use engine libreoffice"
+        ) from None
+    excel = win32com.client.DispatchEx("Excel.Application")
+    excel.Visible = False
+    excel.DisplayAlerts = False
+    try:
+        book = excel.Workbooks.Open(str(path.resolve()))
+        try:
+            name = macro.split(".", 1)[1] if macro.count(".") == 2 else macro
+            result = excel.Run(f"'{book.Name}'!{name}", *args)
+            if save_after:
+                book.Save()
+        finally:
+            book.Close(SaveChanges=False)
+    except Exception as exc:  # noqa: BLE001 - COM errors carry Excel's own message
+        raise ActivityError(f"Excel could not run macro {macro!r}: {exc}") from None
+    finally:
+        excel.Quit()
+    return result if result is None or isinstance(result, bool | int | float | str) else str(result)

@@ -25,9 +25,17 @@ def _run(example: str, **inputs: Any) -> Run:
 
 
 def test_every_example_is_covered() -> None:
-    covered = {"hello", "order_file", "python_totals", "split_names", "zip_folder", "http_status"}
-    covered |= {"web_table_export"}
-    covered |= {"invoice_inbox"}
+    covered = {
+        "web_table_export",
+        "invoice_inbox",
+        "hello",
+        "order_file",
+        "python_totals",
+        "split_names",
+        "zip_folder",
+        "http_status",
+        "office_letters",
+    }
     assert set(examples.names()) == covered
 
 

@@ -178,3 +178,5 @@ from . import core, text, files, http, database, script  # noqa: E402,F401,I001
 from . import browser  # noqa: E402,F401,I001
 from . import excel  # noqa: E402,F401
 from . import mail, transfer, desktop  # noqa: E402,F401,I001
+from . import tables  # noqa: E402,F401
+from . import documents  # noqa: E402,F401

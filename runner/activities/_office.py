@@ -1,0 +1,100 @@
+"""LibreOffice headless conversions (HTML, Word, PowerPoint → PDF) for the document
+activities: one ``soffice --convert-to`` per call with a private temporary profile, so
+parallel executions never share one; the process group is killed on a stop request, the
+node's deadline or the timeout."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from .base import ActivityError, Context
+
+
+def soffice() -> str:
+    found = shutil.which("soffice") or shutil.which("libreoffice")
+    if found is None:
+        raise ActivityError(
+            "LibreOffice is not installed on this runner (soffice not found); install it to "
+            "convert documents to PDF"
+        )
+    return found
+
+
+def convert(
+    source: Path,
+    fmt: str,
+    destination: Path,
+    ctx: Context,
+    timeout: float,
+    infilter: str | None = None,
+) -> Path:
+    """Convert ``source`` to ``fmt`` (e.g. ``pdf``) and move the result to ``destination``;
+    ``infilter`` forces how the source is read (HTML as a Writer document, not Writer/Web,
+    whose PDF export drops the first paragraph)."""
+    program = soffice()
+    limit = ctx.remaining(timeout) or timeout
+    with tempfile.TemporaryDirectory(prefix="exekra-lo-") as tmp:
+        work = Path(tmp)
+        profile = work / "profile"
+        outdir = work / "out"
+        proc = subprocess.Popen(
+            [
+                program,
+                f"-env:UserInstallation={profile.as_uri()}",
+                "--headless",
+                "--norestore",
+                "--nolockcheck",
+                *([f"--infilter={infilter}"] if infilter else []),
+                "--convert-to",
+                fmt,
+                "--outdir",
+                str(outdir),
+                str(source),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        ctx.track(proc)
+        try:
+            _wait(proc, ctx, limit)
+        finally:
+            ctx.untrack(proc)
+            _kill_group(proc)  # oosplash's soffice.bin too, however the wait ended
+        ctx.check()
+        produced = outdir / f"{source.stem}.{fmt.split(':', 1)[0]}"
+        if not produced.is_file():
+            raise ActivityError(f"LibreOffice could not convert {source.name} to {fmt}")
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(produced), destination)
+    return destination
+
+
+def _wait(proc: subprocess.Popen[bytes], ctx: Context, limit: float) -> None:
+    end = time.monotonic() + limit
+    while True:
+        try:
+            proc.communicate(timeout=0.2)
+            return
+        except subprocess.TimeoutExpired:
+            pass
+        if ctx.cancelled() or time.monotonic() > end:
+            _kill_group(proc)
+            ctx.check()
+            raise ActivityError(f"LibreOffice did not finish the conversion within {limit:g} s")
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        if proc.poll() is None:
+            proc.kill()
+    proc.wait()
