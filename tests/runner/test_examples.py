@@ -245,6 +245,8 @@ def test_web_table_export(tmp_path: Path) -> None:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
 # ---------------------------------------------------------------------------------------------
 # invoice_inbox: against a real Dovecot, aiosmtpd and sshd on this machine (tests/servers.py)
 
