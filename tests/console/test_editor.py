@@ -145,9 +145,7 @@ async def run_from_list(pilot, name: str) -> ExecutionDetailScreen:
     await settle(pilot)
     await pilot.press("g")
     await wait_screen(pilot, PickModal)
-    await pilot.press("enter")  # any runner
-    await wait_screen(pilot, FormModal)
-    await pilot.press("ctrl+s")  # no inputs
+    await pilot.press("enter")  # any runner; the workflow declares no inputs: no form
     detail = await wait_screen(pilot, ExecutionDetailScreen)
     await settle(pilot)
     return detail
