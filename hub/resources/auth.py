@@ -69,7 +69,7 @@ class LoginResource:
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body: Login = req.context.body
         user = self.hub.users.authenticate(body.email, body.password)
-        token, exp = self.hub.tokens.issue_user(user.id, user.token_version)
+        token, exp = self.hub.tokens.issue_user(user.id, user.token_version, user.token_binding)
         set_session_cookie(req, resp, self.hub, token)
         audit.record(user, "auth.login", f"user:{user.id}", ip=req.context.ip)
         send(

@@ -448,7 +448,7 @@ class SignIn:
                 next_path=next_path,
             )
             return
-        token, _exp = hub.tokens.issue_user(user.id, user.token_version)
+        token, _exp = hub.tokens.issue_user(user.id, user.token_version, user.token_binding)
         set_session_cookie(req, resp, hub, token)
         resp.unset_cookie(CSRF_COOKIE, path="/signin", same_site="Strict")
         audit_service.record(
