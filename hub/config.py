@@ -52,6 +52,7 @@ class Settings:
     queue_timeout: float = 600.0
     assigned_grace: float = 300.0
     running_grace: float = 300.0
+    stop_grace: float = 120.0  # a stop the runner has not confirmed by then: STOPPED by the hub
     scheduler_interval: float = 5.0
     db_pool_size: int = 0  # 0: threads + 8
     log_level: str = "INFO"
