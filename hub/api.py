@@ -205,7 +205,24 @@ def require_role(req: falcon.Request, role: str) -> None:
 def send(resp: falcon.Response, payload: Any, status: int = 200) -> None:
     resp.status = status
     resp.content_type = falcon.MEDIA_JSON
-    resp.data = msgspec.json.encode(payload)
+    try:
+        resp.data = msgspec.json.encode(payload)
+    except UnicodeEncodeError:
+        # a value stored before lone surrogates were refused: shown as U+FFFD, never a 500
+        resp.data = msgspec.json.encode(printable(payload))
+
+
+def printable(value: Any) -> Any:
+    """``value`` with every lone surrogate in its text replaced by U+FFFD."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    if isinstance(value, dict):
+        return {printable(k): printable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [printable(v) for v in value]
+    if isinstance(value, msgspec.Struct):
+        return printable(msgspec.to_builtins(value))
+    return value
 
 
 def page(req: falcon.Request) -> tuple[int, int]:

@@ -43,13 +43,35 @@ def parse_iso(value: str, what: str) -> dt.datetime:
     return parsed
 
 
+def storable_json(value: Any) -> str:
+    """``value`` as JSON text, refusing what would not survive the way back: a lone UTF-16
+    surrogate (stored fine as ``\\ud800``, but every page, list and payload that includes it
+    afterwards cannot be encoded as UTF-8) and NaN or infinity (not JSON). A 400 naming the
+    cause, before anything is written."""
+    from .errors import ValidationFailed
+
+    try:
+        text = json.dumps(value, separators=(",", ":"), sort_keys=True, allow_nan=False)
+    except ValueError:
+        raise ValidationFailed("numbers must be finite (NaN and Infinity are not JSON)") from None
+    if "\\ud" in text or "\\uD" in text:  # surrogate escapes: only valid pairs may pass
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationFailed(
+                "text must be valid Unicode (it contains a lone UTF-16 surrogate)",
+                code="invalid_text",
+            ) from None
+    return text
+
+
 class JSONField(pw.TextField):
-    """JSON stored as text (portable between SQLite and PostgreSQL)."""
+    """JSON stored as text (portable between SQLite and PostgreSQL); see ``storable_json``."""
 
     def db_value(self, value: Any) -> str | None:
         if value is None:
             return None
-        return json.dumps(value, separators=(",", ":"), sort_keys=True)
+        return storable_json(value)
 
     def python_value(self, value: Any) -> Any:
         if value is None or value == "":

@@ -75,7 +75,10 @@ class View:
         page_headers(resp)
         resp.status = http_status
         resp.content_type = "text/html; charset=utf-8"
-        resp.text = html
+        try:
+            resp.data = html.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate stored before they were refused
+            resp.data = html.encode("utf-8", "surrogatepass").decode("utf-8", "replace").encode()
 
     def error(
         self,
