@@ -17,7 +17,7 @@ import peewee
 
 from . import __version__, db, errors
 from .api import Routes
-from .auth.context import Auth
+from .auth.context import COOKIE_NAME, Auth
 from .auth.tokens import TokenService
 from .config import Settings, ensure_secrets
 from .crypto import Sealer
@@ -25,6 +25,7 @@ from .jobs import JobRunner
 from .middleware import (
     ContextMiddleware,
     DatabaseMiddleware,
+    OriginMiddleware,
     RateLimitMiddleware,
     SecurityHeadersMiddleware,
 )
@@ -146,6 +147,10 @@ def _handle_any(req: falcon.Request, resp: falcon.Response, ex: Exception, param
     }
 
 
+def _trusted(settings: Settings) -> frozenset[str]:
+    return frozenset(ip.strip() for ip in settings.trusted_proxies.split(",") if ip.strip())
+
+
 class HubApp(falcon.App):
     """The Falcon app with its wired services attached (``app.hub``, ``app.routes``)."""
 
@@ -158,6 +163,7 @@ def create_app(settings: Settings, *, start_background: bool = False) -> HubApp:
     app = HubApp(
         middleware=[
             ContextMiddleware(hub),
+            OriginMiddleware(COOKIE_NAME, _trusted(settings)),
             DatabaseMiddleware(),
             RateLimitMiddleware(hub.limiter),
             SecurityHeadersMiddleware(),
