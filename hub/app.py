@@ -17,6 +17,7 @@ import peewee
 
 from . import __version__, db, errors
 from .api import Routes
+from .auth import passwords
 from .auth.context import COOKIE_NAME, Auth
 from .auth.tokens import TokenService
 from .config import Settings, ensure_secrets
@@ -77,6 +78,7 @@ def _redis_client(url: str) -> Any:
 
 def build_hub(settings: Settings) -> Hub:
     ensure_secrets(settings)
+    passwords.configure(settings.bcrypt_concurrency)
     pool = settings.db_pool_size or settings.threads + 8
     database = db.make_database(settings.effective_database_url, pool_size=pool)
     db.bind(database)

@@ -42,6 +42,8 @@ class Settings:
     rate_limit_per_minute: int = 100
     trusted_proxies: str = ""  # comma-separated IPs whose X-Forwarded-For is believed
     bcrypt_rounds: int = 12
+    bcrypt_concurrency: int = 0  # 0: half the CPUs (at least 1); more sign-ins wait or get 503
+    login_attempts_per_account: int = 10  # failed sign-ins per account per minute (API + web)
     user_token_hours: int = 24 * 7
     runner_token_hours: int = 24
     secure_cookies: str = "auto"  # auto: Secure when the request came over TLS

@@ -35,6 +35,25 @@ class RateLimiter:
             count = self._memory_hit(key, bucket)
         return retry_after if count > limit else None
 
+    def blocked(self, key: str, limit: int, now: float | None = None) -> int | None:
+        """Seconds to wait if ``key`` already used ``limit`` hits in this window (counting
+        nothing), else None: for limits on failures, checked before the work is done."""
+        now = time.time() if now is None else now
+        bucket = int(now // self.window)
+        count = None
+        if self.redis is not None:
+            try:
+                raw = self.redis.get(f"exekra:rl:{key}:{bucket}")
+                count = int(raw) if raw is not None else 0
+            except Exception as exc:  # noqa: BLE001 - any Redis failure falls back to memory
+                log.debug("rate limiter: Redis unavailable (%s); counting in memory", exc)
+        if count is None:
+            with self._lock:
+                count = self._counts.get((key, bucket), 0)
+        if count < limit:
+            return None
+        return max(1, int((bucket + 1) * self.window - now + 0.999))
+
     def _redis_hit(self, key: str, bucket: int) -> int | None:
         name = f"exekra:rl:{key}:{bucket}"
         try:

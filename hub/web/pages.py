@@ -440,7 +440,21 @@ class SignIn:
             )
             return
         try:
-            user = hub.users.authenticate(email, form.get("password", ""))
+            password = form.get("password", "")
+            limit = hub.settings.login_attempts_per_account
+            user = hub.users.sign_in(email, password, hub.limiter, limit)
+        except errors.RateLimited as exc:
+            wait = exc.headers["Retry-After"]
+            resp.set_header("Retry-After", wait)
+            self._form(
+                req,
+                resp,
+                status=429,
+                error=f"Too many failed attempts for this account; try again in {wait} s.",
+                email=email,
+                next_path=next_path,
+            )
+            return
         except errors.Unauthorized:
             self._form(
                 req,
