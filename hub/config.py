@@ -40,6 +40,7 @@ class Settings:
     connection_limit: int = 1000
     max_body_bytes: int = 1_048_576
     rate_limit_per_minute: int = 100
+    webhook_rate_per_minute: int = 600  # calls per webhook trigger per minute, any caller
     trusted_proxies: str = ""  # comma-separated IPs whose X-Forwarded-For is believed
     bcrypt_rounds: int = 12
     bcrypt_concurrency: int = 0  # 0: half the CPUs (at least 1); more sign-ins wait or get 503

@@ -23,11 +23,13 @@ class RateLimiter:
         self._counts: dict[tuple[str, int], int] = {}
         self._lock = threading.Lock()
         self._last_sweep = 0
+        #: the time source (tests pin it so a window does not roll over mid-test)
+        self.clock = time.time
 
     def hit(self, key: str, now: float | None = None, limit: int | None = None) -> int | None:
         """Count one request for ``key``; return None if allowed, else seconds to wait."""
         limit = limit or self.limit
-        now = time.time() if now is None else now
+        now = self.clock() if now is None else now
         bucket = int(now // self.window)
         retry_after = max(1, int((bucket + 1) * self.window - now + 0.999))
         count = self._redis_hit(key, bucket) if self.redis is not None else None
@@ -38,7 +40,7 @@ class RateLimiter:
     def blocked(self, key: str, limit: int, now: float | None = None) -> int | None:
         """Seconds to wait if ``key`` already used ``limit`` hits in this window (counting
         nothing), else None: for limits on failures, checked before the work is done."""
-        now = time.time() if now is None else now
+        now = self.clock() if now is None else now
         bucket = int(now // self.window)
         count = None
         if self.redis is not None:
