@@ -4,10 +4,11 @@ SQLite (embedded default) runs in WAL mode with a busy timeout, and every transa
 ``IMMEDIATE``: a deferred transaction that read first cannot wait for the write lock (SQLite
 answers "database is locked" at once when the snapshot it read is no longer the newest), so a
 writer that takes the lock up front waits its turn under the busy timeout instead.
+
 PostgreSQL goes through peewee's connection pool; each waitress thread keeps the connection it
-checked out (see
-``DatabaseMiddleware``) because checking out per request pings the server under a process-wide
-lock (PERFORMANCE.md). A connection that failed is closed so the next request gets a fresh one.
+checked out (see ``DatabaseMiddleware``) because checking out per request pings the server
+under a process-wide lock (PERFORMANCE.md). A connection that failed is closed so the next
+request gets a fresh one.
 """
 
 from __future__ import annotations

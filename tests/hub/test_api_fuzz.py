@@ -527,7 +527,7 @@ def test_web_view_pages_answer_any_request_without_a_5xx(licensed_api: Api) -> N
     )
     seen: set[str] = set()
 
-    @settings(max_examples=MAX_EXAMPLES * 6, deadline=None, database=None, derandomize=DERANDOMIZE)
+    @settings(max_examples=MAX_EXAMPLES * 4, deadline=None, database=None, derandomize=DERANDOMIZE)
     @given(
         route=st.sampled_from(routes),
         path_id=ids,

@@ -119,14 +119,14 @@ def test_a_login_flood_leaves_the_hub_answering(tmp_path: Path, vendor_keys) -> 
                     r = c.post("/api/auth/login", json={"email": ADMIN_EMAIL, "password": "x"})
                     flood.append(r.status_code)
 
-        threads = [threading.Thread(target=guess) for _ in range(12)]
+        threads = [threading.Thread(target=guess) for _ in range(10)]
         for t in threads:
             t.start()
         others = []
         try:
-            while len(flood) < 40:
+            while len(flood) < 20:
                 time.sleep(0.05)
-            for _ in range(10):
+            for _ in range(5):
                 res = http.get("/api/users", headers={"Authorization": f"Bearer {token}"})
                 others.append(res.status_code)
         finally:
@@ -136,6 +136,6 @@ def test_a_login_flood_leaves_the_hub_answering(tmp_path: Path, vendor_keys) -> 
         http.close()
     finally:
         hub.stop()
-    assert others == [200] * 10
+    assert others == [200] * 5
     assert set(flood) <= {401, 503}, set(flood)
     assert 503 in flood  # the gate turned surplus sign-ins away instead of queueing them all

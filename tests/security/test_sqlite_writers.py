@@ -139,7 +139,7 @@ def test_first_run_and_concurrent_writers_on_sqlite(tmp_path: Path, vendor_keys)
         threads += [threading.Thread(target=api_loop, args=(n,)) for n in range(3)]
         for t in threads:
             t.start()
-        time.sleep(6)
+        time.sleep(4)
         stop.set()
         for t in threads:
             t.join(60)
