@@ -90,6 +90,10 @@ class HubClient:
             body["session"] = session
             body["pending"] = pending or []
         resp = self._request("POST", "/api/runner/authenticate", json=body)
+        if resp.status_code == 400 and session is not None and "session" in resp.text:
+            # a hub older than this agent does not know the field: sign in without it
+            body = {"machine_key": machine_key, "machine_secret": machine_secret}
+            resp = self._request("POST", "/api/runner/authenticate", json=body)
         if resp.status_code == 429:
             raise HubUnavailable(f"authentication rate-limited: {_message(resp)}")
         if resp.status_code != 200:

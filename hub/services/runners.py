@@ -251,10 +251,11 @@ class RunnerService:
                 if runner.session_id is None
                 else Runner.session_id == runner.session_id
             )
-            # conditional: of two racing sign-ins of one new process, one settles
-            new_life = bool(
-                Runner.update(session_id=session).where((Runner.id == runner.id) & seen).execute()
-            )
+            # conditional: of two racing sign-ins of one new process, one settles; a runner
+            # with no session on record (first sign-in, or a hub just upgraded while the
+            # agent ran) has no known previous life to settle
+            moved = Runner.update(session_id=session).where((Runner.id == runner.id) & seen)
+            new_life = bool(moved.execute()) and runner.session_id is not None
         return token, expires, runner.id, new_life
 
     def check(self, runner_id: int, version: Any) -> tuple[str, int | None]:

@@ -173,3 +173,20 @@ def test_kill_9_and_quick_restart_of_a_real_runner(slow_platform: Platform) -> N
     assert ex["status"] == "FAILED" and ex["reason"] == "runner_lost", ex
     quick = p.run(p.publish("quick", delay_graph(0.1)))
     assert p.wait_status(quick, "COMPLETED", "FAILED", timeout=30)["status"] == "COMPLETED"
+
+
+def test_no_session_on_record_settles_nothing(licensed_api: Api) -> None:
+    """A hub just upgraded (no session on record, tokens re-issued) while the agent kept
+    running: its first sign-in with a session leaves the execution it is running alone."""
+    api = licensed_api
+    reg = register_runner(api, "r1")
+    token = _sign_in(api, reg, None)
+    exec_id = run(api, published_workflow(api))["id"]
+    ex = _take(api, token)
+    api.post(
+        f"/api/runner/executions/{exec_id}/status",
+        {"attempt": ex["attempt"], "status": "RUNNING"},
+        token=token,
+    )
+    _sign_in(api, reg, "first-session-on-record")
+    assert _ex(api, exec_id)["status"] == "RUNNING"
