@@ -168,6 +168,8 @@ def endpoint(summary: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Call
         @functools.wraps(fn)
         def wrapper(resource: Any, req: falcon.Request, resp: falcon.Response, **kw: Any) -> Any:
             authenticate(req, spec)
+            if takes_json(spec):
+                require_json(req)
             if spec.body is not None:
                 req.context.body = decode_body(req, spec.body)
             if spec.query is not None:
@@ -181,6 +183,28 @@ def endpoint(summary: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Call
         return wrapper
 
     return deco
+
+
+def takes_json(spec: Endpoint) -> bool:
+    return spec.body is not None or (spec.raw_body and spec.body_content_type == MEDIA_JSON)
+
+
+MEDIA_JSON = "application/json"
+
+
+def require_json(req: falcon.Request) -> None:
+    """A JSON endpoint takes only JSON: a body sent as ``text/plain``, a form or multipart
+    (what a cross-site page can send without a preflight) is 415. A body without any
+    Content-Type is read as JSON (scripts, older clients); an empty body is not checked."""
+    declared = req.content_type
+    if not declared or req.content_length == 0:
+        return
+    media = declared.split(";", 1)[0].strip().lower()
+    if media == "application/json" or re.fullmatch(r"application/[\w.+-]+\+json", media):
+        return
+    raise errors.UnsupportedMediaType(
+        f"this endpoint takes application/json, not {media!r}", code="unsupported_media_type"
+    )
 
 
 def authenticate(req: falcon.Request, spec: Endpoint) -> None:
@@ -205,7 +229,24 @@ def require_role(req: falcon.Request, role: str) -> None:
 def send(resp: falcon.Response, payload: Any, status: int = 200) -> None:
     resp.status = status
     resp.content_type = falcon.MEDIA_JSON
-    resp.data = msgspec.json.encode(payload)
+    try:
+        resp.data = msgspec.json.encode(payload)
+    except UnicodeEncodeError:
+        # a value stored before lone surrogates were refused: shown as U+FFFD, never a 500
+        resp.data = msgspec.json.encode(printable(payload))
+
+
+def printable(value: Any) -> Any:
+    """``value`` with every lone surrogate in its text replaced by U+FFFD."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    if isinstance(value, dict):
+        return {printable(k): printable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [printable(v) for v in value]
+    if isinstance(value, msgspec.Struct):
+        return printable(msgspec.to_builtins(value))
+    return value
 
 
 def page(req: falcon.Request) -> tuple[int, int]:
@@ -307,6 +348,8 @@ def openapi_document(routes: Routes, *, version: str, title: str = "Exekra hub A
             op["responses"].setdefault("400", {"description": "Invalid input", **err})
         if has_body:
             op["responses"].setdefault("413", {"description": "Request body too large", **err})
+        if takes_json(spec):
+            op["responses"].setdefault("415", {"description": "Not a JSON body", **err})
         if "{" in path:
             op["responses"].setdefault("404", {"description": "No such resource", **err})
         if spec.auth != "public":

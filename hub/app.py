@@ -17,7 +17,8 @@ import peewee
 
 from . import __version__, db, errors
 from .api import Routes
-from .auth.context import Auth
+from .auth import passwords
+from .auth.context import COOKIE_NAME, Auth
 from .auth.tokens import TokenService
 from .config import Settings, ensure_secrets
 from .crypto import Sealer
@@ -25,6 +26,7 @@ from .jobs import JobRunner
 from .middleware import (
     ContextMiddleware,
     DatabaseMiddleware,
+    OriginMiddleware,
     RateLimitMiddleware,
     SecurityHeadersMiddleware,
 )
@@ -82,6 +84,7 @@ def _redis_client(url: str) -> Any:
 
 def build_hub(settings: Settings) -> Hub:
     ensure_secrets(settings)
+    passwords.configure(settings.bcrypt_concurrency)
     pool = settings.db_pool_size or settings.threads + 8
     database = db.make_database(settings.effective_database_url, pool_size=pool)
     db.bind(database)
@@ -152,6 +155,10 @@ def _handle_any(req: falcon.Request, resp: falcon.Response, ex: Exception, param
     }
 
 
+def _trusted(settings: Settings) -> frozenset[str]:
+    return frozenset(ip.strip() for ip in settings.trusted_proxies.split(",") if ip.strip())
+
+
 class HubApp(falcon.App):
     """The Falcon app with its wired services attached (``app.hub``, ``app.routes``)."""
 
@@ -164,6 +171,7 @@ def create_app(settings: Settings, *, start_background: bool = False) -> HubApp:
     app = HubApp(
         middleware=[
             ContextMiddleware(hub),
+            OriginMiddleware(COOKIE_NAME, _trusted(settings)),
             DatabaseMiddleware(),
             RateLimitMiddleware(hub.limiter),
             SecurityHeadersMiddleware(),

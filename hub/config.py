@@ -43,8 +43,11 @@ class Settings:
     artifact_retention_days: int = 30
     artifact_retention_interval: float = 3600.0
     rate_limit_per_minute: int = 100
+    webhook_rate_per_minute: int = 600  # calls per webhook trigger per minute, any caller
     trusted_proxies: str = ""  # comma-separated IPs whose X-Forwarded-For is believed
     bcrypt_rounds: int = 12
+    bcrypt_concurrency: int = 0  # 0: half the CPUs (at least 1); more sign-ins wait or get 503
+    login_attempts_per_account: int = 10  # failed sign-ins per account per minute (API + web)
     user_token_hours: int = 24 * 7
     runner_token_hours: int = 24
     secure_cookies: str = "auto"  # auto: Secure when the request came over TLS
@@ -55,6 +58,7 @@ class Settings:
     queue_timeout: float = 600.0
     assigned_grace: float = 300.0
     running_grace: float = 300.0
+    stop_grace: float = 120.0  # a stop the runner has not confirmed by then: STOPPED by the hub
     scheduler_interval: float = 5.0
     db_pool_size: int = 0  # 0: threads + 8
     #: the runners' wake-up channel (hub/wake.py): 0 = the port after ``port``, -1 = off

@@ -1,9 +1,14 @@
 """Database binding: a peewee ``DatabaseProxy`` bound by the composition root.
 
-SQLite (embedded default) runs in WAL mode with a busy timeout. PostgreSQL goes through peewee's
-connection pool; each waitress thread keeps the connection it checked out (see
-``DatabaseMiddleware``) because checking out per request pings the server under a process-wide
-lock (PERFORMANCE.md). A connection that failed is closed so the next request gets a fresh one.
+SQLite (embedded default) runs in WAL mode with a busy timeout, and every transaction begins
+``IMMEDIATE``: a deferred transaction that read first cannot wait for the write lock (SQLite
+answers "database is locked" at once when the snapshot it read is no longer the newest), so a
+writer that takes the lock up front waits its turn under the busy timeout instead.
+
+PostgreSQL goes through peewee's connection pool; each waitress thread keeps the connection it
+checked out (see ``DatabaseMiddleware``) because checking out per request pings the server
+under a process-wide lock (PERFORMANCE.md). A connection that failed is closed so the next
+request gets a fresh one.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ def make_database(url: str, *, pool_size: int = 24) -> peewee.Database:
             },
             timeout=30,
             check_same_thread=False,
+            lock_type="IMMEDIATE",
         )
     if parsed.scheme in ("postgres", "postgresql"):
         opts = {k: v[-1] for k, v in parse_qs(parsed.query).items()}

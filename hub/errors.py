@@ -87,6 +87,10 @@ class PayloadTooLarge(ExekraError):
     status, code, title = 413, "payload_too_large", "Request body too large"
 
 
+class UnsupportedMediaType(ExekraError):
+    status, code, title = 415, "unsupported_media_type", "Unsupported media type"
+
+
 class RateLimited(ExekraError):
     status, code, title = 429, "rate_limited", "Too many requests"
 

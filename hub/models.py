@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import secrets
 from typing import Any
 
 import peewee as pw
@@ -42,18 +43,51 @@ def parse_iso(value: str, what: str) -> dt.datetime:
     return parsed
 
 
+def storable_json(value: Any) -> str:
+    """``value`` as JSON text, refusing what would not survive the way back: a lone UTF-16
+    surrogate (stored fine as ``\\ud800``, but every page, list and payload that includes it
+    afterwards cannot be encoded as UTF-8) and NaN or infinity (not JSON). A 400 naming the
+    cause, before anything is written."""
+    from .errors import ValidationFailed
+
+    try:
+        text = json.dumps(value, separators=(",", ":"), sort_keys=True, allow_nan=False)
+    except ValueError:
+        raise ValidationFailed("numbers must be finite (NaN and Infinity are not JSON)") from None
+    if "\\ud" in text or "\\uD" in text:  # surrogate escapes: only valid pairs may pass
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationFailed(
+                "text must be valid Unicode (it contains a lone UTF-16 surrogate)",
+                code="invalid_text",
+            ) from None
+    return text
+
+
 class JSONField(pw.TextField):
-    """JSON stored as text (portable between SQLite and PostgreSQL)."""
+    """JSON stored as text (portable between SQLite and PostgreSQL); see ``storable_json``."""
 
     def db_value(self, value: Any) -> str | None:
         if value is None:
             return None
-        return json.dumps(value, separators=(",", ":"), sort_keys=True)
+        return storable_json(value)
 
     def python_value(self, value: Any) -> Any:
         if value is None or value == "":
             return None
         return json.loads(value)
+
+
+def new_binding() -> str:
+    """A user's token binding: 128 random bits a later account never shares (migration 0006)."""
+    return secrets.token_hex(16)
+
+
+def first_secret_version() -> int:
+    """A runner's first secret version: random (so a later runner never shares it, migration
+    0006), with room for 2**30 regenerations below PostgreSQL's 32-bit INTEGER limit."""
+    return 2**20 + secrets.randbelow(2**30 - 2**20)
 
 
 class BaseModel(pw.Model):
@@ -75,6 +109,9 @@ class User(BaseModel):
     active = pw.BooleanField(default=True)
     #: bumped when the user is disabled, deleted or changes password: older tokens stop working
     token_version = pw.IntegerField(default=1)
+    #: random per account, carried in its tokens (``bnd``): a token never passes for an account
+    #: created later, whatever id that account gets
+    token_binding = pw.CharField(max_length=64, null=True, default=new_binding)
     created_at = pw.DateTimeField(default=utcnow)
     updated_at = pw.DateTimeField(default=utcnow)
     last_login_at = pw.DateTimeField(null=True)
@@ -124,7 +161,8 @@ class Runner(BaseModel):
     machine_key = pw.CharField(max_length=64, unique=True)
     secret_hash = pw.CharField(max_length=100)
     #: bumped by regenerate-secret: tokens carry it, so old tokens stop working at once
-    secret_version = pw.IntegerField(default=1)
+    #: (it starts at a random number, so a later runner never shares it: migration 0006)
+    secret_version = pw.IntegerField(default=first_secret_version)
     status = pw.CharField(max_length=16, default="OFFLINE")  # not indexed: migration 0005
     labels = JSONField(default=list)
     last_seen = pw.DateTimeField(null=True)  # not indexed: see migration 0002
@@ -136,6 +174,8 @@ class Runner(BaseModel):
     #: recent heartbeat samples [[iso, cpu, memory, disk], ...] for sparklines
     metrics_history = JSONField(default=list)
     current_execution_id = pw.IntegerField(null=True)
+    #: the agent process that last authenticated (a new one settles its predecessor's work)
+    session_id = pw.CharField(max_length=64, null=True)
     created_at = pw.DateTimeField(default=utcnow)
     created_by = pw.IntegerField(null=True)
 

@@ -271,5 +271,6 @@ def install(hub: Any) -> None:
             queue_timeout=settings.queue_timeout,
             assigned_grace=settings.assigned_grace,
             running_grace=settings.running_grace,
+            stop_grace=settings.stop_grace,
         ),
     )

@@ -16,6 +16,7 @@ import os
 import random
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -147,6 +148,8 @@ class Agent:
             backoff_initial=settings.backoff_initial,
             backoff_max=settings.backoff_max,
         )
+        #: this process's id for the hub (see ``_authenticate``)
+        self.session = uuid.uuid4().hex
         prime()
 
     # -- the loop ------------------------------------------------------------------------
@@ -215,9 +218,25 @@ class Agent:
     def idle(self) -> bool:
         return self.worker is None or not self.worker.is_alive()
 
+    def _outbox_ids(self) -> list[int]:
+        """Executions whose final report waits in the outbox (``<id>-<attempt>.json``)."""
+        ids = []
+        for path in self.outbox.glob("*.json"):
+            head = path.stem.split("-", 1)[0]
+            if head.isdigit():
+                ids.append(int(head))
+        return sorted(set(ids))[:1000]
+
     def _authenticate(self, now: float) -> None:
         try:
-            body = self.client.authenticate(self.settings.machine_key, self.secret)
+            # the session tells the hub this is the same process (a token refresh) or a new
+            # one, whose predecessor's executions the hub then settles at once
+            body = self.client.authenticate(
+                self.settings.machine_key,
+                self.secret,
+                session=self.session,
+                pending=self._outbox_ids(),
+            )
         except AuthRejected as exc:
             self.auth_failures += 1
             if self.auth_failures >= self.settings.auth_attempts:

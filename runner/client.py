@@ -77,13 +77,27 @@ class HubClient:
         resp = self._request("GET", "/api/health")
         return resp.json()
 
-    def authenticate(self, machine_key: str, machine_secret: str) -> dict[str, Any]:
+    def authenticate(
+        self,
+        machine_key: str,
+        machine_secret: str,
+        *,
+        session: str | None = None,
+        pending: list[int] | None = None,
+    ) -> dict[str, Any]:
+        """``session``: the agent process's id (a new one makes the hub settle what the
+        previous process held); ``pending``: executions whose final report is still to be
+        delivered from the outbox (the hub leaves them to that report)."""
         self.token = None
-        resp = self._request(
-            "POST",
-            "/api/runner/authenticate",
-            json={"machine_key": machine_key, "machine_secret": machine_secret},
-        )
+        body: dict[str, Any] = {"machine_key": machine_key, "machine_secret": machine_secret}
+        if session is not None:
+            body["session"] = session
+            body["pending"] = pending or []
+        resp = self._request("POST", "/api/runner/authenticate", json=body)
+        if resp.status_code == 400 and session is not None and "session" in resp.text:
+            # a hub older than this agent does not know the field: sign in without it
+            body = {"machine_key": machine_key, "machine_secret": machine_secret}
+            resp = self._request("POST", "/api/runner/authenticate", json=body)
         if resp.status_code == 429:
             raise HubUnavailable(f"authentication rate-limited: {_message(resp)}")
         if resp.status_code != 200:

@@ -41,7 +41,13 @@ class Auth:
             raise errors.Unauthorized("sign in first (no token or session cookie)")
         claims = self.tokens.decode(token, USER_AUDIENCE, "user")
         user = User.get_or_none(User.id == int(claims["sub"]))
-        if user is None or not user.active or user.token_version != claims.get("ver"):
+        if (
+            user is None
+            or not user.active
+            or user.token_version != claims.get("ver")
+            or not user.token_binding
+            or user.token_binding != claims.get("bnd")
+        ):
             raise errors.Unauthorized("the session is no longer valid; sign in again")
         req.context.user = user
         return user

@@ -36,8 +36,13 @@ class TokenService:
         }
         return jwt.encode(payload, self._secret, algorithm="HS256"), exp
 
-    def issue_user(self, user_id: int, token_version: int) -> tuple[str, dt.datetime]:
-        return self._issue(str(user_id), USER_AUDIENCE, "user", self.user_ttl, ver=token_version)
+    def issue_user(
+        self, user_id: int, token_version: int, binding: str | None
+    ) -> tuple[str, dt.datetime]:
+        """``bnd`` binds the token to this account (``users.token_binding``), not to its id."""
+        return self._issue(
+            str(user_id), USER_AUDIENCE, "user", self.user_ttl, ver=token_version, bnd=binding
+        )
 
     def issue_runner(self, runner_id: int, secret_version: int) -> tuple[str, dt.datetime]:
         return self._issue(

@@ -13,6 +13,7 @@ import importlib
 import pkgutil
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import peewee as pw
 
@@ -61,27 +62,40 @@ def migrate(db: pw.Database) -> list[str]:
         db.execute_sql("SELECT pg_advisory_lock(%s)", (_LOCK_ID,))
     try:
         for mig in available():
-            with db.atomic():
-                if not is_pg:
-                    # an IMMEDIATE write lock: a second process waits here, then sees the row
-                    db.execute_sql("UPDATE schema_migrations SET number = number WHERE 0")
-                exists = db.execute_sql(
-                    "SELECT 1 FROM schema_migrations WHERE number = %s"
-                    if is_pg
-                    else "SELECT 1 FROM schema_migrations WHERE number = ?",
-                    (mig.number,),
-                ).fetchone()
-                if exists:
-                    continue
-                importlib.import_module(mig.module).up(db)
-                mark = "%s" if is_pg else "?"
-                db.execute_sql(
-                    "INSERT INTO schema_migrations (number, name, applied_at) "
-                    f"VALUES ({mark}, {mark}, {mark})",
-                    (mig.number, mig.name, dt.datetime.now(dt.UTC).isoformat()),
-                )
-                done.append(f"{mig.number:04d}_{mig.name}")
+            module = importlib.import_module(mig.module)
+            fk_off = not is_pg and getattr(module, "SQLITE_FOREIGN_KEYS_OFF", False)
+            if fk_off:  # a no-op inside a transaction, so it is switched here
+                db.execute_sql("PRAGMA foreign_keys = OFF")
+            try:
+                _apply(db, mig, module, is_pg, done)
+            finally:
+                if fk_off:
+                    db.execute_sql("PRAGMA foreign_keys = ON")
     finally:
         if is_pg:
             db.execute_sql("SELECT pg_advisory_unlock(%s)", (_LOCK_ID,))
     return done
+
+
+def _apply(db: pw.Database, mig: Migration, module: Any, is_pg: bool, done: list[str]) -> None:
+    """One migration in its own transaction, unless another process applied it meanwhile."""
+    with db.atomic():
+        if not is_pg:
+            # an IMMEDIATE write lock: a second process waits here, then sees the row
+            db.execute_sql("UPDATE schema_migrations SET number = number WHERE 0")
+        exists = db.execute_sql(
+            "SELECT 1 FROM schema_migrations WHERE number = %s"
+            if is_pg
+            else "SELECT 1 FROM schema_migrations WHERE number = ?",
+            (mig.number,),
+        ).fetchone()
+        if exists:
+            return
+        module.up(db)
+        mark = "%s" if is_pg else "?"
+        db.execute_sql(
+            "INSERT INTO schema_migrations (number, name, applied_at) "
+            f"VALUES ({mark}, {mark}, {mark})",
+            (mig.number, mig.name, dt.datetime.now(dt.UTC).isoformat()),
+        )
+        done.append(f"{mig.number:04d}_{mig.name}")

@@ -64,12 +64,19 @@ class LoginResource:
         auth="public",
         body=Login,
         response=LoginOut,
-        responses={401: "Wrong email or password"},
+        responses={
+            401: "Wrong email or password",
+            429: "Too many failed sign-ins for this account",
+            503: "Too many sign-ins at once",
+        },
     )
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body: Login = req.context.body
-        user = self.hub.users.authenticate(body.email, body.password)
-        token, exp = self.hub.tokens.issue_user(user.id, user.token_version)
+        hub = self.hub
+        user = hub.users.sign_in(
+            body.email, body.password, hub.limiter, hub.settings.login_attempts_per_account
+        )
+        token, exp = self.hub.tokens.issue_user(user.id, user.token_version, user.token_binding)
         set_session_cookie(req, resp, self.hub, token)
         audit.record(user, "auth.login", f"user:{user.id}", ip=req.context.ip)
         send(

@@ -27,6 +27,11 @@ class Authenticate(msgspec.Struct, forbid_unknown_fields=True):
     # different answer (the body size limit still applies)
     machine_key: str
     machine_secret: str
+    #: a random value the agent process picks at start: a new one settles what the previous
+    #: process held (lost-runner rules) at once
+    session: Annotated[str, msgspec.Meta(min_length=8, max_length=64)] | None = None
+    #: executions whose final report this process still has to deliver (its outbox)
+    pending: Annotated[list[int], msgspec.Meta(max_length=1000)] = []
 
 
 class Channel(msgspec.Struct):
@@ -153,9 +158,11 @@ class AuthenticateResource:
             retry = limiter.hit(key, limit=limit)
             if retry is not None:
                 raise errors.RateLimited(retry, "too many authentication attempts; wait")
-        token, expires, runner_id = self.hub.runners.authenticate(
-            body.machine_key, body.machine_secret
+        token, expires, runner_id, new_life = self.hub.runners.authenticate(
+            body.machine_key, body.machine_secret, body.session
         )
+        if new_life:
+            self.hub.dispatcher.settle_previous_life(runner_id, set(body.pending))
         out = {"token": token, "expires_at": iso(expires), "runner_id": runner_id}
         channel = self._channel(req)
         if channel is not None:

@@ -272,14 +272,24 @@ class Webhook:
         description="The JSON object body becomes the execution's inputs (merged over the "
         f"trigger's). When the trigger has a secret, `{SIGNATURE_HEADER}: sha256=<hex>` "
         "(HMAC-SHA256 of the raw body) is required. An `Idempotency-Key` header makes retries "
-        "safe. Not rate limited per client; the body-size limit applies.",
+        "safe. Not rate limited per client but per trigger (`webhook_rate_per_minute`, 429 "
+        "with Retry-After past it); the body-size limit applies.",
         responses={
             401: "Signature missing or wrong",
             404: "Unknown webhook",
             413: "Body too large",
+            429: "Too many calls of this webhook",
         },
     )
     def on_post(self, req: falcon.Request, resp: falcon.Response, trigger_id: str) -> None:
+        # per trigger, whoever calls: a leaked URL cannot flood the queue (checked before
+        # the body is read or the database is asked)
+        limit = self.hub.settings.webhook_rate_per_minute
+        retry = self.hub.limiter.hit("webhook:" + trigger_id[:100], limit=limit)
+        if retry is not None:
+            raise errors.RateLimited(
+                retry, f"this webhook takes at most {limit} calls a minute; retry in {retry} s"
+            )
         body = read_body(req, req.context.max_body_bytes)
         execution, duplicate = _service(self.hub).webhook(
             trigger_id,

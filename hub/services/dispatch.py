@@ -299,6 +299,28 @@ class Dispatcher:
                 done += 1
         return done
 
+    # -- a runner's new life ---------------------------------------------------------------
+    def settle_previous_life(self, runner_id: int, keep: set[int]) -> dict[int, str]:
+        """A new agent process of this runner authenticated: what its predecessor held is
+        lost (a crash and a quick restart never reach ``runner_offline_after``), so it is
+        settled now by the lost-runner rules. ``keep``: executions whose final report the new
+        process still has in its outbox (it delivers them next). Returns id -> outcome."""
+        done: dict[int, str] = {}
+        for execution in Execution.select().where(
+            (Execution.runner == runner_id) & Execution.status.in_(("ASSIGNED", "RUNNING"))
+        ):
+            if execution.id in keep:
+                continue
+            outcome = self.executions.settle_lost(
+                execution, "the runner restarted while it held this execution"
+            )
+            if outcome:
+                done[execution.id] = outcome
+        if done:
+            log.warning("runner %s restarted: settled %s", runner_id, done)
+            self.cache.changed()
+        return done
+
     # -- the sweeper -------------------------------------------------------------------------
     def sweep(
         self,
@@ -308,10 +330,11 @@ class Dispatcher:
         queue_timeout: float,
         assigned_grace: float,
         running_grace: float,
+        stop_grace: float = 120.0,
     ) -> dict[str, int]:
         """One round of the stale-work job. Every change is conditional, so two sweepers in
         two hub processes racing each other never re-queue or fail anything twice."""
-        stats = {"offline": 0, "queue_timeout": 0, "requeued": 0, "failed": 0}
+        stats = {"offline": 0, "queue_timeout": 0, "requeued": 0, "failed": 0, "stopped": 0}
         # A hub that was down (restart, upgrade) heard no heartbeats: give every runner a full
         # offline window from this process's start before counting it as silent, so in-flight
         # work of runners that are alive is not failed or re-queued after a restart.
@@ -330,6 +353,19 @@ class Dispatcher:
                 expect="QUEUED",
             ):
                 stats["queue_timeout"] += 1
+        # a stop no runner confirmed within stop_grace (a wedged or vanished runner) ends here:
+        # a stop always ends in a final state
+        asked_before = now - dt.timedelta(seconds=stop_grace)
+        for execution in Execution.select().where(
+            Execution.status.in_(("ASSIGNED", "RUNNING"))
+            & (Execution.stop_requested == True)  # noqa: E712 - peewee expression
+            & (Execution.updated_at < asked_before)
+        ):
+            waited = int(stop_grace)
+            if self.executions.stop_now(
+                execution, f"stopped by the hub: the runner did not confirm within {waited} s"
+            ):
+                stats["stopped"] += 1
         for status, grace in (("ASSIGNED", assigned_grace), ("RUNNING", running_grace)):
             limit = now - dt.timedelta(seconds=grace)
             if awake < offline_after or self.started >= limit:

@@ -479,6 +479,14 @@ class ExecutionService:
             Execution.update(stop_requested=True, updated_at=now).where(
                 (Execution.id == execution_id) & (Execution.status.in_(LIVE))
             ).execute()
+            runner = (
+                Runner.get_or_none(Runner.id == execution.runner_id)
+                if execution.runner_id is not None
+                else None
+            )
+            if runner is None or runner.status == "OFFLINE":
+                # no runner will hear the stop (offline, restarted or deleted): end it here
+                self.stop_now(execution, "stopped by the hub: the runner is offline")
             return self.get(execution_id)
         check_transition(execution.status, "STOPPED")
         return execution  # pragma: no cover - check_transition raised
@@ -504,6 +512,38 @@ class ExecutionService:
         if changed:
             release_runner(execution.runner_id, execution.id)
         return bool(changed)
+
+    def stop_now(self, execution: Execution, error: str) -> bool:
+        """A requested stop the runner cannot (or did not) carry out: STOPPED by the hub,
+        conditional on the attempt seen, so a runner's own final report that won the race
+        stands."""
+        now = utcnow()
+        changed = (
+            Execution.update(
+                status="STOPPED", reason="stopped", error=error, finished_at=now, updated_at=now
+            )
+            .where(
+                (Execution.id == execution.id)
+                & (Execution.status.in_(LIVE))
+                & (Execution.attempt == execution.attempt)
+            )
+            .execute()
+        )
+        if changed:
+            release_runner(execution.runner_id, execution.id)
+        return bool(changed)
+
+    def settle_lost(self, execution: Execution, why: str) -> str | None:
+        """The spec's rules for a lost runner, applied at once: ASSIGNED is re-queued once
+        (then FAILED), RUNNING is FAILED ``runner_lost``; a stop that was asked for ends
+        STOPPED. Returns what happened (None: the execution had moved on meanwhile)."""
+        if execution.stop_requested:
+            return "stopped" if self.stop_now(execution, f"stopped: {why}") else None
+        if execution.status == "ASSIGNED" and execution.requeue_count == 0:
+            return "requeued" if self.requeue(execution) else None
+        if self.fail(execution, "runner_lost", why, expect=execution.status):
+            return "failed"
+        return None
 
     def requeue(self, execution: Execution) -> bool:
         """ASSIGNED whose runner vanished → QUEUED again, at most once."""

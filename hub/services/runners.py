@@ -226,7 +226,13 @@ class RunnerService:
         return self.get(runner.id), secret
 
     # -- runner side ----------------------------------------------------------------------
-    def authenticate(self, machine_key: str, machine_secret: str) -> tuple[str, dt.datetime, int]:
+    def authenticate(
+        self, machine_key: str, machine_secret: str, session: str | None = None
+    ) -> tuple[str, dt.datetime, int, bool]:
+        """A token for the runner, and whether this is a new agent process (``session``, a
+        random value an agent picks at start, differs from the one seen last): the caller
+        then settles what the previous process held. Without ``session`` (``exekra runner
+        connect``, older agents) nothing is settled."""
         runner = None
         if len(machine_key) <= 64:
             runner = Runner.get_or_none(Runner.machine_key == machine_key)
@@ -238,7 +244,19 @@ class RunnerService:
                 "unknown machine key or wrong machine secret", code="bad_credentials"
             )
         token, expires = self.tokens.issue_runner(runner.id, runner.secret_version)
-        return token, expires, runner.id
+        new_life = False
+        if session is not None and session != runner.session_id:
+            seen = (
+                Runner.session_id.is_null()
+                if runner.session_id is None
+                else Runner.session_id == runner.session_id
+            )
+            # conditional: of two racing sign-ins of one new process, one settles; a runner
+            # with no session on record (first sign-in, or a hub just upgraded while the
+            # agent ran) has no known previous life to settle
+            moved = Runner.update(session_id=session).where((Runner.id == runner.id) & seen)
+            new_life = bool(moved.execute()) and runner.session_id is not None
+        return token, expires, runner.id, new_life
 
     def check(self, runner_id: int, version: Any) -> tuple[str, int | None]:
         """One indexed read: the runner exists and the token's secret version is current."""

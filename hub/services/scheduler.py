@@ -160,13 +160,21 @@ def fire_times(cron: str, timezone: str, after: dt.datetime) -> Iterator[dt.date
     """Fire instants (naive UTC) strictly after ``after`` (naive UTC), ascending, without end."""
     tz = parse_timezone(timezone)
     wildcard = _is_wildcard(cron)
-    wall_after = after.replace(tzinfo=UTC).astimezone(tz).replace(tzinfo=None)
-    it = croniter(cron, wall_after - LOOKBACK)
+    try:
+        wall_after = after.replace(tzinfo=UTC).astimezone(tz).replace(tzinfo=None)
+    except OverflowError:  # within hours of the calendar's ends (years 1 and 9999)
+        wall_after = dt.datetime.min if after.year < 2 else dt.datetime.max
+    start = wall_after - LOOKBACK if wall_after - dt.datetime.min > LOOKBACK else dt.datetime.min
+    it = croniter(cron, start)
     pending: list[dt.datetime] = []
     last = after
     while True:
-        wall = it.get_next(dt.datetime)
-        found, exists = _instants(wall, tz, wildcard)
+        try:
+            wall = it.get_next(dt.datetime)
+            found, exists = _instants(wall, tz, wildcard)
+        except (OverflowError, ValueError):  # past year 9999: no more fire times
+            yield from sorted(i for i in pending if i > last)
+            return
         for instant in found:
             if instant > after:
                 heapq.heappush(pending, instant)

@@ -75,6 +75,22 @@ class UserService:
         User.update(last_login_at=utcnow()).where(User.id == user.id).execute()
         return user
 
+    def sign_in(self, email: str, password: str, limiter: Any, limit: int) -> User:
+        """``authenticate`` with a limit of failed attempts per account (per minute, shared by
+        the API and the web view, whatever address they come from): past it, 429 before any
+        password is checked."""
+        key = "signin:" + email.strip().lower()[:254]
+        retry = limiter.blocked(key, limit)
+        if retry is not None:
+            raise errors.RateLimited(
+                retry, f"too many failed sign-ins for this account; try again in {retry} s"
+            )
+        try:
+            return self.authenticate(email, password)
+        except errors.Unauthorized:
+            limiter.hit(key, limit=limit)
+            raise
+
     def get(self, user_id: int) -> User:
         user = User.get_or_none(User.id == user_id)
         if user is None:

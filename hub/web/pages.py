@@ -15,6 +15,7 @@ import falcon
 from workflows.inputs import accepted_inputs
 
 from .. import errors
+from ..api import INT64_MAX
 from ..auth.context import COOKIE_NAME
 from ..models import EXECUTION_STATUSES, ROLE_RANK, User, utcnow
 from ..resources.auth import secure_cookie, set_session_cookie
@@ -78,7 +79,10 @@ class View:
         page_headers(resp)
         resp.status = http_status
         resp.content_type = "text/html; charset=utf-8"
-        resp.text = html
+        try:
+            resp.data = html.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate stored before they were refused
+            resp.data = html.encode("utf-8", "surrogatepass").decode("utf-8", "replace").encode()
 
     def error(
         self,
@@ -105,6 +109,18 @@ def first_cookie(req: falcon.Request, name: str) -> str | None:
     return values[0] if values else None
 
 
+def check_request(req: falcon.Request, params: dict[str, Any]) -> None:
+    """Path ids no row can have are 404 and text PostgreSQL cannot store (NUL) is 400, before
+    any query: the database drivers would refuse both with an error (a 500)."""
+    for name, value in params.items():
+        if isinstance(value, int) and not 0 <= value <= INT64_MAX:
+            raise PageError(404, "Not found", f"There is no {name.removesuffix('_id')} {value}.")
+    for name, value in req.params.items():
+        values = value if isinstance(value, list) else [value]
+        if any("\x00" in str(v) for v in values) or "\x00" in name:
+            raise PageError(400, "Bad request", f"{name!r} must not contain NUL characters")
+
+
 def int_param(req: falcon.Request, name: str, default: int | None = None) -> int | None:
     raw = req.get_param(name)
     if raw is None or raw == "":
@@ -115,6 +131,8 @@ def int_param(req: falcon.Request, name: str, default: int | None = None) -> int
         raise PageError(400, "Bad request", f"{name} must be a whole number") from None
     if value < 0:
         raise PageError(400, "Bad request", f"{name} must not be negative")
+    if value > INT64_MAX:  # beyond any stored id or row count (the drivers refuse it: a 500)
+        raise PageError(400, "Bad request", f"{name} is too large")
     return value
 
 
@@ -163,6 +181,7 @@ class Page:
             )
             return
         try:
+            check_request(req, params)
             ctx = self.context(req, user, **params)
         except PageError as exc:
             self.view.error(req, resp, exc.status, exc.title, exc.message, user)
@@ -472,7 +491,21 @@ class SignIn:
             )
             return
         try:
-            user = hub.users.authenticate(email, form.get("password", ""))
+            password = form.get("password", "")
+            limit = hub.settings.login_attempts_per_account
+            user = hub.users.sign_in(email, password, hub.limiter, limit)
+        except errors.RateLimited as exc:
+            wait = exc.headers["Retry-After"]
+            resp.set_header("Retry-After", wait)
+            self._form(
+                req,
+                resp,
+                status=429,
+                error=f"Too many failed attempts for this account; try again in {wait} s.",
+                email=email,
+                next_path=next_path,
+            )
+            return
         except errors.Unauthorized:
             self._form(
                 req,
@@ -483,7 +516,7 @@ class SignIn:
                 next_path=next_path,
             )
             return
-        token, _exp = hub.tokens.issue_user(user.id, user.token_version)
+        token, _exp = hub.tokens.issue_user(user.id, user.token_version, user.token_binding)
         set_session_cookie(req, resp, hub, token)
         resp.unset_cookie(CSRF_COOKIE, path="/signin", same_site="Strict")
         audit_service.record(

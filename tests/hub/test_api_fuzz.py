@@ -506,3 +506,94 @@ def test_heartbeat_percentages_are_percentages(licensed_api: Api) -> None:
     assert res.status_code == 200, res.text
     (runner,) = api.get("/api/runners", as_="ADMIN").json["items"]
     assert runner["metrics"]["cpu"] == 0 and runner["metrics"]["memory"] == 0, runner
+
+
+# -- the web view's routes (issue 17 item 12) -------------------------------------------------
+_WEB_QUERY_KEYS = ("status", "workflow_id", "runner_id", "offset", "action", "next", "q", "page")
+_WEB_VALUES = st.one_of(
+    st.sampled_from(
+        ["", "0", "-1", "1", "2", str(2**63 - 1), str(2**63), "9" * 30, "1e3", "0.5", "%00"]
+        + ["a\x00b", "\x00", "QUEUED", "FAILED", "RUNNING", "auth.login", "/runners", "//evil"]
+    ),
+    st.text(max_size=40),
+)
+
+
+def _web_routes() -> list[str]:
+    from hub.web import PAGES
+
+    return [path for path, _ in PAGES] + ["/signin", "/signout"]
+
+
+def test_web_view_pages_answer_any_request_without_a_5xx(licensed_api: Api) -> None:
+    """Found by fuzzing: web view pages with huge ids, huge offsets or NUL in filters were a
+    500 (the database drivers refuse such values) on SQLite and PostgreSQL. Every route of the
+    web view, signed in as ADMIN, gets generated path ids and query strings: never a 5xx, and
+    what is refused is a 4xx page."""
+    import urllib.parse
+
+    api = licensed_api
+    seeded = _seed(api)
+    cookies = {"exekra_session": seeded.admin_token}
+    routes = _web_routes()
+    ids = st.one_of(
+        st.sampled_from(
+            [0, 1, 2**31, 2**63 - 1, 2**63, 10**30, *seeded.ids["workflow_id"]]
+            + seeded.ids["execution_id"]
+        ),
+        st.integers(min_value=0, max_value=10**25),
+    )
+
+    @settings(max_examples=MAX_EXAMPLES * 4, deadline=None, database=None, derandomize=DERANDOMIZE)
+    @given(
+        route=st.sampled_from(routes),
+        path_id=ids,
+        query=st.dictionaries(st.sampled_from(_WEB_QUERY_KEYS), _WEB_VALUES, max_size=3),
+    )
+    def check(route: str, path_id: int, query: dict[str, str]) -> None:
+        path = route.replace("{workflow_id:int}", str(path_id))
+        path = path.replace("{execution_id:int}", str(path_id))
+        qs = urllib.parse.urlencode(query).replace("%2500", "%00")
+        res = api.client.simulate_get(path, query_string=qs or None, cookies=cookies)
+        assert res.status_code < 500, (path, qs, res.status_code, res.text[:300])
+
+    check()
+    # the regressions themselves, on every page that has them
+    for path, qs in [
+        ("/workflows/99999999999999999999", None),
+        (f"/executions/{2**63}", None),
+        ("/executions", "offset=99999999999999999999"),
+        ("/audit", "offset=999999999999999999999"),
+        ("/executions", "workflow_id=99999999999999999999"),
+        ("/audit", "action=%00"),
+        ("/executions", "status=%00"),
+        ("/runners", "status=a%00"),
+    ]:
+        res = api.client.simulate_get(path, query_string=qs, cookies=cookies)
+        assert 400 <= res.status_code < 500, (path, qs, res.status_code)
+    for route in routes:  # every route at least once, whatever the examples drew
+        for path_id in (2**63, 10**30):
+            path = route.replace("{workflow_id:int}", str(path_id))
+            path = path.replace("{execution_id:int}", str(path_id))
+            res = api.client.simulate_get(path, query_string="offset=1e99&q=%00", cookies=cookies)
+            assert res.status_code < 500, (path, res.status_code)
+
+
+def test_cron_preview_at_the_ends_of_the_calendar(licensed_api: Api) -> None:
+    """Found by fuzzing: ``after=9999-12-31T23:59:00Z`` and ``0001-01-01T00:00:00Z`` overflowed
+    the date arithmetic (a 500). Now: the fire times that exist (none after the last minute of
+    year 9999; the first minutes of year 1)."""
+    api = licensed_api
+    for after, expect in (
+        ("9999-12-31T23:59:00Z", []),
+        ("0001-01-01T00:00:00Z", ["0001-01-01T00:01:00.000Z", "0001-01-01T00:02:00.000Z"]),
+    ):
+        for tz in ("UTC", "Pacific/Kiritimati", "America/Adak"):
+            res = api.get(
+                "/api/triggers/preview",
+                params={"cron": "* * * * *", "after": after, "count": "2", "timezone": tz},
+                as_="DEVELOPER",
+            )
+            assert res.status_code == 200, (after, tz, res.text)
+            if tz == "UTC":
+                assert [i["at"] for i in res.json["items"]] == expect

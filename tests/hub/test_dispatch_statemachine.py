@@ -30,6 +30,8 @@ def test_lifecycle_state_machine(licensed_api: Api, hub_app) -> None:
     wf = published_workflow(licensed_api)
     runners = [register_runner(licensed_api, f"sm{i}") for i in range(3)]
     runner_ids = [r["id"] for r in runners]
+    # secret versions start at a random number (migration 0006)
+    versions = [Runner.get_by_id(i).secret_version for i in runner_ids]
     seen = {"claims": 0, "accepted": 0, "refused": 0, "requeued": 0}
 
     class Lifecycle(RuleBasedStateMachine):
@@ -58,12 +60,18 @@ def test_lifecycle_state_machine(licensed_api: Api, hub_app) -> None:
         @rule(who=st.sampled_from([0, 1, 2]))
         def heartbeat(self, who: int) -> None:
             hub.runners.heartbeat(
-                runner_ids[who], 1, cpu=1.0, memory=1.0, disk=1.0, agent_version="t", hostname=None
+                runner_ids[who],
+                versions[who],
+                cpu=1.0,
+                memory=1.0,
+                disk=1.0,
+                agent_version="t",
+                hostname=None,
             )
 
         @rule(who=st.sampled_from([0, 1, 2]))
         def poll(self, who: int) -> None:
-            payload = hub.dispatcher.poll(runner_ids[who], 1)
+            payload = hub.dispatcher.poll(runner_ids[who], versions[who])
             if payload is not None:
                 seen["claims"] += 1
                 row = Execution.get_by_id(payload["id"])
