@@ -56,6 +56,9 @@ class ExekraConsole(App[None]):
     BINDINGS = [
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
+        # the page keys, said once on every screen (the help lists each page); before the
+        # page bindings, so this one is the key 1 the footer shows
+        Binding(PAGES[0].key, f"go('{PAGES[0].name}')", "Pages", key_display="1-9"),
         *[Binding(p.key, f"go('{p.name}')", p.title, show=False) for p in PAGES],
     ]
 

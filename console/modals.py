@@ -47,6 +47,53 @@ class Field:
     suggester: Suggester | None = None
 
 
+class SuggestingTextArea(TextArea):
+    """A multi-line field that suggests ``{variable}`` names like the one-line fields do: after
+    an unclosed ``{`` the matching names show under the field, and ``tab`` inserts the first
+    (``tab`` moves on to the next field when there is nothing to insert)."""
+
+    BINDINGS = [Binding("tab", "complete", "Complete", show=False)]
+
+    def __init__(self, text: str, *, names: Sequence[str], hint: str, **kwargs: Any) -> None:
+        super().__init__(text, **kwargs)
+        self.names = list(names)
+        self.hint_id = hint
+
+    def pending(self) -> tuple[str, list[str]]:
+        """The partial name after an unclosed ``{`` before the cursor, and its matches."""
+        row, col = self.selection.end
+        line = self.document.get_line(row)[:col]
+        start = line.rfind("{")
+        if start < 0 or "}" in line[start:] or line[start + 1 : start + 2] == "{":
+            return "", []
+        partial = line[start + 1 :]
+        if not all(c.isalnum() or c in "_." for c in partial):
+            return "", []
+        return partial, [n for n in self.names if n.startswith(partial) and n != partial]
+
+    def _watch_selection(self, previous: Any, selection: Any) -> None:
+        super()._watch_selection(previous, selection)
+        self._show_hint()
+
+    def _show_hint(self) -> None:
+        try:
+            hint = self.screen.query_one(f"#{self.hint_id}", Static)
+        except Exception:  # noqa: BLE001 - not composed yet
+            return
+        partial, matches = self.pending()
+        hint.display = bool(matches)
+        if matches:
+            shown = "  ".join("{" + n + "}" for n in matches[:6])
+            hint.update(f"{shown}   (tab inserts {{{matches[0]}}})")
+
+    def action_complete(self) -> None:
+        partial, matches = self.pending()
+        if matches:
+            self.insert(matches[0][len(partial) :] + "}")
+        else:
+            self.screen.focus_next()
+
+
 class FieldError(Exception):
     """Raised by a form's ``submit`` for a problem it found itself (not the hub): shown beside
     ``field`` (or above the form), and the form stays open."""
@@ -96,6 +143,8 @@ class FormModal(ModalScreen[Any]):
                     mark = " [b red]*[/]" if f.required else ""
                     yield Label(f"{f.label}{mark}", classes="field-label")
                     yield self._widget(f)
+                    if f.kind == "textarea" and getattr(f.suggester, "names", None):
+                        yield Static("", id=f"sugg-{f.name}", classes="field-suggest", markup=False)
                     yield Static("", id=f"err-{f.name}", classes="field-error", markup=False)
                     if f.help:
                         yield Static(f.help, classes="field-help", markup=False)
@@ -120,6 +169,17 @@ class FormModal(ModalScreen[Any]):
             text = f.value
             if f.kind == "json" and f.value is not None and not isinstance(f.value, str):
                 text = json.dumps(f.value, indent=2)
+            names = getattr(f.suggester, "names", None)
+            if f.kind == "textarea" and names:
+                return SuggestingTextArea(
+                    str(text or ""),
+                    names=names,
+                    hint=f"sugg-{f.name}",
+                    id=wid,
+                    classes="field-area",
+                    show_line_numbers=False,
+                    compact=True,
+                )
             return TextArea(
                 str(text or ""), id=wid, classes="field-area", show_line_numbers=False, compact=True
             )
@@ -136,8 +196,8 @@ class FormModal(ModalScreen[Any]):
         )
 
     def on_mount(self) -> None:
-        for error in self.query(".field-error"):
-            error.display = False
+        for hidden in self.query(".field-error, .field-suggest"):
+            hidden.display = False
         if self.fields:
             self.query_one(f"#f-{self.fields[0].name}").focus()
         self._update_preview()
@@ -379,14 +439,28 @@ class TextModal(ModalScreen[None]):
     BINDINGS = [
         Binding("escape,q", "close", "Close"),
         Binding("c", "copy", "Copy"),
+        Binding("s", "save", "Save", show=False),
     ]
 
-    def __init__(self, title: str, text: str, *, note: str = "", language: str | None = None):
+    def __init__(
+        self,
+        title: str,
+        text: str,
+        *,
+        note: str = "",
+        language: str | None = None,
+        wrap: bool = False,
+        save_as: str | None = None,
+    ):
         super().__init__()
         self.text_title = title
         self.text = text
         self.note = note
         self.language = language
+        #: long lines (a command with a secret at its end) wrap instead of running off screen
+        self.wrap = wrap
+        #: ``s`` saves the text to this file in the current folder (mode 0600)
+        self.save_as = save_as
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="wide"):
@@ -394,16 +468,38 @@ class TextModal(ModalScreen[None]):
             if self.note:
                 yield Static(self.note, id="note")
             yield TextArea(
-                self.text, read_only=True, id="text", language=self.language, soft_wrap=False
+                self.text, read_only=True, id="text", language=self.language, soft_wrap=self.wrap
             )
-            yield Static("[dim]c copy · esc close[/]", id="hint")
+            keys = "c copy · s save to a file · esc close" if self.save_as else "c copy · esc close"
+            yield Static(f"[dim]{keys}[/]", id="hint")
 
     def on_mount(self) -> None:
         self.query_one("#text", TextArea).focus()
 
     def action_copy(self) -> None:
         self.app.copy_to_clipboard(self.text)
-        self.notify("copied to the clipboard (OSC 52)")
+        self.notify(
+            "copied through the terminal (OSC 52); inside tmux this needs "
+            "`set -g set-clipboard on` in ~/.tmux.conf"
+            + (" — or press s to save it to a file" if self.save_as else "")
+        )
+
+    def action_save(self) -> None:
+        import os
+        from pathlib import Path
+
+        if not self.save_as:
+            return
+        path = Path.cwd() / self.save_as
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(self.text)
+            os.chmod(path, 0o600)
+        except OSError as exc:
+            self.notify(f"cannot save {path}: {exc.strerror or exc}", severity="error")
+            return
+        self.notify(f"saved to {path} (only you can read it)")
 
     def action_close(self) -> None:
         self.dismiss(None)

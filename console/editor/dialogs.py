@@ -180,8 +180,10 @@ def param_fields(act: Activity, node: dict[str, Any], variables: list[str]) -> l
         help_parts = [p.description] if p.description else []
         if p.default is not None and kind != "switch":
             help_parts.append(f"default: {json.dumps(p.default)}")
-        if p.type in ("string", "text") and variables:
+        if p.type == "string" and variables:
             help_parts.append("{name} inserts a variable (→ accepts a suggestion)")
+        elif p.type == "text" and variables:
+            help_parts.append("{name} inserts a variable (tab accepts a suggestion)")
         fields.append(
             Field(
                 p.name,
@@ -192,7 +194,7 @@ def param_fields(act: Activity, node: dict[str, Any], variables: list[str]) -> l
                 required=p.required,
                 placeholder="" if p.default is None else str(p.default),
                 help=" · ".join(help_parts),
-                suggester=suggester if kind == "text" and p.type == "string" else None,
+                suggester=suggester if p.type in ("string", "text") else None,
             )
         )
     retry = node.get("retry") or {}

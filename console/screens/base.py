@@ -13,7 +13,7 @@ from textual.css.query import NoMatches
 from textual.dom import NoScreen
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Header, Input, Static
 
 from ..client import HubClient, HubError
 
@@ -121,13 +121,33 @@ class HubScreen(Screen[None]):
         user = self.console.user or {}
         self.title = f"Exekra · {getattr(self, 'TITLE', '')}"
         self.sub_title = f"{user.get('email', '')} ({user.get('role', '').lower()})"
+        self._shown = False
         self.reload()
+
+    def on_screen_resume(self) -> None:
+        # back from a dialog, the editor or a detail page: show what it changed (the first
+        # resume is the page appearing, which on_mount already loaded)
+        if getattr(self, "_shown", False):
+            self.reload()
+        self._shown = True
 
     def action_reload(self) -> None:
         self.reload()
 
     def reload(self) -> None:
         """Fetch this screen's data again (called on mount, after sign-in and reconnect)."""
+
+
+class FilterInput(Input):
+    """The table filter: ``esc`` clears it and goes back to the table."""
+
+    BINDINGS = [Binding("escape", "leave", "Leave the filter", show=False)]
+
+    def action_leave(self) -> None:
+        self.value = ""
+        table = self.screen.query("#table")
+        if table:
+            table.first().focus()
 
 
 class TableScreen(HubScreen):
@@ -155,10 +175,10 @@ class TableScreen(HubScreen):
         self.sort_reverse = False
 
     def body(self) -> ComposeResult:
-        from textual.widgets import DataTable, Input
+        from textual.widgets import DataTable
 
         yield from self.toolbar()
-        yield Input(placeholder="/ filter", id="filter", classes="filter")
+        yield FilterInput(placeholder="/ filter · esc leaves it", id="filter", classes="filter")
         yield DataTable(id="table", cursor_type="row", zebra_stripes=True)
 
     def toolbar(self) -> ComposeResult:

@@ -163,7 +163,9 @@ class RunnersScreen(TableScreen):
             TextModal(
                 f"Runner {runner['name']} {what}",
                 text,
-                note="The secret is shown this once — copy it now (c).",
+                note="The secret is shown this once — copy it (c) or save it to a file (s) now.",
+                wrap=True,
+                save_as=f"exekra-runner-{runner['name']}.txt",
             )
         )
 

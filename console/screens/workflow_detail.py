@@ -67,15 +67,18 @@ class WorkflowDetailScreen(TableScreen):
     HELP = HELP
     COLUMNS = ("version", "status", "created", "by", "published", "comment")
     ROLE_ACTIONS = {"publish": "DEVELOPER", "restore": "DEVELOPER", "edit": "DEVELOPER"}
+    # the footer fits 80 columns with Back first; filter and sort stay (see ? for every key)
     BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("slash", "filter", "Filter", key_display="/", show=False),
+        Binding("o", "sort", "Sort", show=False),
         Binding("d", "diff", "Diff"),
         Binding("p", "publish", "Publish"),
         Binding("r", "restore", "Restore"),
         Binding("e", "edit", "Edit"),
-        Binding("x", "export", "Export"),
-        Binding("g", "run", "Run now"),
+        Binding("x", "export", "Export", show=False),
+        Binding("g", "run", "Run"),
         Binding("l", "executions", "Runs"),
-        Binding("escape", "app.pop_screen", "Back"),
     ]
 
     def __init__(self, workflow: dict[str, Any]) -> None:

@@ -145,3 +145,98 @@ async def test_first_run_setup_with_a_wrong_license_path_keeps_the_form(tmp_path
             assert form.query_one("#f-email").value == "admin@acme.test"
     finally:
         hub.stop()
+
+
+class _FormHost(App[None]):
+    def __init__(self, screen: object) -> None:
+        super().__init__()
+        self.dialog = screen
+        self.result: object = "not closed"
+
+    def on_mount(self) -> None:
+        self.push_screen(self.dialog, self._on_result)  # type: ignore[arg-type]
+
+    def _on_result(self, value: object) -> None:
+        self.result = value
+
+
+async def test_multi_line_fields_suggest_variables() -> None:
+    from console.editor.dialogs import VariableSuggester
+    from console.modals import Field, FormModal
+
+    form = FormModal(
+        "text.format",
+        [
+            Field(
+                "template",
+                "template (text)",
+                kind="textarea",
+                suggester=VariableSuggester(["customer", "rows"]),
+            )
+        ],  # fmt: skip
+    )
+    app = _FormHost(form)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("D", "e", "a", "r", "space", "{", "c", "u")
+        await pilot.pause()
+        hint = form.query_one("#sugg-template")
+        assert hint.display and "{customer}" in str(hint.render())
+        await pilot.press("tab")
+        await pilot.pause()
+        assert form.query_one("#f-template").text == "Dear {customer}"
+        assert not form.query_one("#sugg-template").display
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    assert app.result == {"template": "Dear {customer}"}
+
+
+async def test_a_secret_shown_once_wraps_and_can_be_saved_to_a_file(tmp_path, monkeypatch) -> None:
+    import stat
+
+    from console.modals import TextModal
+
+    monkeypatch.chdir(tmp_path)
+    command = "exekra runner connect --hub http://hub:5000 --key FC-1 --secret " + "ab" * 32
+    modal = TextModal("Runner r1 registered", command, wrap=True, save_as="exekra-runner-r1.txt")
+    app = _FormHost(modal)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        area = modal.query_one("#text")
+        assert area.soft_wrap  # the --secret part stays on screen at 80 columns
+        await pilot.press("s")
+        await pilot.pause()
+    saved = tmp_path / "exekra-runner-r1.txt"
+    assert saved.read_text() == command
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+
+
+async def test_esc_leaves_the_filter_and_lists_refresh_after_a_dialog(make_app, live_hub):
+    import uuid
+
+    from console.screens.workflows import WorkflowsScreen
+    from tests.console.test_screens import table_text
+
+    app = make_app("DEVELOPER")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        screen = await go(pilot, "2", WorkflowsScreen)
+        await pilot.press("slash", "z", "z")
+        await pilot.pause()
+        assert app.focused is screen.query_one("#filter")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert screen.query_one("#filter").value == ""
+        assert app.focused is screen.query_one("#table")
+        assert app.screen is screen  # esc left the filter, not the page
+        # something changes while a dialog covers the page: closing it shows the change
+        name = f"fresh-{uuid.uuid4().hex[:6]}"
+        await pilot.press("question_mark")
+        await pilot.pause()
+        new_workflow(live_hub, name=name)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert name in table_text(screen)
+        # the page keys are named on screen
+        footer = " ".join(str(k.render()) for k in app.screen.query("FooterKey"))
+        assert "1-9" in footer and "Pages" in footer
