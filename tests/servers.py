@@ -393,7 +393,11 @@ def start_ftpd(
 # ---------------------------------------------------------------------------------------------
 # SFTP: OpenSSH's sshd on a high loopback port with its own host key and config
 
-SFTP_USER = "exekra-sftp"
+#: one account per xdist worker: workers setting one account's password would log each other
+#: out (the password is each session's own random one)
+SFTP_USER = "exekra-sftp" + (
+    f"-{os.environ['PYTEST_XDIST_WORKER']}" if os.environ.get("PYTEST_XDIST_WORKER") else ""
+)
 
 
 @dataclass
@@ -431,18 +435,21 @@ def _sftp_user(password: str, home: Path) -> str:
     created once, its password set to this session's random one."""
     import pwd
 
-    try:
-        pwd.getpwnam(SFTP_USER)
-    except KeyError:
+    from filelock import FileLock
+
+    with FileLock(Path(tempfile.gettempdir()) / "exekra-sftp-users.lock"):  # /etc/passwd
+        try:
+            pwd.getpwnam(SFTP_USER)
+        except KeyError:
+            subprocess.run(
+                ["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
+                 "--shell", "/usr/sbin/nologin", SFTP_USER],
+                check=True, capture_output=True,
+            )  # fmt: skip
         subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
-             "--shell", "/usr/sbin/nologin", SFTP_USER],
-            check=True, capture_output=True,
+            ["chpasswd"], input=f"{SFTP_USER}:{password}\n", text=True, check=True,
+            capture_output=True,
         )  # fmt: skip
-    subprocess.run(
-        ["chpasswd"], input=f"{SFTP_USER}:{password}\n", text=True, check=True,
-        capture_output=True,
-    )  # fmt: skip
     uid, gid = _ids(SFTP_USER)
     os.chown(home, uid, gid)
     return SFTP_USER

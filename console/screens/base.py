@@ -62,7 +62,10 @@ def hub_work(
                 return None
             finally:
                 if target is not None:
-                    target.loading = False
+                    try:
+                        target.loading = False
+                    except (NoMatches, NoScreen):  # its screen closed while the hub answered
+                        pass
 
         return work(exclusive=exclusive, group=group)(runner)
 

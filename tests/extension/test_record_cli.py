@@ -99,7 +99,7 @@ def test_help_and_usage_errors() -> None:
     res = run("--url", "http://127.0.0.1:1/", "--new", "a", "--workflow", "3")
     assert res.returncode == 2 and "not both" in res.stderr
     res = run("--url", "http://127.0.0.1:1/", "--new", "x", "--hub", "http://127.0.0.1:9")
-    assert res.returncode == 1 and "not signed in to http://127.0.0.1:9" in res.stderr
+    assert res.returncode == 2 and "not signed in to http://127.0.0.1:9" in res.stderr
 
 
 def test_record_in_the_browser_it_starts(pages: Pages, tmp_path: Path) -> None:
@@ -177,7 +177,7 @@ def test_a_browser_without_the_extension_is_told_so(pages: Pages) -> None:
                 page.wait_for_selector("text=not installed", timeout=15000)
             finally:
                 browser.close()
-        assert proc.wait(timeout=30) == 1
+        assert proc.wait(timeout=30) == 2
     finally:
         stop(proc)
     output.thread.join(timeout=10)

@@ -178,7 +178,7 @@ def test_the_upgrade_learns_what_old_workflows_were_given(licensed_api: Api, hub
     # history from before the upgrade: executions and a trigger that passed inputs
     for inputs in ({"order": 1}, {"order": 2, "customer": "ACME"}, {}):
         Execution.create(workflow=wf, version=1, status="COMPLETED", inputs=inputs, trigger={})
-    Execution.create(workflow=wf, version=1, status="FAILED", inputs={"x": "\ud800"}, trigger={})
+    Execution.create(workflow=wf, version=1, status="FAILED", inputs={"x": "odd"}, trigger={})
     Trigger.create(workflow=wf, type="WEBHOOK", webhook_id="legacy-hook-0123456789",
                    inputs={"region": "EU"})  # fmt: skip
     m0008.up(hub_app.hub.database)

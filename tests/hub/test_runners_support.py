@@ -7,7 +7,7 @@ from typing import Any
 from tests.support import Api
 
 #: inputs the tests pass (each run with its own inputs, so none is a duplicate of another)
-TEST_INPUTS = ("a", "i", "k", "n", "name", "order", "q", "via", "x")
+TEST_INPUTS = ("a", "emoji", "i", "k", "n", "name", "order", "q", "via", "x")
 GRAPH: dict[str, Any] = {
     "format": 1,
     "variables": {},

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from runner.activities import Context, Credential, StopRequested
+from runner.activities.base import RunnerPolicy
 from runner.activities.transfer import Ftp, Sftp, _do_download, _do_upload
 from runner.engine import Status
 from tests.servers import Certs, Ftpd, Sshd, make_certs, run_until, start_ftpd, start_sshd
@@ -372,6 +373,9 @@ def test_a_dropped_session_is_reopened(sshd: Sshd, known_hosts: Path) -> None:
             node("two", "sftp.list", **t.params, path=t.base, output="entries"),
         ),
         credentials=t.creds,
+        # the script plays the server dropping the session: it must see sshd's processes,
+        # which the script sandbox hides (a PID namespace of its own)
+        policy=RunnerPolicy(script_sandbox="off"),
     )
     assert result.status == Status.COMPLETED, r.text()
     assert result.variables["entries"] == []

@@ -41,6 +41,7 @@ def test_a_script_in_any_stored_field_renders_as_text(licensed_api: Api) -> None
     graph = {
         "format": 1,
         "variables": {"v": XSS},
+        "inputs": [{"name": "k", "type": "string", "description": XSS}],
         "nodes": [{"id": "n1", "type": "log.write", "params": {"message": XSS}}],
         "edges": [],
     }
@@ -72,7 +73,7 @@ def test_a_script_in_any_stored_field_renders_as_text(licensed_api: Api) -> None
         {"name": "C" + XSS, "secret": "s", "username": XSS, "description": XSS},
         as_="ADMIN",
     )
-    exec_id = run(api, wf, inputs={XSS: XSS})["id"]
+    exec_id = run(api, wf, inputs={"k": XSS + "!"})["id"]
     got = api.get("/api/runner/poll", token=token).json["execution"]
     base = f"/api/runner/executions/{exec_id}"
     api.post(
@@ -194,7 +195,7 @@ def test_hub_kill_9_during_dispatch_loses_nothing_and_runs_nothing_twice(
         p.start_runner(f"w{i}")
     for reg in regs:
         p.wait_runner_status(reg["id"], "ONLINE")
-    wf = p.publish("quick", delay_graph(0.3))
+    wf = p.publish("quick", {**delay_graph(0.3), "inputs": [{"name": "n", "type": "integer"}]})
     ids = [p.run(wf, inputs={"n": i}) for i in range(8)]
     wait_for(lambda: sum(p.execution(i)["status"] == "COMPLETED" for i in ids) >= 2, 60, 0.1)
     p.hub.kill()  # kill -9 mid-dispatch: some running, some queued

@@ -30,7 +30,7 @@ def test_example_is_stored_in_canonical_form(name: str) -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_example_uses_only_variables_it_defines(name: str) -> None:
     graph = examples.load(name)
-    defined = set(graph.get("variables", {}))
+    defined = set(graph.get("variables", {})) | {i["name"] for i in graph.get("inputs", [])}
     for node in graph["nodes"]:
         act = catalog.get(node["type"])
         for spec in act.params:
