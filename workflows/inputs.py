@@ -28,6 +28,7 @@ __all__ = [
     "InputsRejected",
     "accepted_inputs",
     "check_inputs",
+    "describe_value",
     "legacy_declaration",
     "type_ok",
 ]
@@ -161,7 +162,8 @@ class InputsRejected(ValueError):
         }
 
 
-def _describe(value: Any) -> str:
+def describe_value(value: Any) -> str:
+    """A value's kind in words for messages (``a number``, ``text``, ``null``, ...)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -189,7 +191,7 @@ def check_inputs(
         {
             "name": name,
             "expected": INPUT_TYPES.get(decls[name].type, decls[name].type),
-            "given": _describe(value),
+            "given": describe_value(value),
         }
         for name, value in given.items()
         if name in decls and not type_ok(decls[name].type, value)

@@ -24,6 +24,7 @@ from .expressions import (
 )
 from .graph import Graph
 from .inputs import INPUT_TYPES, type_ok
+from .inputs import describe_value as _describe
 from .params import CREDENTIAL_PARAM
 from .problems import InvalidGraph, Problem
 from .schema import FORMAT, NODE_ID_PATTERN, VARIABLE_PATTERN, schema_problems
@@ -60,22 +61,6 @@ CODES: dict[str, str] = {
 ERROR_PORT = "error"
 
 _TEXT_TYPES = frozenset({"string", "text", "code", "condition", "variable", "choice"})
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
 
 
 def _type_ok(param: Param, value: Any) -> bool:

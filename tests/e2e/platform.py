@@ -51,17 +51,21 @@ class Platform:
         }
         self.hub = HubProcess(tmp / "hub-data", env, tmp / "hub.log").start()
         self.http = httpx.Client(base_url=self.hub.url, timeout=20)
-        res = self.http.post("/api/license", content=make_license(private_key, runners=10))
-        assert res.status_code == 200, res.text
-        res = self.http.post(
-            "/api/setup/admin", json={"email": ADMIN_EMAIL, "password": PASSWORD, "name": "A"}
-        )
-        assert res.status_code == 201, res.text
-        token = self.http.post(
-            "/api/auth/login", json={"email": ADMIN_EMAIL, "password": PASSWORD}
-        ).json()["token"]
-        self.http.headers["Authorization"] = f"Bearer {token}"
         self.runners: list[subprocess.Popen[bytes]] = []
+        try:
+            res = self.http.post("/api/license", content=make_license(private_key, runners=10))
+            assert res.status_code == 200, res.text
+            res = self.http.post(
+                "/api/setup/admin", json={"email": ADMIN_EMAIL, "password": PASSWORD, "name": "A"}
+            )
+            assert res.status_code == 201, res.text
+            token = self.http.post(
+                "/api/auth/login", json={"email": ADMIN_EMAIL, "password": PASSWORD}
+            ).json()["token"]
+        except BaseException:  # a fixture that fails half-way must not leave its hub running
+            self.close()
+            raise
+        self.http.headers["Authorization"] = f"Bearer {token}"
 
     # -- hub side ------------------------------------------------------------------------
     def api(self, method: str, path: str, **kw: Any) -> httpx.Response:
