@@ -6,7 +6,9 @@ and IPC namespaces with the host's file system, except that
 * the runner's data folder (its key file, encrypted credentials, outbox, config) and the user's
   runtime folder (``$XDG_RUNTIME_DIR``: the D-Bus socket a keyring answers on) are replaced by
   empty folders, so the script cannot read the runner's identity;
-* ``/tmp`` is a fresh private tmpfs holding only the script's own work folder;
+* ``/tmp`` is a fresh private tmpfs holding only the script's own work folder (and, read-only,
+  the interpreter and packages the script runs with when the runner is installed under
+  ``/tmp``);
 * ``/proc`` shows only the sandbox's processes (no reading the runner's memory or environment).
 
 Network access is kept: automations call services. When the script ends, or the node is
@@ -103,9 +105,26 @@ def _hidden(ctx: Context) -> list[str]:
     return hidden
 
 
+def _needed_under_tmp(command: list[str]) -> list[str]:
+    """What the script's interpreter needs that lives under ``/tmp`` (a runner installed
+    there, as a CI checkout is): the Python prefixes, the packages' root and the absolute paths
+    on the command line. They are bound read-only on top of the private ``/tmp``."""
+    candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(__file__).parents[2])}
+    candidates |= {arg for arg in command if arg.startswith("/")}
+    found: set[Path] = set()
+    for candidate in candidates:
+        for path in (Path(candidate), Path(candidate).resolve()):
+            if path.is_relative_to("/tmp") and path.exists():  # noqa: S108
+                found.add(path)
+    # a path inside another one already bound needs no bind of its own
+    return sorted(str(p) for p in found if not any(p != q and p.is_relative_to(q) for q in found))
+
+
 def _bwrap_command(bwrap: str, command: list[str], workdir: str, ctx: Context) -> list[str]:
     args = [bwrap, "--bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
             "--tmpfs", "/tmp"]  # fmt: skip  # noqa: S108 - the sandbox's own /tmp
+    for path in _needed_under_tmp(command):
+        args += ["--ro-bind", path, path]
     hidden = _hidden(ctx)
     for path in hidden:
         args += ["--tmpfs", path]

@@ -183,3 +183,33 @@ def test_script_sandbox_setting_is_validated(tmp_path: Path) -> None:
         RunnerSettings(data_dir=str(tmp_path), script_sandbox="sometimes").activity_policy()
     with pytest.raises(RunnerConfigError, match="zip_max_ratio must be a positive number"):
         RunnerSettings(data_dir=str(tmp_path), zip_max_ratio=0).activity_policy()
+
+
+def test_an_interpreter_installed_under_tmp_stays_visible_inside_the_sandbox(
+    tmp_path: Path,
+) -> None:
+    """The sandbox's /tmp is private, but a runner installed under /tmp (a CI checkout and its
+    venv) must still find its interpreter: what the command needs is bound read-only."""
+    import subprocess
+
+    from runner.activities.base import Context
+
+    assert sandbox.bwrap_problem() is None, "bubblewrap is installed by tests/system-deps.sh"
+    assert tmp_path.is_relative_to("/tmp")
+    tool = tmp_path / "venv" / "bin" / "tool.sh"
+    tool.parent.mkdir(parents=True)
+    tool.write_text("#!/bin/sh\necho inside\n")
+    tool.chmod(0o755)
+    private = tmp_path / "elsewhere.txt"
+    private.write_text("not for scripts")
+    work = tmp_path / "work"
+    work.mkdir()
+    ctx = Context(node_id="n", variables={}, log=lambda level, message: None)
+    launch = sandbox.prepare([str(tool)], str(work), ctx)
+    assert launch.sandboxed
+    out = subprocess.run(launch.command, env=launch.env, capture_output=True, text=True)
+    assert out.stdout.strip() == "inside", out.stderr
+    # the rest of the host's /tmp stays out of reach (a path the script itself opens)
+    launch = sandbox.prepare(["sh", "-c", f"cat {private}"], str(work), ctx)
+    out = subprocess.run(launch.command, env=launch.env, capture_output=True, text=True)
+    assert out.returncode != 0 and "not for scripts" not in out.stdout
