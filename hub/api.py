@@ -43,6 +43,10 @@ class Endpoint:
     body_content_type: str = "application/json"
     raw_body: bool = False  # the responder reads the (size-limited) body itself
     responses: dict[int, str] = field(default_factory=dict)
+    #: counted against the per-client limit (``rate_limit_per_minute``); None: every endpoint
+    #: but the runner routes (a fleet polls and heartbeats far more often than people click).
+    #: Public routes with limits of their own (authenticate, webhooks) and health say False.
+    rate_limited: bool | None = None
 
 
 def _decode_error(exc: msgspec.ValidationError | msgspec.DecodeError) -> errors.ExekraError:
@@ -163,10 +167,14 @@ def endpoint(summary: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Call
     spec = Endpoint(summary=summary, **kwargs)
     if spec.auth != "user":
         spec.role = None if spec.auth in ("public", "runner") else spec.role
+    if spec.rate_limited is None:
+        spec.rate_limited = spec.auth != "runner"
 
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
         def wrapper(resource: Any, req: falcon.Request, resp: falcon.Response, **kw: Any) -> Any:
+            if spec.rate_limited:
+                rate_limit(req)
             authenticate(req, spec)
             if takes_json(spec):
                 require_json(req)
@@ -205,6 +213,13 @@ def require_json(req: falcon.Request) -> None:
     raise errors.UnsupportedMediaType(
         f"this endpoint takes application/json, not {media!r}", code="unsupported_media_type"
     )
+
+
+def rate_limit(req: falcon.Request) -> None:
+    """The per-client limit, before anything else is done for the request."""
+    retry = req.context.hub.limiter.hit("client:" + req.context.ip)
+    if retry is not None:
+        raise errors.RateLimited(retry)
 
 
 def authenticate(req: falcon.Request, spec: Endpoint) -> None:

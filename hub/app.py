@@ -27,7 +27,6 @@ from .middleware import (
     ContextMiddleware,
     DatabaseMiddleware,
     OriginMiddleware,
-    RateLimitMiddleware,
     SecurityHeadersMiddleware,
 )
 from .migrations import migrate
@@ -173,7 +172,6 @@ def create_app(settings: Settings, *, start_background: bool = False) -> HubApp:
             ContextMiddleware(hub),
             OriginMiddleware(COOKIE_NAME, _trusted(settings)),
             DatabaseMiddleware(),
-            RateLimitMiddleware(hub.limiter),
             SecurityHeadersMiddleware(),
         ],
     )

@@ -8,23 +8,6 @@ from urllib.parse import urlsplit
 import falcon
 
 from . import db, errors
-from .ratelimit import RateLimiter
-
-#: Exempt from the per-client limit, by exact route template (never by prefix or suffix).
-RATE_LIMIT_EXEMPT = frozenset(
-    {
-        "/api/health",
-        "/api/runner/heartbeat",
-        "/api/runner/poll",
-        "/api/runner/executions/{execution_id:int}/status",
-        "/api/runner/executions/{execution_id:int}/logs",
-        "/api/runner/executions/{execution_id:int}/artifacts",
-        "/api/runner/executions/{execution_id:int}/repairs",
-        "/api/triggers/webhook/{trigger_id}",
-        # authenticate has its own, stricter limiter per machine key and client
-        "/api/runner/authenticate",
-    }
-)
 
 
 def client_ip(req: falcon.Request, trusted: frozenset[str]) -> str:
@@ -62,21 +45,6 @@ class DatabaseMiddleware:
     ) -> None:
         if getattr(req.context, "db_broken", False):
             db.drop_connection()
-
-
-class RateLimitMiddleware:
-    def __init__(self, limiter: RateLimiter) -> None:
-        self.limiter = limiter
-
-    def process_resource(
-        self, req: falcon.Request, resp: falcon.Response, resource: Any, params: dict
-    ) -> None:
-        template = req.uri_template or ""
-        if not template.startswith("/api/") or template in RATE_LIMIT_EXEMPT:
-            return
-        retry = self.limiter.hit("client:" + req.context.ip)
-        if retry is not None:
-            raise errors.RateLimited(retry)
 
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

@@ -142,6 +142,7 @@ class AuthenticateResource:
     @endpoint(
         "Exchange machine credentials for a 24 h runner token",
         auth="public",
+        rate_limited=False,  # its own, stricter limiter per machine key and client
         body=Authenticate,
         response=AuthOut,
         description="An unknown key and a wrong secret answer the same 401. Limited per "

@@ -22,7 +22,8 @@ class HealthResource:
     def __init__(self, hub: Any) -> None:
         self.hub = hub
 
-    @endpoint("Liveness and dependencies", auth="public", response=Health)
+    # probes and load balancers ask often: never limited
+    @endpoint("Liveness and dependencies", auth="public", response=Health, rate_limited=False)
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         try:
             self.hub.database.execute_sql("SELECT 1")

@@ -2,7 +2,7 @@
 
 ``POST /api/triggers/webhook/{trigger_id}`` is public (the id is a random token, and an
 optional HMAC secret makes a signature mandatory); it is exempt from the per-client rate limit
-(``hub.middleware.RATE_LIMIT_EXEMPT``) but not from the body-size limit.
+(declared on its ``@endpoint``: ``rate_limited=False``) but not from the body-size limit.
 """
 
 from __future__ import annotations
@@ -266,6 +266,7 @@ class Webhook:
     @endpoint(
         "Call a webhook trigger",
         auth="public",
+        rate_limited=False,  # limited per trigger instead (webhook_rate_per_minute)
         raw_body=True,
         response=Started,
         status=202,

@@ -10,7 +10,6 @@ import redis
 
 from hub.app import create_app
 from hub.config import load_settings
-from hub.middleware import RATE_LIMIT_EXEMPT
 from hub.ratelimit import RateLimiter
 from tests.support import REDIS_URL, Api
 
@@ -47,9 +46,39 @@ def test_health_is_exempt(limited):
     assert all(api.get("/api/health").status_code == 200 for _ in range(10))
 
 
-def test_exemptions_are_exact_routes_not_prefixes():
-    assert "/api/runner/poll" in RATE_LIMIT_EXEMPT
-    assert all(not t.endswith("/") and "*" not in t for t in RATE_LIMIT_EXEMPT)
+def test_exemptions_are_declared_on_each_endpoint(limited):
+    """The limit is part of each endpoint's declaration: runner routes are not limited unless
+    they say so (a new one cannot forget), user routes are, and only health, authenticate and
+    webhooks (which have limits of their own) opt out. Every /api route is a declared endpoint,
+    so nothing escapes by being undeclared."""
+    api = limited(1000)
+    app = api.client.app
+    exempt, limited_runner = set(), set()
+    for path, resource, suffix in app.routes.table:
+        for method in ("get", "post", "put", "patch", "delete"):
+            responder = getattr(resource, f"on_{method}" + (f"_{suffix}" if suffix else ""), None)
+            if responder is None or not path.startswith("/api/"):
+                continue
+            spec = getattr(responder, "__endpoint__", None)
+            assert spec is not None, f"{method.upper()} {path} is not an @endpoint"
+            if not spec.rate_limited:
+                exempt.add(path)
+            elif spec.auth == "runner":
+                limited_runner.add(path)
+    assert not limited_runner
+    assert {p for p in exempt if not p.startswith("/api/runner/")} == {
+        "/api/health",
+        "/api/triggers/webhook/{trigger_id}",
+    }
+    assert "/api/runner/authenticate" in exempt and "/api/runner/poll" in exempt
+
+
+def test_runner_routes_are_not_counted_and_user_routes_are(limited):
+    api = limited(3)
+    for _ in range(6):  # a runner's unauthenticated polls: 401, never 429
+        assert api.get("/api/runner/poll").status_code == 401
+    codes = [api.get("/api/auth/me").status_code for _ in range(4)]
+    assert codes == [401, 401, 401, 429]
 
 
 def test_counters_shared_through_redis(limited):
