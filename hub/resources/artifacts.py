@@ -19,6 +19,7 @@ from ..api import Routes, endpoint, send
 from ..services import audit
 from ..services.artifacts import ArtifactService, served_type
 from ..services.workflows import version_to_dict
+from .runner_api import runner_identity
 from .workflows import VersionOut
 
 Text200 = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -81,11 +82,6 @@ def _service(hub: Any) -> ArtifactService:
     return hub.artifacts  # type: ignore[no-any-return]
 
 
-def _runner(req: falcon.Request) -> tuple[int, Any]:
-    claims = req.context.runner_claims
-    return int(claims["sub"]), claims.get("ver")
-
-
 class RunnerArtifacts:
     def __init__(self, hub: Any) -> None:
         self.hub = hub
@@ -105,7 +101,7 @@ class RunnerArtifacts:
     )
     def on_post(self, req: falcon.Request, resp: falcon.Response, execution_id: int) -> None:
         q: ArtifactQuery = req.context.query
-        runner_id, ver = _runner(req)
+        runner_id, ver = runner_identity(req)
         out = _service(self.hub).upload(
             runner_id,
             execution_id,
@@ -138,7 +134,7 @@ class RunnerRepairs:
     )
     def on_post(self, req: falcon.Request, resp: falcon.Response, execution_id: int) -> None:
         body: RepairIn = req.context.body
-        runner_id, ver = _runner(req)
+        runner_id, ver = runner_identity(req)
         out = _service(self.hub).add_repair(
             runner_id,
             execution_id,

@@ -130,7 +130,8 @@ class PollOut(msgspec.Struct):
     execution: Payload
 
 
-def _runner(req: falcon.Request) -> tuple[int, Any]:
+def runner_identity(req: falcon.Request) -> tuple[int, Any]:
+    """(runner id, token secret version) of the runner calling a runner route."""
     claims = req.context.runner_claims
     return int(claims["sub"]), claims.get("ver")
 
@@ -195,7 +196,7 @@ class HeartbeatResource:
     @endpoint("Runner heartbeat", auth="runner", body=Heartbeat, response=HeartbeatOut)
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body: Heartbeat = req.context.body
-        runner_id, ver = _runner(req)
+        runner_id, ver = runner_identity(req)
         out = self.hub.runners.heartbeat(
             runner_id,
             ver,
@@ -221,7 +222,7 @@ class PollResource:
         "runner (an idle runner may claim the next QUEUED one here).",
     )
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        runner_id, ver = _runner(req)
+        runner_id, ver = runner_identity(req)
         payload = self.hub.dispatcher.poll(runner_id, ver)
         if payload is None:
             resp.status = 204
@@ -246,7 +247,7 @@ class StatusResource:
     )
     def on_post(self, req: falcon.Request, resp: falcon.Response, execution_id: int) -> None:
         body: StatusReport = req.context.body
-        runner_id, ver = _runner(req)
+        runner_id, ver = runner_identity(req)
         report = (
             self.hub.dispatcher.report_and_claim if body.next else self.hub.executions.runner_status
         )
@@ -278,7 +279,7 @@ class LogsResource:
     )
     def on_post(self, req: falcon.Request, resp: falcon.Response, execution_id: int) -> None:
         body: LogBatch = req.context.body
-        runner_id, ver = _runner(req)
+        runner_id, ver = runner_identity(req)
         out = self.hub.executions.runner_logs(
             runner_id,
             execution_id,
