@@ -9,12 +9,21 @@ import functools
 import http.server
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import BrowserContext, Frame, FrameLocator, Locator, Page, sync_playwright
+from playwright.sync_api import (
+    BrowserContext,
+    Frame,
+    FrameLocator,
+    Locator,
+    Page,
+    sync_playwright,
+)
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.support import REPO
 
@@ -42,14 +51,20 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         super().do_GET()
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    # Chromium opens several connections at once; under a loaded parallel run the default
+    # backlog of 5 made connections wait on SYN retries
+    request_queue_size = 64
+
+
 class Pages:
     """Two HTTP servers over the fixture folder: ``url()`` (main) and ``other_url()``."""
 
     def __init__(self, directory: Path = PAGES) -> None:
         handler = type("Handler", (_Handler,), {"origins": {}})
         make = functools.partial(handler, directory=str(directory))
-        self.main = http.server.ThreadingHTTPServer(("127.0.0.1", 0), make)
-        self.other = http.server.ThreadingHTTPServer(("127.0.0.1", 0), make)
+        self.main = _Server(("127.0.0.1", 0), make)
+        self.other = _Server(("127.0.0.1", 0), make)
         handler.origins["other"] = f"http://127.0.0.1:{self.other.server_address[1]}"
         self.threads = [
             threading.Thread(target=s.serve_forever, daemon=True) for s in (self.main, self.other)
@@ -126,6 +141,26 @@ class Studio:
 
     def received(self) -> list[dict[str, Any]]:
         return self.page.evaluate("window.received")
+
+
+def frames_ready(page: Page, timeout: float = 30) -> tuple[Frame, Frame]:
+    """The ``outer`` frame and the cross-origin ``inner`` frame in it, once both show their
+    buttons. A page re-render rebuilds both, so a test waits here rather than reusing a frame it
+    found before; on a timeout the message lists the frames the page has (what CI needs)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        outer, inner = page.frame(name="outer"), page.frame(name="inner")
+        if outer and inner and not outer.is_detached() and not inner.is_detached():
+            try:
+                outer.wait_for_selector("button", timeout=1000)
+                inner.wait_for_selector("button", timeout=1000)
+                return outer, inner
+            except PlaywrightError:  # detached by a re-render, or not loaded yet
+                pass
+        if time.monotonic() > deadline:
+            frames = [(f.name, f.url, f.is_detached()) for f in page.frames]
+            raise AssertionError(f"the outer and inner frames did not load: {frames}")
+        page.wait_for_timeout(100)
 
 
 def wait_picking(frame: Page | Frame, purpose: str = "target") -> None:

@@ -12,7 +12,15 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Page
 
-from tests.extension.kit import Pages, Studio, extension_browser, key_of, pick, resolve
+from tests.extension.kit import (
+    Pages,
+    Studio,
+    extension_browser,
+    frames_ready,
+    key_of,
+    pick,
+    resolve,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -41,7 +49,7 @@ def studio(ctx: BrowserContext, pages: Pages) -> Studio:
 def page(studio: Studio, pages: Pages) -> Page:
     url = pages.url("selectors.html")
     page = studio.opened(f"Exekra.openTab({{url: {url!r}}})")
-    page.frame_locator("iframe").frame_locator("iframe").locator("button").wait_for()
+    frames_ready(page)
     return page
 
 
@@ -136,9 +144,7 @@ def test_shadow_dom_elements_get_a_shadow_path(studio: Studio, page: Page) -> No
 
 
 def test_nested_and_cross_origin_frames_get_a_frame_path(studio: Studio, page: Page) -> None:
-    outer = page.frame(name="outer")
-    inner = page.frame(name="inner")
-    assert outer and inner
+    outer, inner = frames_ready(page)  # an earlier test may have re-rendered the page
     target = pick(studio, page, page.frame_locator("iframe").locator("button"), frame=outer)
     assert len(target["frame_path"]) == 1
     assert "#frame-" not in target["frame_path"][0]  # its generated id was not used
