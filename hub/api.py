@@ -217,7 +217,7 @@ def require_json(req: falcon.Request) -> None:
 
 def rate_limit(req: falcon.Request) -> None:
     """The per-client limit, before anything else is done for the request."""
-    retry = req.context.hub.limiter.hit("client:" + req.context.ip)
+    retry = req.context.limiter.hit("client:" + req.context.ip)
     if retry is not None:
         raise errors.RateLimited(retry)
 

@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 import falcon
 
 from . import db, errors
+from .auth.context import Auth
+from .ratelimit import RateLimiter
 
 
 def client_ip(req: falcon.Request, trusted: frozenset[str]) -> str:
@@ -20,16 +22,21 @@ def client_ip(req: falcon.Request, trusted: frozenset[str]) -> str:
 
 
 class ContextMiddleware:
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
-        self.trusted = frozenset(
-            ip.strip() for ip in hub.settings.trusted_proxies.split(",") if ip.strip()
-        )
+    """What every responder may use: the authenticator, the per-client limiter, the body cap
+    and the client's address (``X-Forwarded-For`` only from a trusted proxy)."""
+
+    def __init__(
+        self, auth: Auth, limiter: RateLimiter, *, max_body_bytes: int, trusted: frozenset[str]
+    ) -> None:
+        self.auth = auth
+        self.limiter = limiter
+        self.max_body_bytes = max_body_bytes
+        self.trusted = trusted
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
-        req.context.hub = self.hub
-        req.context.auth = self.hub.auth
-        req.context.max_body_bytes = self.hub.settings.max_body_bytes
+        req.context.auth = self.auth
+        req.context.limiter = self.limiter
+        req.context.max_body_bytes = self.max_body_bytes
         req.context.ip = client_ip(req, self.trusted)
         req.context.user = None
 

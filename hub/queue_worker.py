@@ -14,7 +14,7 @@ import signal
 
 from .app import build_hub
 from .config import Settings
-from .queue import install, make_broker, register_task
+from .queue import make_broker, register_task
 
 log = logging.getLogger("exekra.worker")
 
@@ -26,8 +26,6 @@ async def _consume(settings: Settings, stop: asyncio.Event) -> None:
     from taskiq.receiver import Receiver
 
     hub = build_hub(settings)
-    install(hub)
-    assert hub.dispatcher is not None
     executor = ThreadPoolExecutor(max_workers=8)
     while not stop.is_set():
         broker = make_broker(settings.redis_url, worker=True)

@@ -7,7 +7,7 @@ import signal
 import sys
 from typing import Any
 
-from .app import create_app, start_wake_channel, stop_background_work
+from .app import create_app, stop_background_work
 from .config import Settings
 
 log = logging.getLogger("exekra.hub")
@@ -20,7 +20,7 @@ def serve(settings: Settings) -> None:
         level=getattr(logging, settings.log_level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    app = create_app(settings, start_background=True)
+    app = create_app(settings, start_background=True, serve_channel=True)
     hub = app.hub
     server = create_server(
         app,
@@ -40,11 +40,7 @@ def serve(settings: Settings) -> None:
     from .resources.runner_api import keep_alive_on_204
 
     keep_alive_on_204(server)  # idle runner polls answer 204: keep their connections open
-    try:
-        channel = start_wake_channel(hub)
-    except OSError as exc:  # the port is taken: runners poll as before
-        log.warning("wake-up channel not started (%s); runners fall back to polling", exc)
-        channel = None
+    channel = hub.channel
 
     def shutdown(signum: int, frame: Any) -> None:
         log.info("signal %s: shutting down", signum)
@@ -62,7 +58,7 @@ def serve(settings: Settings) -> None:
         "postgresql" if "postgres" in settings.effective_database_url else "sqlite",
         "redis" if settings.redis_url else "memory",
     )
-    if channel is not None:
+    if channel is not None and channel.running:
         log.info(
             "runner wake-up channel on http://%s:%s/api/runner/wait", channel.host, channel.port
         )

@@ -101,6 +101,11 @@ class WakeChannel:
         self._auth_pool.shutdown(wait=False, cancel_futures=True)
 
     @property
+    def running(self) -> bool:
+        """Whether the channel listens (a taken port leaves it stopped; runners then poll)."""
+        return self._thread is not None and self._loop is not None
+
+    @property
     def connections(self) -> int:
         return sum(len(w) for w in self._waiters.values())
 

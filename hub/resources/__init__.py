@@ -1,13 +1,17 @@
-"""REST resources, one module per collection; each module has ``register(routes, hub)``."""
+"""REST resources, one module per collection; each module's ``register(routes, hub)`` hands
+every resource the services it uses (nothing reaches back into the hub at request time)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..api import Routes
 
+if TYPE_CHECKING:
+    from ..app import Hub
 
-def register_all(routes: Routes, hub: Any) -> None:
+
+def register_all(routes: Routes, hub: Hub) -> None:
     from . import (
         analytics,
         artifacts,

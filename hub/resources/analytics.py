@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import falcon
 import msgspec
 
 from ..api import Routes, endpoint, send
 from ..services import analytics
+
+if TYPE_CHECKING:
+    from ..app import Hub
 
 
 class SummaryQuery(msgspec.Struct, forbid_unknown_fields=True):
@@ -20,9 +23,6 @@ class PerfQuery(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class Summary:
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
-
     @endpoint(
         "Counts by status, runners by status, executions per hour",
         query=SummaryQuery,
@@ -32,9 +32,6 @@ class Summary:
 
 
 class Performance:
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
-
     @endpoint(
         "Per workflow: runs, success rate, duration p50/p95, cpu and memory avg/peak",
         query=PerfQuery,
@@ -43,6 +40,6 @@ class Performance:
         send(resp, analytics.process_performance(req.context.query.workflow_id))
 
 
-def register(routes: Routes, hub: Any) -> None:
-    routes.add("/api/analytics/summary", Summary(hub))
-    routes.add("/api/analytics/process-performance", Performance(hub))
+def register(routes: Routes, hub: Hub) -> None:
+    routes.add("/api/analytics/summary", Summary())
+    routes.add("/api/analytics/process-performance", Performance())

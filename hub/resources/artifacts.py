@@ -9,7 +9,7 @@ new draft of the workflow.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote
 
 import falcon
@@ -18,9 +18,13 @@ import msgspec
 from ..api import Routes, endpoint, send
 from ..services import audit
 from ..services.artifacts import ArtifactService, served_type
-from ..services.workflows import version_to_dict
+from ..services.executions import ExecutionService
+from ..services.workflows import WorkflowService, version_to_dict
 from .runner_api import runner_identity
 from .workflows import VersionOut
+
+if TYPE_CHECKING:
+    from ..app import Hub
 
 Text200 = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
@@ -78,13 +82,9 @@ class RepairApplyOut(VersionOut):
     applied: list[AppliedRepair] = []
 
 
-def _service(hub: Any) -> ArtifactService:
-    return hub.artifacts  # type: ignore[no-any-return]
-
-
 class RunnerArtifacts:
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
+    def __init__(self, artifacts: ArtifactService) -> None:
+        self.artifacts = artifacts
 
     @endpoint(
         "Upload an execution artifact",
@@ -102,7 +102,7 @@ class RunnerArtifacts:
     def on_post(self, req: falcon.Request, resp: falcon.Response, execution_id: int) -> None:
         q: ArtifactQuery = req.context.query
         runner_id, ver = runner_identity(req)
-        out = _service(self.hub).upload(
+        out = self.artifacts.upload(
             runner_id,
             execution_id,
             q.attempt,
@@ -118,8 +118,8 @@ class RunnerArtifacts:
 
 
 class RunnerRepairs:
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
+    def __init__(self, artifacts: ArtifactService) -> None:
+        self.artifacts = artifacts
 
     @endpoint(
         "Report a selector repair",
@@ -135,7 +135,7 @@ class RunnerRepairs:
     def on_post(self, req: falcon.Request, resp: falcon.Response, execution_id: int) -> None:
         body: RepairIn = req.context.body
         runner_id, ver = runner_identity(req)
-        out = _service(self.hub).add_repair(
+        out = self.artifacts.add_repair(
             runner_id,
             execution_id,
             body.attempt,
@@ -150,13 +150,14 @@ class RunnerRepairs:
 
 
 class Artifacts:
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
+    def __init__(self, artifacts: ArtifactService, executions: ExecutionService) -> None:
+        self.artifacts = artifacts
+        self.executions = executions
 
     @endpoint("List an execution's artifacts", response=ArtifactList)
     def on_get(self, req: falcon.Request, resp: falcon.Response, execution_id: int) -> None:
-        self.hub.executions.get(execution_id)
-        send(resp, {"items": _service(self.hub).list(execution_id)})
+        self.executions.get(execution_id)
+        send(resp, {"items": self.artifacts.list(execution_id)})
 
 
 def content_disposition(name: str) -> str:
@@ -168,8 +169,8 @@ def content_disposition(name: str) -> str:
 
 
 class ArtifactFile:
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
+    def __init__(self, artifacts: ArtifactService) -> None:
+        self.artifacts = artifacts
 
     @endpoint(
         "Download an artifact",
@@ -182,7 +183,7 @@ class ArtifactFile:
     def on_get(
         self, req: falcon.Request, resp: falcon.Response, execution_id: int, artifact_id: int
     ) -> None:
-        row, path = _service(self.hub).get(execution_id, artifact_id)
+        row, path = self.artifacts.get(execution_id, artifact_id)
         resp.status = 200
         resp.content_type = served_type(row)
         resp.set_header("Content-Disposition", content_disposition(row.name))
@@ -193,8 +194,9 @@ class ArtifactFile:
 
 
 class ApplyRepairs:
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
+    def __init__(self, artifacts: ArtifactService, workflows: WorkflowService) -> None:
+        self.artifacts = artifacts
+        self.workflows = workflows
 
     @endpoint(
         "Turn an execution's selector repairs into a new draft",
@@ -212,8 +214,8 @@ class ApplyRepairs:
     )
     def on_post(self, req: falcon.Request, resp: falcon.Response, execution_id: int) -> None:
         user = req.context.user
-        out = _service(self.hub).apply_repairs(user, execution_id, ip=req.context.ip)
-        wf, version = self.hub.workflows.version(out["workflow_id"], out["version"])
+        out = self.artifacts.apply_repairs(user, execution_id, ip=req.context.ip)
+        wf, version = self.workflows.version(out["workflow_id"], out["version"])
         audit.record(
             user,
             "workflow.apply_repairs",
@@ -231,9 +233,15 @@ class ApplyRepairs:
         send(resp, body, 201)
 
 
-def register(routes: Routes, hub: Any) -> None:
-    routes.add("/api/runner/executions/{execution_id:int}/artifacts", RunnerArtifacts(hub))
-    routes.add("/api/runner/executions/{execution_id:int}/repairs", RunnerRepairs(hub))
-    routes.add("/api/executions/{execution_id:int}/artifacts", Artifacts(hub))
-    routes.add("/api/executions/{execution_id:int}/artifacts/{artifact_id:int}", ArtifactFile(hub))
-    routes.add("/api/executions/{execution_id:int}/repairs/apply", ApplyRepairs(hub))
+def register(routes: Routes, hub: Hub) -> None:
+    artifacts = hub.artifacts
+    routes.add("/api/runner/executions/{execution_id:int}/artifacts", RunnerArtifacts(artifacts))
+    routes.add("/api/runner/executions/{execution_id:int}/repairs", RunnerRepairs(artifacts))
+    routes.add("/api/executions/{execution_id:int}/artifacts", Artifacts(artifacts, hub.executions))
+    routes.add(
+        "/api/executions/{execution_id:int}/artifacts/{artifact_id:int}", ArtifactFile(artifacts)
+    )
+    routes.add(
+        "/api/executions/{execution_id:int}/repairs/apply",
+        ApplyRepairs(artifacts, hub.workflows),
+    )

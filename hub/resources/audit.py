@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import falcon
 import msgspec
@@ -11,6 +11,9 @@ from ..api import Routes, endpoint, page, send
 from ..models import AuditLog, parse_iso
 from ..services.audit import to_dict
 from .common import Page
+
+if TYPE_CHECKING:
+    from ..app import Hub
 
 
 class AuditQuery(Page, forbid_unknown_fields=True):
@@ -65,5 +68,5 @@ class Collection:
         )
 
 
-def register(routes: Routes, hub: Any) -> None:
+def register(routes: Routes, hub: Hub) -> None:
     routes.add("/api/audit", Collection())

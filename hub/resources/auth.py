@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import falcon
 import msgspec
 
 from ..api import Routes, endpoint, send
 from ..auth.context import COOKIE_NAME
+from ..auth.tokens import TokenService
+from ..config import Settings
+from ..ratelimit import RateLimiter
 from ..services import audit
+from ..services.users import UserService
 from ..services.users import to_dict as user_dict
+
+if TYPE_CHECKING:
+    from ..app import Hub
 
 
 class Login(msgspec.Struct, forbid_unknown_fields=True):
@@ -43,21 +50,32 @@ def secure_cookie(req: falcon.Request, setting: str) -> bool:
     return req.scheme == "https" or forwarded == "https"
 
 
-def set_session_cookie(req: falcon.Request, resp: falcon.Response, hub: Any, token: str) -> None:
+def set_session_cookie(
+    req: falcon.Request, resp: falcon.Response, settings: Settings, token: str
+) -> None:
     resp.set_cookie(
         COOKIE_NAME,
         token,
-        max_age=hub.settings.user_token_hours * 3600,
+        max_age=settings.user_token_hours * 3600,
         path="/",
         http_only=True,
-        secure=secure_cookie(req, hub.settings.secure_cookies),
+        secure=secure_cookie(req, settings.secure_cookies),
         same_site="Strict",
     )
 
 
 class LoginResource:
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
+    def __init__(
+        self,
+        users: UserService,
+        tokens: TokenService,
+        limiter: RateLimiter,
+        settings: Settings,
+    ) -> None:
+        self.users = users
+        self.tokens = tokens
+        self.limiter = limiter
+        self.settings = settings
 
     @endpoint(
         "Sign in",
@@ -72,12 +90,11 @@ class LoginResource:
     )
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body: Login = req.context.body
-        hub = self.hub
-        user = hub.users.sign_in(
-            body.email, body.password, hub.limiter, hub.settings.login_attempts_per_account
+        user = self.users.sign_in(
+            body.email, body.password, self.limiter, self.settings.login_attempts_per_account
         )
-        token, exp = self.hub.tokens.issue_user(user.id, user.token_version, user.token_binding)
-        set_session_cookie(req, resp, self.hub, token)
+        token, exp = self.tokens.issue_user(user.id, user.token_version, user.token_binding)
+        set_session_cookie(req, resp, self.settings, token)
         audit.record(user, "auth.login", f"user:{user.id}", ip=req.context.ip)
         send(
             resp,
@@ -90,9 +107,6 @@ class LoginResource:
 
 
 class LogoutResource:
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
-
     @endpoint("Sign out (clears the session cookie)", role=None)
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.unset_cookie(COOKIE_NAME, path="/", same_site="Strict")
@@ -105,7 +119,7 @@ class MeResource:
         send(resp, user_dict(req.context.auth.current_user(req)))
 
 
-def register(routes: Routes, hub: Any) -> None:
-    routes.add("/api/auth/login", LoginResource(hub))
-    routes.add("/api/auth/logout", LogoutResource(hub))
+def register(routes: Routes, hub: Hub) -> None:
+    routes.add("/api/auth/login", LoginResource(hub.users, hub.tokens, hub.limiter, hub.settings))
+    routes.add("/api/auth/logout", LogoutResource())
     routes.add("/api/auth/me", MeResource())

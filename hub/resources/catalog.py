@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import falcon
 import msgspec
@@ -10,6 +10,9 @@ import msgspec
 from workflows import catalog
 
 from ..api import Routes, endpoint, send
+
+if TYPE_CHECKING:
+    from ..app import Hub
 
 
 class ActivityParam(msgspec.Struct):
@@ -52,9 +55,6 @@ def catalog_document() -> dict[str, Any]:
 
 
 class Catalog:
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
-
     @endpoint(
         "The activity catalog",
         response=CatalogOut,
@@ -66,5 +66,5 @@ class Catalog:
         send(resp, catalog_document())
 
 
-def register(routes: Routes, hub: Any) -> None:
-    routes.add("/api/catalog", Catalog(hub))
+def register(routes: Routes, hub: Hub) -> None:
+    routes.add("/api/catalog", Catalog())

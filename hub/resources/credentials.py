@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import falcon
 import msgspec
 
 from ..api import Routes, endpoint, page, send
-from ..services.credentials import to_dict
+from ..services.credentials import CredentialService, to_dict
 from .common import Page
+
+if TYPE_CHECKING:
+    from ..app import Hub
 
 #: host patterns: ``erp.acme.local``, ``*.acme.local``, ``10.0.0.7``, each optionally ``:port``
 AllowedHosts = Annotated[
@@ -57,8 +60,8 @@ class CredentialList(msgspec.Struct):
 
 
 class Collection:
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
+    def __init__(self, credentials: CredentialService) -> None:
+        self.credentials = credentials
 
     @endpoint(
         "List credentials (never their secrets)",
@@ -68,7 +71,7 @@ class Collection:
     )
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         limit, offset = page(req)
-        rows, total = self.hub.credentials.list(limit=limit, offset=offset)
+        rows, total = self.credentials.list(limit=limit, offset=offset)
         send(resp, {"items": [to_dict(r) for r in rows], "total": total})
 
     @endpoint(
@@ -84,7 +87,7 @@ class Collection:
     )
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body: CredentialCreate = req.context.body
-        row = self.hub.credentials.create(
+        row = self.credentials.create(
             name=body.name,
             secret=body.secret,
             username=body.username,
@@ -97,12 +100,12 @@ class Collection:
 
 
 class Item:
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
+    def __init__(self, credentials: CredentialService) -> None:
+        self.credentials = credentials
 
     @endpoint("Read a credential (never its secret)", role="DEVELOPER", response=CredentialOut)
     def on_get(self, req: falcon.Request, resp: falcon.Response, credential_id: int) -> None:
-        send(resp, to_dict(self.hub.credentials.get(credential_id)))
+        send(resp, to_dict(self.credentials.get(credential_id)))
 
     @endpoint(
         "Change a credential",
@@ -114,15 +117,15 @@ class Item:
     def on_patch(self, req: falcon.Request, resp: falcon.Response, credential_id: int) -> None:
         changes = msgspec.structs.asdict(req.context.body)
         changes = {k: v for k, v in changes.items() if v is not msgspec.UNSET}
-        row = self.hub.credentials.update(credential_id, changes, req.context.user, req.context.ip)
+        row = self.credentials.update(credential_id, changes, req.context.user, req.context.ip)
         send(resp, to_dict(row))
 
     @endpoint("Delete a credential", role="DEVELOPER", status=204)
     def on_delete(self, req: falcon.Request, resp: falcon.Response, credential_id: int) -> None:
-        self.hub.credentials.delete(credential_id, req.context.user, req.context.ip)
+        self.credentials.delete(credential_id, req.context.user, req.context.ip)
         resp.status = 204
 
 
-def register(routes: Routes, hub: Any) -> None:
-    routes.add("/api/credentials", Collection(hub))
-    routes.add("/api/credentials/{credential_id:int}", Item(hub))
+def register(routes: Routes, hub: Hub) -> None:
+    routes.add("/api/credentials", Collection(hub.credentials))
+    routes.add("/api/credentials/{credential_id:int}", Item(hub.credentials))

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import falcon
 import msgspec
 
 from ..api import Routes, endpoint, page, send
 from ..services import audit
+from ..services.artifacts import ArtifactService
+from ..services.executions import ExecutionService
 from .artifacts import ArtifactOut, RepairOut
 from .common import Page
+
+if TYPE_CHECKING:
+    from ..app import Hub
 
 
 class ExecutionCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -83,14 +88,14 @@ class LogList(msgspec.Struct):
 
 
 class Collection:
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
+    def __init__(self, executions: ExecutionService) -> None:
+        self.executions = executions
 
     @endpoint("List executions, newest first", query=ExecutionQuery, response=ExecutionList)
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         q: ExecutionQuery = req.context.query
         limit, offset = page(req)
-        rows, total = self.hub.executions.list(
+        rows, total = self.executions.list(
             status=q.status,
             workflow_id=q.workflow_id,
             runner_id=q.runner_id,
@@ -98,7 +103,7 @@ class Collection:
             limit=limit,
             offset=offset,
         )
-        items = [self.hub.executions.to_dict(r, pending=False) for r in rows]
+        items = [self.executions.to_dict(r, pending=False) for r in rows]
         send(resp, {"items": items, "total": total})
 
     @endpoint(
@@ -121,7 +126,7 @@ class Collection:
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body: ExecutionCreate = req.context.body
         user = req.context.user
-        execution, duplicate = self.hub.executions.create(
+        execution, duplicate = self.executions.create(
             workflow_id=body.workflow_id,
             inputs=body.inputs,
             priority=body.priority,
@@ -131,7 +136,7 @@ class Collection:
             actor=user,
             idempotency_key=req.get_header("Idempotency-Key"),
         )
-        out = self.hub.executions.to_dict(execution)
+        out = self.executions.to_dict(execution)
         out["duplicate"] = duplicate
         if not duplicate:
             audit.record(
@@ -145,8 +150,9 @@ class Collection:
 
 
 class Item:
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
+    def __init__(self, executions: ExecutionService, artifacts: ArtifactService) -> None:
+        self.executions = executions
+        self.artifacts = artifacts
 
     @endpoint(
         "Read an execution",
@@ -156,26 +162,26 @@ class Item:
         "`selector_repairs` the targets it found by their fingerprint.",
     )
     def on_get(self, req: falcon.Request, resp: falcon.Response, execution_id: int) -> None:
-        out = self.hub.executions.to_dict(self.hub.executions.get(execution_id))
-        out["artifacts"] = self.hub.artifacts.list(execution_id)
-        out["selector_repairs"] = self.hub.artifacts.repairs(execution_id)
+        out = self.executions.to_dict(self.executions.get(execution_id))
+        out["artifacts"] = self.artifacts.list(execution_id)
+        out["selector_repairs"] = self.artifacts.repairs(execution_id)
         send(resp, out)
 
 
 class Logs:
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
+    def __init__(self, executions: ExecutionService) -> None:
+        self.executions = executions
 
     @endpoint("Read an execution's logs", query=LogQuery, response=LogList)
     def on_get(self, req: falcon.Request, resp: falcon.Response, execution_id: int) -> None:
         q: LogQuery = req.context.query
-        items = self.hub.executions.logs(execution_id, after=q.after, limit=q.limit)
+        items = self.executions.logs(execution_id, after=q.after, limit=q.limit)
         send(resp, {"items": items})
 
 
 class Stop:
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
+    def __init__(self, executions: ExecutionService) -> None:
+        self.executions = executions
 
     @endpoint(
         "Stop an execution",
@@ -184,15 +190,15 @@ class Stop:
         "next heartbeat, poll or log answer. 409 when it already finished.",
     )
     def on_post(self, req: falcon.Request, resp: falcon.Response, execution_id: int) -> None:
-        execution = self.hub.executions.stop(execution_id, req.context.user)
+        execution = self.executions.stop(execution_id, req.context.user)
         audit.record(
             req.context.user, "execution.stop", f"execution:{execution_id}", ip=req.context.ip
         )
-        send(resp, self.hub.executions.to_dict(execution))
+        send(resp, self.executions.to_dict(execution))
 
 
-def register(routes: Routes, hub: Any) -> None:
-    routes.add("/api/executions", Collection(hub))
-    routes.add("/api/executions/{execution_id:int}", Item(hub))
-    routes.add("/api/executions/{execution_id:int}/logs", Logs(hub))
-    routes.add("/api/executions/{execution_id:int}/stop", Stop(hub))
+def register(routes: Routes, hub: Hub) -> None:
+    routes.add("/api/executions", Collection(hub.executions))
+    routes.add("/api/executions/{execution_id:int}", Item(hub.executions, hub.artifacts))
+    routes.add("/api/executions/{execution_id:int}/logs", Logs(hub.executions))
+    routes.add("/api/executions/{execution_id:int}/stop", Stop(hub.executions))

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import falcon
 import msgspec
+import peewee
 
 from .. import errors
 from ..api import Routes, endpoint, read_body, send
 from ..models import User
 from ..services import audit
-from ..services.license import RUNNABLE
+from ..services.license import RUNNABLE, LicenseService
+from ..services.users import UserService
 from ..services.users import to_dict as user_dict
+
+if TYPE_CHECKING:
+    from ..app import Hub
 
 
 class LicenseOut(msgspec.Struct):
@@ -32,8 +37,8 @@ class AdminSetup(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class LicenseResource:
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
+    def __init__(self, license: LicenseService) -> None:
+        self.license = license
 
     @endpoint(
         "License status (details for ADMIN)",
@@ -43,7 +48,7 @@ class LicenseResource:
         "limit and expiry.",
     )
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        state = self.hub.license.current()
+        state = self.license.current()
         user = req.context.auth.optional_user(req)
         send(resp, state.details() if user and user.role == "ADMIN" else state.public())
 
@@ -73,7 +78,7 @@ class LicenseResource:
                 text = msgspec.json.decode(text.encode(), type=str)
             except msgspec.DecodeError:
                 pass
-        state = self.hub.license.activate(text)
+        state = self.license.activate(text)
         audit.record(
             actor,
             "license.activate",
@@ -85,8 +90,15 @@ class LicenseResource:
 
 
 class SetupAdminResource:
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
+    def __init__(
+        self,
+        license: LicenseService,
+        users: UserService,
+        database: peewee.Database,
+    ) -> None:
+        self.license = license
+        self.users = users
+        self.database = database
 
     @endpoint(
         "Create the first administrator",
@@ -101,7 +113,7 @@ class SetupAdminResource:
         body: AdminSetup = req.context.body
         if User.select().exists():
             raise errors.Conflict("the first administrator already exists", code="setup_done")
-        state = self.hub.license.current(fresh=True)
+        state = self.license.current(fresh=True)
         if state.status not in RUNNABLE:
             raise errors.LicenseForbids(f"activate a license first (status: {state.status})")
         if body.email.strip().lower() != (state.email or "").lower():
@@ -109,17 +121,17 @@ class SetupAdminResource:
                 "the first administrator's email must be the license's email",
                 code="email_mismatch",
             )
-        db = self.hub.database
+        db = self.database
         with db.atomic():
             if User.select().exists():
                 raise errors.Conflict("the first administrator already exists", code="setup_done")
-            user = self.hub.users.create(
+            user = self.users.create(
                 email=body.email, password=body.password, name=body.name, role="ADMIN"
             )
             audit.record(user, "setup.admin", f"user:{user.id}", ip=req.context.ip)
         send(resp, user_dict(user), 201)
 
 
-def register(routes: Routes, hub: Any) -> None:
-    routes.add("/api/license", LicenseResource(hub))
-    routes.add("/api/setup/admin", SetupAdminResource(hub))
+def register(routes: Routes, hub: Hub) -> None:
+    routes.add("/api/license", LicenseResource(hub.license))
+    routes.add("/api/setup/admin", SetupAdminResource(hub.license, hub.users, hub.database))

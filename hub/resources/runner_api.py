@@ -8,14 +8,23 @@ exists and the token's secret version is current.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import falcon
 import msgspec
 
 from .. import errors, wake
 from ..api import Routes, endpoint, send
+from ..config import Settings
 from ..models import iso
+from ..ratelimit import RateLimiter
+from ..services.dispatch import Dispatcher
+from ..services.executions import ExecutionService
+from ..services.runners import RunnerService
+from ..wake import WakeChannel
+
+if TYPE_CHECKING:
+    from ..app import Hub
 
 #: authenticate attempts per minute per (machine key, client) and per client
 AUTH_PER_KEY = 10
@@ -137,8 +146,19 @@ def runner_identity(req: falcon.Request) -> tuple[int, Any]:
 
 
 class AuthenticateResource:
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
+    def __init__(
+        self,
+        runners: RunnerService,
+        dispatcher: Dispatcher,
+        limiter: RateLimiter,
+        settings: Settings,
+        channel: WakeChannel | None,
+    ) -> None:
+        self.runners = runners
+        self.dispatcher = dispatcher
+        self.limiter = limiter
+        self.settings = settings
+        self.channel = channel
 
     @endpoint(
         "Exchange machine credentials for a 24 h runner token",
@@ -152,7 +172,7 @@ class AuthenticateResource:
     )
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body: Authenticate = req.context.body
-        limiter = self.hub.limiter
+        limiter = self.limiter
         for key, limit in (
             (f"runner-auth:{body.machine_key}:{req.context.ip}", AUTH_PER_KEY),
             (f"runner-auth-client:{req.context.ip}", AUTH_PER_CLIENT),
@@ -160,20 +180,20 @@ class AuthenticateResource:
             retry = limiter.hit(key, limit=limit)
             if retry is not None:
                 raise errors.RateLimited(retry, "too many authentication attempts; wait")
-        token, expires, runner_id, new_life = self.hub.runners.authenticate(
+        token, expires, runner_id, new_life = self.runners.authenticate(
             body.machine_key, body.machine_secret, body.session
         )
         if new_life:
-            self.hub.dispatcher.settle_previous_life(runner_id, set(body.pending))
-        out = {"token": token, "expires_at": iso(expires), "runner_id": runner_id}
+            self.dispatcher.settle_previous_life(runner_id, set(body.pending))
+        out: dict[str, Any] = {"token": token, "expires_at": iso(expires), "runner_id": runner_id}
         channel = self._channel(req)
         if channel is not None:
             out["channel"] = channel
         send(resp, out)
 
     def _channel(self, req: falcon.Request) -> dict[str, Any] | None:
-        channel, settings = self.hub.channel, self.hub.settings
-        if channel is None:
+        channel, settings = self.channel, self.settings
+        if channel is None or not channel.running:
             return None
         info: dict[str, Any] = {"path": wake.PATH, "keepalive": channel.keepalive}
         if settings.channel_url:
@@ -190,14 +210,14 @@ def _percent(value: float | None) -> float | None:
 
 
 class HeartbeatResource:
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
+    def __init__(self, runners: RunnerService) -> None:
+        self.runners = runners
 
     @endpoint("Runner heartbeat", auth="runner", body=Heartbeat, response=HeartbeatOut)
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body: Heartbeat = req.context.body
         runner_id, ver = runner_identity(req)
-        out = self.hub.runners.heartbeat(
+        out = self.runners.heartbeat(
             runner_id,
             ver,
             cpu=_percent(body.cpu),
@@ -210,8 +230,8 @@ class HeartbeatResource:
 
 
 class PollResource:
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.dispatcher = dispatcher
 
     @endpoint(
         "Poll for work",
@@ -223,7 +243,7 @@ class PollResource:
     )
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         runner_id, ver = runner_identity(req)
-        payload = self.hub.dispatcher.poll(runner_id, ver)
+        payload = self.dispatcher.poll(runner_id, ver)
         if payload is None:
             resp.status = 204
             return
@@ -231,8 +251,9 @@ class PollResource:
 
 
 class StatusResource:
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
+    def __init__(self, dispatcher: Dispatcher, executions: ExecutionService) -> None:
+        self.dispatcher = dispatcher
+        self.executions = executions
 
     @endpoint(
         "Report an execution's status",
@@ -248,9 +269,7 @@ class StatusResource:
     def on_post(self, req: falcon.Request, resp: falcon.Response, execution_id: int) -> None:
         body: StatusReport = req.context.body
         runner_id, ver = runner_identity(req)
-        report = (
-            self.hub.dispatcher.report_and_claim if body.next else self.hub.executions.runner_status
-        )
+        report = self.dispatcher.report_and_claim if body.next else self.executions.runner_status
         out = report(
             runner_id,
             execution_id,
@@ -267,8 +286,8 @@ class StatusResource:
 
 
 class LogsResource:
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
+    def __init__(self, executions: ExecutionService) -> None:
+        self.executions = executions
 
     @endpoint(
         "Append execution logs (idempotent by seq)",
@@ -280,7 +299,7 @@ class LogsResource:
     def on_post(self, req: falcon.Request, resp: falcon.Response, execution_id: int) -> None:
         body: LogBatch = req.context.body
         runner_id, ver = runner_identity(req)
-        out = self.hub.executions.runner_logs(
+        out = self.executions.runner_logs(
             runner_id,
             execution_id,
             body.attempt,
@@ -290,12 +309,18 @@ class LogsResource:
         send(resp, out)
 
 
-def register(routes: Routes, hub: Any) -> None:
-    routes.add("/api/runner/authenticate", AuthenticateResource(hub))
-    routes.add("/api/runner/heartbeat", HeartbeatResource(hub))
-    routes.add("/api/runner/poll", PollResource(hub))
-    routes.add("/api/runner/executions/{execution_id:int}/status", StatusResource(hub))
-    routes.add("/api/runner/executions/{execution_id:int}/logs", LogsResource(hub))
+def register(routes: Routes, hub: Hub) -> None:
+    routes.add(
+        "/api/runner/authenticate",
+        AuthenticateResource(hub.runners, hub.dispatcher, hub.limiter, hub.settings, hub.channel),
+    )
+    routes.add("/api/runner/heartbeat", HeartbeatResource(hub.runners))
+    routes.add("/api/runner/poll", PollResource(hub.dispatcher))
+    routes.add(
+        "/api/runner/executions/{execution_id:int}/status",
+        StatusResource(hub.dispatcher, hub.executions),
+    )
+    routes.add("/api/runner/executions/{execution_id:int}/logs", LogsResource(hub.executions))
 
 
 def keep_alive_on_204(server: Any) -> None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import falcon
 import msgspec
 
 from ..api import Routes, endpoint, page, send
-from ..services.runners import to_dict
+from ..services.runners import RunnerService, to_dict
 from .common import Page
+
+if TYPE_CHECKING:
+    from ..app import Hub
 
 
 class RunnerCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -58,16 +61,14 @@ class RunnerQuery(Page, forbid_unknown_fields=True):
 
 
 class Collection:
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
+    def __init__(self, runners: RunnerService) -> None:
+        self.runners = runners
 
     @endpoint("List runners", query=RunnerQuery, response=RunnerList)
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         q: RunnerQuery = req.context.query
         limit, offset = page(req)
-        rows, total = self.hub.runners.list(
-            status=q.status, label=q.label, limit=limit, offset=offset
-        )
+        rows, total = self.runners.list(status=q.status, label=q.label, limit=limit, offset=offset)
         send(resp, {"items": [to_dict(r) for r in rows], "total": total})
 
     @endpoint(
@@ -82,19 +83,19 @@ class Collection:
     )
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body: RunnerCreate = req.context.body
-        runner, secret = self.hub.runners.create(
+        runner, secret = self.runners.create(
             name=body.name, labels=body.labels, actor=req.context.user, ip=req.context.ip
         )
         send(resp, {**to_dict(runner), "machine_secret": secret}, 201)
 
 
 class Item:
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
+    def __init__(self, runners: RunnerService) -> None:
+        self.runners = runners
 
     @endpoint("Read a runner", response=RunnerOut)
     def on_get(self, req: falcon.Request, resp: falcon.Response, runner_id: int) -> None:
-        send(resp, to_dict(self.hub.runners.get(runner_id)))
+        send(resp, to_dict(self.runners.get(runner_id)))
 
     @endpoint(
         "Change a runner's name or labels",
@@ -106,7 +107,7 @@ class Item:
     def on_patch(self, req: falcon.Request, resp: falcon.Response, runner_id: int) -> None:
         changes = msgspec.structs.asdict(req.context.body)
         changes = {k: v for k, v in changes.items() if v is not msgspec.UNSET}
-        runner = self.hub.runners.update(runner_id, changes, req.context.user, req.context.ip)
+        runner = self.runners.update(runner_id, changes, req.context.user, req.context.ip)
         send(resp, to_dict(runner))
 
     @endpoint(
@@ -116,13 +117,13 @@ class Item:
         responses={409: "The runner holds a live execution"},
     )
     def on_delete(self, req: falcon.Request, resp: falcon.Response, runner_id: int) -> None:
-        self.hub.runners.delete(runner_id, req.context.user, req.context.ip)
+        self.runners.delete(runner_id, req.context.user, req.context.ip)
         resp.status = 204
 
 
 class RegenerateSecret:
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
+    def __init__(self, runners: RunnerService) -> None:
+        self.runners = runners
 
     @endpoint(
         "Regenerate a runner's Machine Secret",
@@ -131,13 +132,11 @@ class RegenerateSecret:
         description="The old secret and every token issued with it stop working at once.",
     )
     def on_post(self, req: falcon.Request, resp: falcon.Response, runner_id: int) -> None:
-        runner, secret = self.hub.runners.regenerate_secret(
-            runner_id, req.context.user, req.context.ip
-        )
+        runner, secret = self.runners.regenerate_secret(runner_id, req.context.user, req.context.ip)
         send(resp, {**to_dict(runner), "machine_secret": secret})
 
 
-def register(routes: Routes, hub: Any) -> None:
-    routes.add("/api/runners", Collection(hub))
-    routes.add("/api/runners/{runner_id:int}", Item(hub))
-    routes.add("/api/runners/{runner_id:int}/regenerate-secret", RegenerateSecret(hub))
+def register(routes: Routes, hub: Hub) -> None:
+    routes.add("/api/runners", Collection(hub.runners))
+    routes.add("/api/runners/{runner_id:int}", Item(hub.runners))
+    routes.add("/api/runners/{runner_id:int}/regenerate-secret", RegenerateSecret(hub.runners))

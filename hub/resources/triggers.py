@@ -8,17 +8,22 @@ optional HMAC secret makes a signature mandatory); it is exempt from the per-cli
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import falcon
 import msgspec
 
 from .. import errors
 from ..api import Routes, endpoint, page, read_body, send
+from ..config import Settings
 from ..models import parse_iso
+from ..ratelimit import RateLimiter
 from ..services.scheduler import MAX_PREVIEW
-from ..services.triggers import SIGNATURE_HEADER, TriggerService, install
+from ..services.triggers import SIGNATURE_HEADER, TriggerService
 from .common import Page
+
+if TYPE_CHECKING:
+    from ..app import Hub
 
 
 class TriggerCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -118,11 +123,6 @@ class Started(msgspec.Struct):
     duplicate: bool = False
 
 
-def _service(hub: Any) -> TriggerService:
-    service: TriggerService = hub.extra["triggers"]
-    return service
-
-
 def _base_url(req: falcon.Request) -> str:
     return req.forwarded_prefix if req.context.ip != req.remote_addr else req.prefix
 
@@ -132,13 +132,13 @@ def _after(value: str | None) -> dt.datetime | None:
 
 
 class Collection:
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
+    def __init__(self, triggers: TriggerService) -> None:
+        self.triggers = triggers
 
     @endpoint("List triggers", query=TriggerQuery, response=TriggerList)
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         q: TriggerQuery = req.context.query
-        svc = _service(self.hub)
+        svc = self.triggers
         limit, offset = page(req)
         items, total = svc.find(
             workflow_id=q.workflow_id, type=q.type, enabled=q.enabled, limit=limit, offset=offset
@@ -158,18 +158,18 @@ class Collection:
     )
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         fields = msgspec.structs.asdict(req.context.body)
-        svc = _service(self.hub)
+        svc = self.triggers
         t = svc.create(req.context.user, fields, ip=req.context.ip)
         send(resp, svc.to_dict(t, _base_url(req)), 201)
 
 
 class Item:
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
+    def __init__(self, triggers: TriggerService) -> None:
+        self.triggers = triggers
 
     @endpoint("Read a trigger", response=TriggerOut)
     def on_get(self, req: falcon.Request, resp: falcon.Response, trigger_id: int) -> None:
-        svc = _service(self.hub)
+        svc = self.triggers
         send(resp, svc.to_dict(svc.get(trigger_id), _base_url(req)))
 
     @endpoint(
@@ -186,29 +186,29 @@ class Item:
             for k, v in msgspec.structs.asdict(req.context.body).items()
             if v is not msgspec.UNSET
         }
-        svc = _service(self.hub)
+        svc = self.triggers
         t = svc.update(req.context.user, trigger_id, changes, ip=req.context.ip)
         send(resp, svc.to_dict(t, _base_url(req)))
 
     @endpoint("Delete a trigger", role="DEVELOPER", status=204)
     def on_delete(self, req: falcon.Request, resp: falcon.Response, trigger_id: int) -> None:
-        _service(self.hub).delete(req.context.user, trigger_id, ip=req.context.ip)
+        self.triggers.delete(req.context.user, trigger_id, ip=req.context.ip)
         resp.status = 204
 
 
 class Preview:
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
+    def __init__(self, triggers: TriggerService) -> None:
+        self.triggers = triggers
 
     @endpoint("Next fire times of a schedule trigger", query=PreviewQuery, response=PreviewOut)
     def on_get(self, req: falcon.Request, resp: falcon.Response, trigger_id: int) -> None:
         q: PreviewQuery = req.context.query
-        send(resp, _service(self.hub).preview(trigger_id, q.count, _after(q.after)))
+        send(resp, self.triggers.preview(trigger_id, q.count, _after(q.after)))
 
 
 class CronPreview:
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
+    def __init__(self, triggers: TriggerService) -> None:
+        self.triggers = triggers
 
     @endpoint(
         "Next fire times of an unsaved cron expression",
@@ -221,13 +221,13 @@ class CronPreview:
         q: CronPreviewQuery = req.context.query
         send(
             resp,
-            _service(self.hub).preview_cron(q.cron, q.timezone, q.count, _after(q.after)),
+            self.triggers.preview_cron(q.cron, q.timezone, q.count, _after(q.after)),
         )
 
 
 class Run:
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
+    def __init__(self, triggers: TriggerService) -> None:
+        self.triggers = triggers
 
     @endpoint(
         "Run a trigger now",
@@ -251,7 +251,7 @@ class Run:
                 raise errors.ValidationFailed(str(exc)) from None
             except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
                 raise errors.BadRequest(f"malformed JSON: {exc}", code="malformed_json") from None
-        execution, duplicate = _service(self.hub).run(
+        execution, duplicate = self.triggers.run(
             req.context.user, trigger_id, inputs, ip=req.context.ip
         )
         send(
@@ -260,8 +260,10 @@ class Run:
 
 
 class Webhook:
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
+    def __init__(self, triggers: TriggerService, limiter: RateLimiter, settings: Settings) -> None:
+        self.triggers = triggers
+        self.limiter = limiter
+        self.settings = settings
 
     @endpoint(
         "Call a webhook trigger",
@@ -285,14 +287,14 @@ class Webhook:
     def on_post(self, req: falcon.Request, resp: falcon.Response, trigger_id: str) -> None:
         # per trigger, whoever calls: a leaked URL cannot flood the queue (checked before
         # the body is read or the database is asked)
-        limit = self.hub.settings.webhook_rate_per_minute
-        retry = self.hub.limiter.hit("webhook:" + trigger_id[:100], limit=limit)
+        limit = self.settings.webhook_rate_per_minute
+        retry = self.limiter.hit("webhook:" + trigger_id[:100], limit=limit)
         if retry is not None:
             raise errors.RateLimited(
                 retry, f"this webhook takes at most {limit} calls a minute; retry in {retry} s"
             )
         body = read_body(req, req.context.max_body_bytes)
-        execution, duplicate = _service(self.hub).webhook(
+        execution, duplicate = self.triggers.webhook(
             trigger_id,
             body,
             signature_header=req.get_header(SIGNATURE_HEADER),
@@ -302,12 +304,14 @@ class Webhook:
         send(resp, {"execution_id": execution.id, "duplicate": duplicate}, 202)
 
 
-def register(routes: Routes, hub: Any) -> None:
-    if "triggers" not in hub.extra:  # the service and the scheduler (background + shutdown)
-        install(hub)
-    routes.add("/api/triggers", Collection(hub))
-    routes.add("/api/triggers/preview", CronPreview(hub))
-    routes.add("/api/triggers/webhook/{trigger_id}", Webhook(hub))
-    routes.add("/api/triggers/{trigger_id:int}", Item(hub))
-    routes.add("/api/triggers/{trigger_id:int}/preview", Preview(hub))
-    routes.add("/api/triggers/{trigger_id:int}/run", Run(hub))
+def register(routes: Routes, hub: Hub) -> None:
+    triggers = hub.triggers
+    routes.add("/api/triggers", Collection(triggers))
+    routes.add("/api/triggers/preview", CronPreview(triggers))
+    routes.add(
+        "/api/triggers/webhook/{trigger_id}",
+        Webhook(triggers, hub.limiter, hub.settings),
+    )
+    routes.add("/api/triggers/{trigger_id:int}", Item(triggers))
+    routes.add("/api/triggers/{trigger_id:int}/preview", Preview(triggers))
+    routes.add("/api/triggers/{trigger_id:int}/run", Run(triggers))

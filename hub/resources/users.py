@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import falcon
 import msgspec
@@ -10,9 +10,12 @@ import msgspec
 from ..api import Routes, endpoint, page, send
 from ..models import User
 from ..services import audit
-from ..services.users import to_dict
+from ..services.users import UserService, to_dict
 from .auth import UserOut
 from .common import Page
+
+if TYPE_CHECKING:
+    from ..app import Hub
 
 
 class UserCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -41,8 +44,8 @@ class UserQuery(Page, forbid_unknown_fields=True):
 
 
 class Collection:
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
+    def __init__(self, users: UserService) -> None:
+        self.users = users
 
     @endpoint("List users", role="ADMIN", query=UserQuery, response=UserList)
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -66,7 +69,7 @@ class Collection:
     )
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body: UserCreate = req.context.body
-        user = self.hub.users.create(
+        user = self.users.create(
             email=body.email, password=body.password, name=body.name, role=body.role
         )
         audit.record(
@@ -80,12 +83,12 @@ class Collection:
 
 
 class Item:
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
+    def __init__(self, users: UserService) -> None:
+        self.users = users
 
     @endpoint("Read a user", role="ADMIN", response=UserOut)
     def on_get(self, req: falcon.Request, resp: falcon.Response, user_id: int) -> None:
-        send(resp, to_dict(self.hub.users.get(user_id)))
+        send(resp, to_dict(self.users.get(user_id)))
 
     @endpoint(
         "Change a user",
@@ -98,7 +101,7 @@ class Item:
     def on_patch(self, req: falcon.Request, resp: falcon.Response, user_id: int) -> None:
         changes = msgspec.structs.asdict(req.context.body)
         changes = {k: v for k, v in changes.items() if v is not msgspec.UNSET}
-        user = self.hub.users.update(req.context.user, user_id, changes)
+        user = self.users.update(req.context.user, user_id, changes)
         shown = {k: v for k, v in changes.items() if k != "password"}
         if "password" in changes:
             shown["password"] = "changed"
@@ -114,7 +117,7 @@ class Item:
         responses={409: "You cannot delete yourself"},
     )
     def on_delete(self, req: falcon.Request, resp: falcon.Response, user_id: int) -> None:
-        user = self.hub.users.delete(req.context.user, user_id)
+        user = self.users.delete(req.context.user, user_id)
         audit.record(
             req.context.user,
             "user.delete",
@@ -125,6 +128,6 @@ class Item:
         resp.status = 204
 
 
-def register(routes: Routes, hub: Any) -> None:
-    routes.add("/api/users", Collection(hub))
-    routes.add("/api/users/{user_id:int}", Item(hub))
+def register(routes: Routes, hub: Hub) -> None:
+    routes.add("/api/users", Collection(hub.users))
+    routes.add("/api/users/{user_id:int}", Item(hub.users))

@@ -7,7 +7,7 @@ responders only translate HTTP to service calls.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import falcon
 import msgspec
@@ -23,6 +23,9 @@ from ..services.workflows import (
     version_to_dict,
 )
 from .common import Page
+
+if TYPE_CHECKING:
+    from ..app import Hub
 
 Number = Annotated[int, msgspec.Meta(ge=1)]
 
@@ -160,14 +163,9 @@ class ValidateOut(msgspec.Struct):
 # --------------------------------------------------------------------------- responders
 
 
-def _service(hub: Any) -> WorkflowService:
-    svc = getattr(hub, "workflows", None)
-    return svc if isinstance(svc, WorkflowService) else WorkflowService()
-
-
 class Collection:
-    def __init__(self, hub: Any) -> None:
-        self.svc = _service(hub)
+    def __init__(self, svc: WorkflowService) -> None:
+        self.svc = svc
 
     @endpoint(
         "List workflows",
@@ -209,8 +207,8 @@ class Collection:
 
 
 class Item:
-    def __init__(self, hub: Any) -> None:
-        self.svc = _service(hub)
+    def __init__(self, svc: WorkflowService) -> None:
+        self.svc = svc
 
     @endpoint("Read a workflow", response=WorkflowOut)
     def on_get(self, req: falcon.Request, resp: falcon.Response, workflow_id: int) -> None:
@@ -252,8 +250,8 @@ class Item:
 
 
 class Versions:
-    def __init__(self, hub: Any) -> None:
-        self.svc = _service(hub)
+    def __init__(self, svc: WorkflowService) -> None:
+        self.svc = svc
 
     @endpoint(
         "List a workflow's versions",
@@ -288,8 +286,8 @@ class Versions:
 
 
 class Version:
-    def __init__(self, hub: Any) -> None:
-        self.svc = _service(hub)
+    def __init__(self, svc: WorkflowService) -> None:
+        self.svc = svc
 
     @endpoint("Read a version with its graph", response=VersionOut)
     def on_get(
@@ -317,8 +315,8 @@ class Version:
 
 
 class Restore:
-    def __init__(self, hub: Any) -> None:
-        self.svc = _service(hub)
+    def __init__(self, svc: WorkflowService) -> None:
+        self.svc = svc
 
     @endpoint(
         "Restore an old version as a new draft",
@@ -337,8 +335,8 @@ class Restore:
 
 
 class Diff:
-    def __init__(self, hub: Any) -> None:
-        self.svc = _service(hub)
+    def __init__(self, svc: WorkflowService) -> None:
+        self.svc = svc
 
     @endpoint(
         "What changed between two versions",
@@ -353,8 +351,8 @@ class Diff:
 
 
 class Publish:
-    def __init__(self, hub: Any) -> None:
-        self.svc = _service(hub)
+    def __init__(self, svc: WorkflowService) -> None:
+        self.svc = svc
 
     @endpoint(
         "Publish the latest version",
@@ -385,8 +383,8 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 class Export:
-    def __init__(self, hub: Any) -> None:
-        self.svc = _service(hub)
+    def __init__(self, svc: WorkflowService) -> None:
+        self.svc = svc
 
     @endpoint(
         "Export a workflow",
@@ -409,8 +407,8 @@ class Export:
 
 
 class Import:
-    def __init__(self, hub: Any) -> None:
-        self.svc = _service(hub)
+    def __init__(self, svc: WorkflowService) -> None:
+        self.svc = svc
 
     @endpoint(
         "Import an exported workflow",
@@ -440,8 +438,8 @@ class Import:
 
 
 class Validate:
-    def __init__(self, hub: Any) -> None:
-        self.svc = _service(hub)
+    def __init__(self, svc: WorkflowService) -> None:
+        self.svc = svc
 
     @endpoint(
         "Validate a graph without saving it",
@@ -461,15 +459,16 @@ class Validate:
         send(resp, {"valid": True, "problems": [], "graph": graph})
 
 
-def register(routes: Routes, hub: Any) -> None:
+def register(routes: Routes, hub: Hub) -> None:
+    svc = hub.workflows
     base = "/api/workflows/{workflow_id:int}"
-    routes.add("/api/workflows", Collection(hub))
-    routes.add("/api/workflows/import", Import(hub))
-    routes.add("/api/workflows/validate", Validate(hub))
-    routes.add(base, Item(hub))
-    routes.add(base + "/versions", Versions(hub))
-    routes.add(base + "/versions/{number:int}", Version(hub))
-    routes.add(base + "/versions/{number:int}/restore", Restore(hub))
-    routes.add(base + "/versions/{number:int}/diff/{other:int}", Diff(hub))
-    routes.add(base + "/publish", Publish(hub))
-    routes.add(base + "/export", Export(hub))
+    routes.add("/api/workflows", Collection(svc))
+    routes.add("/api/workflows/import", Import(svc))
+    routes.add("/api/workflows/validate", Validate(svc))
+    routes.add(base, Item(svc))
+    routes.add(base + "/versions", Versions(svc))
+    routes.add(base + "/versions/{number:int}", Version(svc))
+    routes.add(base + "/versions/{number:int}/restore", Restore(svc))
+    routes.add(base + "/versions/{number:int}/diff/{other:int}", Diff(svc))
+    routes.add(base + "/publish", Publish(svc))
+    routes.add(base + "/export", Export(svc))

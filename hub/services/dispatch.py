@@ -77,11 +77,11 @@ class Dispatcher:
         self,
         executions: ExecutionService,
         runners: RunnerService,
-        cache: FleetCache | None = None,
+        cache: FleetCache,
     ) -> None:
         self.executions = executions
         self.runners = runners
-        self.cache = cache or FleetCache()
+        self.cache = cache
         self._poll_sql: dict[bool, str] = {}
         #: runners cannot heartbeat while the hub is down, so silence counts only from here
         self.started = utcnow()

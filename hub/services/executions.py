@@ -147,17 +147,22 @@ def release_runner(runner_id: int | None, execution_id: int) -> None:
 
 
 class ExecutionService:
-    def __init__(self, license: LicenseService) -> None:
+    def __init__(
+        self,
+        license: LicenseService,
+        *,
+        enqueue: Callable[[int], None],
+        changed: Callable[[], None],
+        credentials_for: Callable[[list[str], int, int], dict[str, Any]],
+    ) -> None:
         self.license = license
-        #: set by the queue wiring: hand a new QUEUED execution to the dispatcher
-        self.enqueue: Callable[[int], None] = lambda execution_id: None
+        #: hand a new QUEUED execution to the dispatcher (the dispatch queue)
+        self.enqueue = enqueue
+        #: something changed that an idle runner's cached poll must see (the fleet cache)
+        self.changed = changed
+        #: ``{name: {username, secret}}`` for a payload (the credential vault)
+        self.credentials_for = credentials_for
         self._graphs: dict[tuple[int, int], dict[str, Any]] = {}
-        #: set by the wiring: something changed that an idle runner's cached poll must see
-        self.changed: Callable[[], None] = lambda: None
-        #: set by the credentials wiring: {name: {username, secret}} for a payload
-        self.credentials_for: Callable[[list[str], int, int], dict[str, Any]] = (
-            lambda names, execution_id, runner_id: {}
-        )
 
     # -- create -----------------------------------------------------------------------------
     def create(

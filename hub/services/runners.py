@@ -84,13 +84,14 @@ class RunnerService:
         *,
         bcrypt_rounds: int,
         max_runners: Callable[[], int | None],
+        changed: Callable[[], None],
     ) -> None:
         self.tokens = tokens
         self.rounds = bcrypt_rounds
         self.max_runners = max_runners
         self._history: dict[int, list[list[Any]]] = {}
-        #: set by the wiring: tell idle-poll caches in every process that runners changed
-        self.changed: Callable[[], None] = lambda: None
+        #: tell idle-poll caches in every process that runners changed (the fleet cache)
+        self.changed = changed
         #: write-behind heartbeats of known-idle runners (see ``start_flusher``)
         self.is_idle: Callable[[int, Any], bool] = lambda runner_id, version: False
         self._pending: dict[int, tuple[Any, ...]] = {}

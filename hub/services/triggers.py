@@ -33,7 +33,7 @@ from ..crypto import Sealer, TamperedData
 from ..db import database_proxy
 from ..models import Trigger, User, Workflow, WorkflowVersion, iso, utcnow
 from . import audit
-from .executions import check_declared_inputs
+from .executions import ExecutionService, check_declared_inputs
 from .scheduler import MAX_PREVIEW, next_fire, parse_cron, parse_timezone, preview
 
 TYPES = ("MANUAL", "SCHEDULE", "WEBHOOK")
@@ -139,13 +139,12 @@ class TriggerService:
     def __init__(
         self,
         sealer: Sealer,
-        executions: Callable[[], Any],
+        executions: ExecutionService,
         *,
         clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self.sealer = sealer
-        #: returns the execution service (``create(**kw) -> (Execution, duplicate)``)
-        self._executions = executions
+        self.executions = executions
         self.clock = clock
 
     # -- serialisation ----------------------------------------------------------------------
@@ -386,10 +385,7 @@ class TriggerService:
     def _create_execution(self, t: Trigger, *, record: bool = True, **kw: Any) -> tuple[Any, bool]:
         """Start ``t``'s workflow; a new run is the trigger's ``last_run`` (``record=False``:
         the scheduler records it itself, with its error bookkeeping)."""
-        service = self._executions()
-        if service is None:
-            raise errors.ServiceUnavailable("executions are not available in this hub")
-        result: tuple[Any, bool] = service.create(
+        result: tuple[Any, bool] = self.executions.create(
             workflow_id=_workflow_id(t), priority=t.priority, trigger_id=t.id, **kw
         )
         if record and not result[1]:
@@ -510,19 +506,3 @@ class TriggerService:
                 code="invalid_inputs",
             )
         return value
-
-
-def install(hub: Any) -> TriggerService:
-    """Wire the trigger service and the scheduler into a hub (``hub.extra``)."""
-    from .scheduler import Scheduler
-
-    def executions() -> Any:
-        return getattr(hub, "executions", None) or hub.extra.get("executions")
-
-    service = TriggerService(hub.sealer, executions)
-    scheduler = Scheduler(service.fire_schedule, interval=hub.settings.scheduler_interval)
-    hub.extra["triggers"] = service
-    hub.extra["scheduler"] = scheduler
-    hub.extra.setdefault("background", []).append(scheduler.start)
-    hub.extra.setdefault("shutdown", []).append(scheduler.stop)
-    return service

@@ -9,7 +9,7 @@ appear in the OpenAPI document.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import falcon
 
@@ -29,6 +29,9 @@ from .pages import (
     Workflows,
 )
 
+if TYPE_CHECKING:
+    from ..app import Hub
+
 STATIC = Path(__file__).resolve().parent / "static"
 
 #: every route of the web view; the only POSTs are /signin and /signout
@@ -45,12 +48,20 @@ PAGES: tuple[tuple[str, type], ...] = (
 )
 
 
-def register_web(app: falcon.App, hub: Any) -> None:
-    view = View(hub)
+def register_web(app: falcon.App, hub: Hub) -> None:
+    view = View(
+        settings=hub.settings,
+        license=hub.license,
+        users=hub.users,
+        auth_tokens=hub.tokens,
+        limiter=hub.limiter,
+        executions=hub.executions,
+        artifacts=hub.artifacts,
+        triggers=hub.triggers,
+    )
     for path, page in PAGES:
         app.add_route(path, page(view))
     app.add_route("/signin", SignIn(view))
     app.add_route("/signout", SignOut(view))
     app.add_static_route("/static", STATIC)
     app.add_sink(NotFoundSink(view), NotFoundSink.PATTERN)
-    hub.extra["web"] = view

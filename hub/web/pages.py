@@ -17,11 +17,18 @@ from workflows.inputs import accepted_inputs
 from .. import errors
 from ..api import INT64_MAX
 from ..auth.context import COOKIE_NAME
+from ..auth.tokens import TokenService
+from ..config import Settings
 from ..models import EXECUTION_STATUSES, ROLE_RANK, User, utcnow
+from ..ratelimit import RateLimiter
 from ..resources.auth import secure_cookie, set_session_cookie
 from ..resources.triggers import _base_url as base_url  # webhook URLs exactly as the API
 from ..services import audit as audit_service
-from ..services.artifacts import IMAGE_TYPES
+from ..services.artifacts import IMAGE_TYPES, ArtifactService
+from ..services.executions import ExecutionService
+from ..services.license import LicenseService
+from ..services.triggers import TriggerService
+from ..services.users import UserService
 from . import queries
 from .render import make_env
 from .security import CSRF_COOKIE, Tokens, page_headers, safe_next
@@ -42,17 +49,32 @@ class PageError(Exception):
 
 
 class View:
-    """Shared rendering state: templates, tokens and the hub."""
+    """Shared rendering state: templates, the form tokens, and the services pages read."""
 
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        license: LicenseService,
+        users: UserService,
+        auth_tokens: TokenService,
+        limiter: RateLimiter,
+        executions: ExecutionService,
+        artifacts: ArtifactService,
+        triggers: TriggerService,
+    ) -> None:
+        self.settings = settings
+        self.license = license
+        self.users = users
+        #: session tokens (sign-in), not the form tokens of :attr:`tokens`
+        self.auth_tokens = auth_tokens
+        self.limiter = limiter
+        self.executions = executions
+        self.artifacts = artifacts
+        #: ``TriggerService.to_dict`` gives webhook URLs and next runs exactly as the API
+        self.triggers = triggers
         self.env = make_env()
-        self.tokens = Tokens(hub.settings.jwt_secret())
-
-    @property
-    def triggers(self) -> Any:
-        """The trigger service (``TriggerService.to_dict`` gives URLs and next runs)."""
-        return self.hub.extra["triggers"]
+        self.tokens = Tokens(settings.jwt_secret())
 
     def render(
         self,
@@ -65,7 +87,7 @@ class View:
         **ctx: Any,
     ) -> None:
         session = first_cookie(req, COOKIE_NAME)
-        license_state = self.hub.license.current()
+        license_state = self.license.current()
         html = self.env.get_template(template).render(
             user=user,
             license=license_state,
@@ -302,9 +324,9 @@ class ExecutionDetail(Page):
         logs, log_total = queries.execution_logs(execution_id)
         graph = row.pop("graph")
         pending = None
-        if row["status"] == "QUEUED" and self.view.hub.executions is not None:
-            execution = self.view.hub.executions.get(execution_id)
-            pending = self.view.hub.executions.pending_reason(execution)
+        if row["status"] == "QUEUED":
+            execution = self.view.executions.get(execution_id)
+            pending = self.view.executions.pending_reason(execution)
         artifacts, repairs, shot = self._evidence(execution_id, row["failed_node"])
         return {
             "e": row,
@@ -323,9 +345,7 @@ class ExecutionDetail(Page):
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any] | None]:
         """Artifacts (with their download URL), selector repairs, and the screenshot to show
         beside the failing node: its last screenshot in an image type, if it has one."""
-        service = self.view.hub.artifacts
-        if service is None:
-            return [], [], None
+        service = self.view.artifacts
         artifacts = service.list(execution_id)
         for a in artifacts:
             a["url"] = f"/api/executions/{execution_id}/artifacts/{a['id']}"
@@ -428,7 +448,7 @@ class SignIn:
             max_age=3600,
             path="/signin",
             http_only=True,
-            secure=secure_cookie(req, self.view.hub.settings.secure_cookies),
+            secure=secure_cookie(req, self.view.settings.secure_cookies),
             same_site="Strict",
         )
         self.view.render(
@@ -452,8 +472,8 @@ class SignIn:
         self._form(req, resp, next_path=next_path)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        hub = self.view.hub
-        retry = hub.limiter.hit("client:" + req.context.ip)
+        view = self.view
+        retry = view.limiter.hit("client:" + req.context.ip)
         if retry is not None:
             resp.set_header("Retry-After", str(retry))
             self.view.error(req, resp, 429, "Too many requests", f"Try again in {retry} s.")
@@ -476,8 +496,8 @@ class SignIn:
                 next_path=next_path,
             )
             return
-        retry = hub.limiter.hit(
-            "web-signin:" + email.lower(), limit=min(SIGNIN_PER_EMAIL, hub.limiter.limit)
+        retry = view.limiter.hit(
+            "web-signin:" + email.lower(), limit=min(SIGNIN_PER_EMAIL, view.limiter.limit)
         )
         if retry is not None:
             resp.set_header("Retry-After", str(retry))
@@ -492,8 +512,8 @@ class SignIn:
             return
         try:
             password = form.get("password", "")
-            limit = hub.settings.login_attempts_per_account
-            user = hub.users.sign_in(email, password, hub.limiter, limit)
+            limit = view.settings.login_attempts_per_account
+            user = view.users.sign_in(email, password, view.limiter, limit)
         except errors.RateLimited as exc:
             wait = exc.headers["Retry-After"]
             resp.set_header("Retry-After", wait)
@@ -516,8 +536,8 @@ class SignIn:
                 next_path=next_path,
             )
             return
-        token, _exp = hub.tokens.issue_user(user.id, user.token_version, user.token_binding)
-        set_session_cookie(req, resp, hub, token)
+        token, _exp = view.auth_tokens.issue_user(user.id, user.token_version, user.token_binding)
+        set_session_cookie(req, resp, view.settings, token)
         resp.unset_cookie(CSRF_COOKIE, path="/signin", same_site="Strict")
         audit_service.record(
             user, "auth.login", f"user:{user.id}", ip=req.context.ip, details={"via": "web"}

@@ -153,7 +153,7 @@ def test_a_schedule_whose_inputs_are_no_longer_declared_says_why(
     api = licensed_api
     graph = {**DECLARED, "inputs": [{"name": "order", "type": "integer"}]}
     wf = published_workflow(api, "Orders", graph)
-    svc = hub_app.hub.extra["triggers"]
+    svc = hub_app.hub.triggers
     t = svc.create(None, {"workflow_id": wf, "type": "SCHEDULE", "cron": "0 * * * *",
                           "inputs": {"order": 1}})  # fmt: skip
     narrower = {**DECLARED, "inputs": [{"name": "region", "type": "string"}]}

@@ -235,7 +235,7 @@ def make_schedule(
     misfire: str = "once",
     name: str = "s",
 ) -> Trigger:
-    svc = TriggerService(world["hub"].sealer, lambda: None, clock=lambda: now)
+    svc = TriggerService(world["hub"].sealer, world["hub"].executions, clock=lambda: now)
     return svc.create(
         None,
         {
@@ -351,7 +351,7 @@ def test_restart_in_the_middle_continues_from_the_database(world, hub_settings) 
         first.tick(start + dt.timedelta(minutes=m))
     del first  # the process stops; a new one starts against the same database
     app = create_app(hub_settings)
-    second: Scheduler = app.hub.extra["scheduler"]
+    second: Scheduler = app.hub.scheduler
     second.fire = Recorder()
     for m in (30, 40, 50):
         second.tick(start + dt.timedelta(minutes=m))
@@ -394,7 +394,7 @@ def test_late_but_within_grace_is_on_time(world) -> None:
 
 def test_disable_stops_at_once_and_a_changed_cron_takes_effect_at_once(world) -> None:
     now = at(2026, 5, 4, 9, 58)
-    svc = TriggerService(world["hub"].sealer, lambda: None, clock=lambda: now)
+    svc = TriggerService(world["hub"].sealer, world["hub"].executions, clock=lambda: now)
     t = make_schedule(world, "0 * * * *", now=now)
     svc.update(None, t.id, {"enabled": False})
     assert Trigger.get_by_id(t.id).next_run is None
@@ -445,7 +445,7 @@ def test_missing_next_run_is_repaired(world) -> None:
 def test_real_executions_record_the_schedule(world, licensed_api) -> None:
     hub = world["hub"]
     wf = world["workflow"]
-    svc: TriggerService = hub.extra["triggers"]
+    svc: TriggerService = hub.triggers
     svc.clock = lambda: at(2026, 5, 4, 9, 30)
     t = svc.create(
         None,

@@ -15,10 +15,12 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import falcon.testing
 import httpx
 import pytest
 
 from hub import wake
+from hub.app import create_app
 from hub.services.fleetcache import FleetCache
 from runner.channel import WakeListener, channel_url
 from tests.hub.test_runners_support import online_runner, published_workflow, run
@@ -146,7 +148,7 @@ def test_the_stream_ends_when_the_token_expires() -> None:
 @pytest.fixture
 def woken(licensed_api: Api) -> list[int]:
     ids: list[int] = []
-    licensed_api.client.app.hub.extra["fleet_cache"].wakers.append(ids.append)
+    licensed_api.client.app.hub.fleet_cache.wakers.append(ids.append)
     return ids
 
 
@@ -228,23 +230,32 @@ def test_requeue_after_a_lost_runner_wakes_another(licensed_api: Api, woken: lis
     assert got["status"] == "ASSIGNED" and got["runner_id"] == other["id"]
 
 
-def test_the_authenticate_answer_names_the_channel(licensed_api: Api) -> None:
-    api = licensed_api
-    hub = api.client.app.hub
-    runner, _ = online_runner(api)
+def test_the_authenticate_answer_names_the_channel(
+    licensed_api: Api, hub_settings: Any, vendor_keys: Any
+) -> None:
+    runner, _ = online_runner(licensed_api)
     body = {"machine_key": runner["machine_key"], "machine_secret": runner["machine_secret"]}
-    assert api.post("/api/runner/authenticate", body).json.get("channel") is None  # none here
-    hub.channel = wake.WakeChannel(_auth, port=0)
-    hub.channel.port = 5999
+    got = licensed_api.post("/api/runner/authenticate", body).json
+    assert got.get("channel") is None  # this app serves no channel
+
+    # a hub that serves one (as `exekra hub serve` builds it), on any free port
+    hub_settings.port, hub_settings.channel_port = 0, 0
+    app = create_app(hub_settings, serve_channel=True)
+    channel = app.hub.channel
+    assert channel is not None and not channel.running
+    served = Api(falcon.testing.TestClient(app))
+    got = served.post("/api/runner/authenticate", body).json
+    assert got.get("channel") is None  # built but not started: runners are told nothing
+    channel.start()
     try:
-        got = api.post("/api/runner/authenticate", body).json["channel"]
-        assert got == {"path": "/api/runner/wait", "keepalive": 20.0, "port": 5999}
-        hub.settings.channel_url = "https://hub.acme.test/api/runner/wait"
-        got = api.post("/api/runner/authenticate", body).json["channel"]
+        got = served.post("/api/runner/authenticate", body).json["channel"]
+        assert got == {"path": "/api/runner/wait", "keepalive": 20.0, "port": channel.port}
+        hub_settings.channel_url = "https://hub.acme.test/api/runner/wait"
+        got = served.post("/api/runner/authenticate", body).json["channel"]
         assert got["url"] == "https://hub.acme.test/api/runner/wait"
     finally:
-        hub.channel = None
-        hub.settings.channel_url = ""
+        channel.stop()
+        hub_settings.channel_url = ""
 
 
 # -- across processes: PostgreSQL NOTIFY ----------------------------------------------------
