@@ -120,8 +120,11 @@ def convert(item: Setting, raw: Any, source: str, error: type[SettingsError]) ->
         if item.type is bool and value.lower() in _TRUE + _FALSE:
             value = value.lower() in _TRUE
     try:
-        value = msgspec.convert(value, item.type, strict=False)
-    except msgspec.ValidationError:
+        if isinstance(value, str) and item.type in (int, float):
+            value = item.type(value)  # Python reads numbers as both loaders did ("05", "1_000")
+        else:
+            value = msgspec.convert(value, item.type, strict=False)
+    except (msgspec.ValidationError, ValueError):
         kind = _KINDS.get(item.type, "text")
         raise error(f"{source}: setting {item.name!r}: {raw!r} is not a valid {kind}") from None
     if item.path and value:

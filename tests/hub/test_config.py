@@ -21,8 +21,10 @@ def test_file_values_are_converted_like_environment_values(tmp_path, monkeypatch
         json.dumps({"port": "6000", "queue_timeout": 30, "license_public_key": "~/pub.pem"})
     )
     monkeypatch.setenv("EXEKRA_STOP_GRACE", " 7.5 ")
+    monkeypatch.setenv("EXEKRA_THREADS", "08")  # numbers in text are read as Python reads them
     s = load_settings(str(tmp_path))
-    assert s.port == 6000 and s.queue_timeout == 30.0 and isinstance(s.queue_timeout, float)
+    assert s.threads == 8 and s.port == 6000
+    assert s.queue_timeout == 30.0 and isinstance(s.queue_timeout, float)
     assert s.stop_grace == 7.5
     assert s.license_public_key == str(Path.home() / "pub.pem")
 
