@@ -13,60 +13,126 @@ import json
 import os
 import secrets
 import stat
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from workflows import settings as loader
+from workflows.settings import setting
 
 CONFIG_FILE = "hub-config.json"
 JWT_SECRET_FILE = "jwt-secret"
 ENCRYPTION_KEY_FILE = "encryption.key"
 
 
-class ConfigError(Exception):
+class ConfigError(loader.SettingsError):
     """A setting is missing or malformed; the message says which and how to fix it."""
 
 
 @dataclass
 class Settings:
-    """All hub settings with their defaults (documented in the README's Configuration table)."""
+    """All hub settings: each one's default and meaning, the README's Configuration table."""
 
-    data_dir: str = field(default_factory=lambda: str(Path.home() / ".exekra"))
-    database_url: str = ""  # empty: SQLite file in the data folder
-    redis_url: str = ""  # empty: in-memory queue inside the hub
-    license_public_key: str = ""  # path of the vendor public key PEM
-    host: str = "127.0.0.1"
-    port: int = 5000
-    threads: int = 16
-    connection_limit: int = 1000
-    max_body_bytes: int = 1_048_576
-    artifact_max_bytes: int = 26_214_400  # 25 MiB: one execution artifact (screenshot, trace)
-    artifact_retention_days: int = 30
-    artifact_retention_interval: float = 3600.0
-    rate_limit_per_minute: int = 100
-    webhook_rate_per_minute: int = 600  # calls per webhook trigger per minute, any caller
-    trusted_proxies: str = ""  # comma-separated IPs whose X-Forwarded-For is believed
-    bcrypt_rounds: int = 12
-    bcrypt_concurrency: int = 0  # 0: half the CPUs (at least 1); more sign-ins wait or get 503
-    login_attempts_per_account: int = 10  # failed sign-ins per account per minute (API + web)
-    user_token_hours: int = 24 * 7
-    runner_token_hours: int = 24
-    secure_cookies: str = "auto"  # auto: Secure when the request came over TLS
-    license_grace_days: int = 14
-    license_check_interval: float = 3600.0
-    runner_offline_after: float = 120.0
-    stale_check_interval: float = 60.0
-    queue_timeout: float = 600.0
-    assigned_grace: float = 300.0
-    running_grace: float = 300.0
-    stop_grace: float = 120.0  # a stop the runner has not confirmed by then: STOPPED by the hub
-    scheduler_interval: float = 5.0
-    db_pool_size: int = 0  # 0: threads + 8
-    #: the runners' wake-up channel (hub/wake.py): 0 = the port after ``port``, -1 = off
-    channel_port: int = 0
-    #: the channel's address as runners reach it, when neither direct nor same-origin fits
-    channel_url: str = ""
-    channel_keepalive: float = 20.0
-    log_level: str = "INFO"
+    data_dir: str = setting(
+        factory=lambda: str(Path.home() / ".exekra"),
+        meaning="config, secrets, SQLite database, TLS files",
+        shown="`~/.exekra`",
+        path=True,
+    )
+    database_url: str = setting(
+        "",
+        "`postgresql://user:pass@host:5432/db` for production (pooled)",
+        shown="SQLite `hub.db` in the data folder",
+    )
+    redis_url: str = setting(
+        "",
+        "`redis://host:6379/0`: taskiq-redis queue, shared rate limits",
+        shown="(empty: in-memory queue)",
+    )
+    license_public_key: str = setting(
+        "",
+        "path of the vendor public key PEM that licenses must be signed with",
+        shown="(none)",
+        path=True,
+    )
+    host: str = setting(
+        "127.0.0.1",
+        "where waitress listens; binding beyond loopback needs `--allow-remote` (TLS proxy in "
+        "front)",
+    )
+    port: int = setting(5000, "the port waitress listens on (`0`: a free one)")
+    threads: int = setting(16, "waitress worker threads")
+    connection_limit: int = setting(1000, "waitress connections (every runner keeps one alive)")
+    max_body_bytes: int = setting(1_048_576, "request bodies above this are refused with 413")
+    artifact_max_bytes: int = setting(
+        26_214_400,
+        "largest execution artifact a runner may upload (413 above; artifact uploads are not "
+        "cut by `max_body_bytes`)",
+    )
+    artifact_retention_days: int = setting(
+        30,
+        "execution artifacts (under `artifacts/` in the data folder) older than this are deleted",
+    )
+    artifact_retention_interval: float = setting(
+        3600.0, "seconds between artifact retention rounds"
+    )
+    rate_limit_per_minute: int = setting(100, "per-client limit on user endpoints")
+    webhook_rate_per_minute: int = setting(
+        600,
+        "calls per webhook trigger per minute, whoever calls; past it 429 with `Retry-After`",
+    )
+    trusted_proxies: str = setting(
+        "",
+        "comma-separated proxy IPs whose `X-Forwarded-For` is believed",
+        shown="(none)",
+    )
+    bcrypt_rounds: int = setting(12, "cost of password and machine-secret hashes")
+    bcrypt_concurrency: int = setting(
+        0,
+        "bcrypt checks running at once; a few more wait, the rest get 503 with `Retry-After: 1`",
+        shown="`0` (half the CPUs, at least 1)",
+    )
+    login_attempts_per_account: int = setting(
+        10,
+        "failed sign-ins per account per minute (API and web view together, any address); then 429",
+    )
+    user_token_hours: int = setting(24 * 7, "lifetime of a user's session token")
+    runner_token_hours: int = setting(24, "lifetime of a runner's token")
+    secure_cookies: str = setting("auto", "`auto` (Secure over TLS), `always` or `never`")
+    license_grace_days: int = setting(14, "days of GRACE_PERIOD after expiry")
+    license_check_interval: float = setting(3600.0, "seconds between license revalidations")
+    runner_offline_after: float = setting(
+        120.0, "seconds without heartbeat before a runner is OFFLINE"
+    )
+    stale_check_interval: float = setting(60.0, "seconds between stale runner / execution checks")
+    queue_timeout: float = setting(
+        600.0, "seconds a QUEUED execution waits before FAILED (`queue_timeout`)"
+    )
+    assigned_grace: float = setting(
+        300.0, "seconds an ASSIGNED execution waits for an OFFLINE runner"
+    )
+    running_grace: float = setting(300.0, "seconds a RUNNING execution waits for an OFFLINE runner")
+    stop_grace: float = setting(
+        120.0,
+        "seconds a requested stop waits for the runner to confirm before the hub marks the "
+        "execution STOPPED",
+    )
+    scheduler_interval: float = setting(5.0, "seconds between scheduler rounds (cron triggers)")
+    db_pool_size: int = setting(0, "PostgreSQL pool size", shown="threads + 8")
+    channel_port: int = setting(
+        0,
+        "where the runners' wake-up channel listens (`-1`: off; runners poll)",
+        shown="`0` (= `port` + 1)",
+    )
+    channel_url: str = setting(
+        "",
+        "the channel's address as runners reach it, when neither direct (`channel_port` on the "
+        "hub's host) nor same-origin through a trusted proxy fits",
+    )
+    channel_keepalive: float = setting(
+        20.0, "seconds between keepalive comments on each open channel"
+    )
+    log_level: str = setting("INFO", "hub log level")
 
     @property
     def data_path(self) -> Path:
@@ -106,47 +172,16 @@ def _read_secret(path: Path) -> bytes:
         raise ConfigError(f"{path} is missing: run `exekra hub init`") from None
 
 
-def _coerce(name: str, typ: Any, raw: Any) -> Any:
-    try:
-        if typ in ("int", int):
-            return int(raw)
-        if typ in ("float", float):
-            return float(raw)
-        return str(raw)
-    except (TypeError, ValueError):
-        raise ConfigError(f"setting {name!r}: {raw!r} is not a valid {typ}") from None
-
-
 def load_settings(data_dir: str | None = None, **overrides: Any) -> Settings:
     """Build settings from defaults, ``hub-config.json``, the environment and ``overrides``."""
-    env = os.environ
-    base = Settings()
-    chosen_dir = data_dir or env.get("EXEKRA_DATA_DIR") or base.data_dir
-    values: dict[str, Any] = {"data_dir": str(Path(chosen_dir).expanduser())}
-    known = {f.name: f.type for f in fields(Settings)}
-    cfg_path = Path(values["data_dir"]) / CONFIG_FILE
-    if cfg_path.exists():
-        try:
-            file_values = json.loads(cfg_path.read_text())
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{cfg_path} is not valid JSON: {exc}") from None
-        if not isinstance(file_values, dict):
-            raise ConfigError(f"{cfg_path} must hold a JSON object")
-        for key, val in file_values.items():
-            if key not in known:
-                raise ConfigError(f"{cfg_path}: unknown setting {key!r}")
-            if key != "data_dir":
-                values[key] = _coerce(key, known[key], val)
-    for key, typ in known.items():
-        env_val = env.get("EXEKRA_" + key.upper())
-        if env_val is not None and key != "data_dir":
-            values[key] = _coerce(key, typ, env_val)
-    for key, val in overrides.items():
-        if key not in known:
-            raise ConfigError(f"unknown setting {key!r}")
-        if val is not None:
-            values[key] = val
-    return Settings(**values)
+    return loader.load(
+        Settings,
+        prefix="EXEKRA_",
+        file_name=CONFIG_FILE,
+        data_dir=data_dir,
+        overrides=overrides,
+        error=ConfigError,
+    )
 
 
 def write_secret_file(path: Path, content: bytes) -> bool:

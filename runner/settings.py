@@ -9,50 +9,124 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from workflows import settings as loader
+from workflows.settings import setting
 
 CONFIG_FILE = "runner-config.json"
 #: values of the ``script_sandbox`` setting
 SCRIPT_SANDBOX_MODES = ("auto", "require", "off")
 
 
-class RunnerConfigError(Exception):
+#: keys that ``runner-config.json`` files written by earlier versions hold (``connect`` writes
+#: every setting there is): accepted and ignored, so an upgraded runner still starts
+RETIRED = ("work_dir",)
+
+
+class RunnerConfigError(loader.SettingsError):
     pass
 
 
 @dataclass
 class RunnerSettings:
-    data_dir: str = field(default_factory=lambda: str(Path.home() / ".exekra-runner"))
-    hub_url: str = ""
-    machine_key: str = ""
-    heartbeat_interval: float = 30.0
-    poll_interval: float = 5.0
-    metrics_interval: float = 5.0
-    log_flush_interval: float = 1.0
-    log_batch_size: int = 200
-    auth_attempts: int = 5
-    backoff_initial: float = 1.0
-    backoff_max: float = 60.0
-    request_timeout: float = 30.0
-    #: seconds one artifact upload (screenshot, trace, file) may take before it is given up
-    artifact_timeout: float = 60.0
-    shutdown_grace: float = 20.0
-    execution_timeout: float = 0.0  # 0: none (the spec has no hard timeout)
-    log_level: str = "INFO"
-    #: keep the hub's wake-up channel open, so requested work starts at once (not at the next
-    #: poll); polling stays the fallback
-    wake_channel: bool = True
-    # issue 17: limits and isolation for activities (see README "Runner limits and isolation")
-    zip_max_extract_mb: float = 1024.0
-    zip_max_ratio: float = 200.0
-    script_sandbox: str = "auto"  # auto | require | off
+    """All runner settings: each one's default and meaning, the README's runner settings table."""
+
+    data_dir: str = setting(
+        factory=lambda: str(Path.home() / ".exekra-runner"),
+        meaning="`runner-config.json`, the rotating `runner.log`, the outbox of final reports, "
+        "`credentials.enc` and `secret.key` where no keyring exists, `runner.lock`",
+        shown="`~/.exekra-runner`",
+        path=True,
+    )
+    hub_url: str = setting("", "the hub's URL (written by `exekra runner connect`)")
+    machine_key: str = setting(
+        "",
+        "this runner's Machine Key, `FC-…` (written by `exekra runner connect`; the secret is "
+        "in the keyring or `credentials.enc`, never here)",
+    )
+    heartbeat_interval: float = setting(
+        30.0, "seconds between heartbeats (with CPU, memory and disk)"
+    )
+    poll_interval: float = setting(5.0, "seconds between polls for work while idle")
+    metrics_interval: float = setting(
+        5.0, "seconds between CPU and memory samples of a running execution"
+    )
+    log_flush_interval: float = setting(
+        1.0, "seconds between shipments of a running execution's log lines"
+    )
+    log_batch_size: int = setting(200, "most log lines in one shipment")
+    auth_attempts: int = setting(
+        5, "refused authentications (with exponential back-off) before `start` gives up"
+    )
+    backoff_initial: float = setting(
+        1.0,
+        "seconds of the first jittered back-off while the hub is away (and before re-opening "
+        "the wake-up channel)",
+    )
+    backoff_max: float = setting(60.0, "seconds of the longest back-off")
+    request_timeout: float = setting(30.0, "seconds one request to the hub may take")
+    artifact_timeout: float = setting(
+        60.0,
+        "seconds one artifact upload (screenshot, trace, file) may take before it is given up",
+    )
+    shutdown_grace: float = setting(
+        20.0,
+        "seconds `start` waits on SIGTERM / Ctrl-C for the running execution to stop and be "
+        "reported",
+    )
+    execution_timeout: float = setting(
+        0.0,
+        "seconds an execution may run before it fails as timed out",
+        shown="`0` (none)",
+    )
+    log_level: str = setting("INFO", "runner log level")
+    wake_channel: bool = setting(
+        True,
+        "keep the hub's wake-up channel open, so requested work starts at once (not at the next "
+        "poll); polling stays the fallback",
+    )
+    # issue 17: limits and isolation for activities
+    zip_max_extract_mb: float = setting(
+        1024.0,
+        "most data one `zip.extract` unpacks (declared sizes checked before writing, actual "
+        "bytes counted while writing)",
+    )
+    zip_max_ratio: float = setting(
+        200.0,
+        "highest compression ratio of an entry over 1 MiB (a zip bomb expands about 1000:1)",
+    )
+    script_sandbox: str = setting(
+        "auto",
+        "`auto`: scripts run in a bubblewrap sandbox where it works, with a warning in the "
+        "node's log where it does not; `require`: a script fails instead of running "
+        "unsandboxed; `off`: no sandbox",
+    )
     # browser automation (browser.* activities)
-    browser_headless: bool = True  # services have no desktop; browser.open's headless overrides
-    browser_executable: str = ""  # empty: a Playwright-installed browser, else one on PATH
-    browser_downloads: str = ""  # empty: <data_dir>/downloads
-    browser_timeout: float = 30.0  # seconds an action waits for its element (auto-wait)
+    browser_headless: bool = setting(
+        True,
+        "browsers start without a window (services have no desktop); `browser.open`'s "
+        "`headless` overrides it",
+    )
+    browser_executable: str = setting(
+        "",
+        "the browser to drive; empty: a browser Playwright installed, else `chromium`, "
+        "`google-chrome` or Edge found on the machine",
+        path=True,
+    )
+    browser_downloads: str = setting(
+        "",
+        "where `browser.download` saves files by default",
+        shown="(empty: `downloads` in the data folder)",
+        path=True,
+    )
+    browser_timeout: float = setting(
+        30.0,
+        "seconds an action waits for its element (auto-wait); a node's own `timeout` cuts it "
+        "shorter",
+    )
 
     @property
     def data_path(self) -> Path:
@@ -87,41 +161,14 @@ class RunnerSettings:
         return path
 
 
-def _convert(typ: str, raw: str) -> Any:
-    if typ == "float":
-        return float(raw)
-    if typ == "int":
-        return int(raw)
-    if typ == "bool":
-        lowered = raw.strip().lower()
-        if lowered not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
-            raise ValueError(raw)
-        return lowered in ("1", "true", "yes", "on")
-    return raw
-
-
 def load_runner_settings(data_dir: str | None = None, **overrides: Any) -> RunnerSettings:
-    env = os.environ
-    chosen = data_dir or env.get("EXEKRA_RUNNER_DATA_DIR") or RunnerSettings().data_dir
-    values: dict[str, Any] = {"data_dir": str(Path(chosen).expanduser())}
-    known = {f.name: f.type for f in fields(RunnerSettings)}
-    path = Path(values["data_dir"]) / CONFIG_FILE
-    if path.exists():
-        try:
-            stored = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            raise RunnerConfigError(f"{path} is not valid JSON: {exc}") from None
-        for key, val in stored.items():
-            if key in known and key != "data_dir":
-                values[key] = val
-    for key, typ in known.items():
-        raw = env.get("EXEKRA_RUNNER_" + key.upper())
-        if raw is not None and key != "data_dir":
-            try:
-                values[key] = _convert(typ, raw)
-            except ValueError:
-                raise RunnerConfigError(f"EXEKRA_RUNNER_{key.upper()}={raw!r} is invalid") from None
-    for key, val in overrides.items():
-        if val is not None:
-            values[key] = val
-    return RunnerSettings(**values)
+    """Build settings from defaults, ``runner-config.json``, the environment and ``overrides``."""
+    return loader.load(
+        RunnerSettings,
+        prefix="EXEKRA_RUNNER_",
+        file_name=CONFIG_FILE,
+        data_dir=data_dir,
+        overrides=overrides,
+        error=RunnerConfigError,
+        retired=RETIRED,
+    )
