@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from textual import on, work
@@ -27,6 +29,8 @@ from textual.widgets import (
     TextArea,
 )
 from textual.widgets.option_list import Option
+
+from .client import HubError
 
 CSS_PATH = "modals.tcss"
 
@@ -317,8 +321,6 @@ class FormModal(ModalScreen[Any]):
 
     @work(exclusive=True, group="form")
     async def _send(self, values: dict[str, Any]) -> None:
-        from .client import HubError
-
         assert self.submit is not None
         button = self.query_one("#submit", Button)
         button.disabled = True
@@ -485,9 +487,6 @@ class TextModal(ModalScreen[None]):
         )
 
     def action_save(self) -> None:
-        import os
-        from pathlib import Path
-
         if not self.save_as:
             return
         path = Path.cwd() / self.save_as

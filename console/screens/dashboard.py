@@ -10,6 +10,7 @@ from textual.containers import Grid, Vertical
 from textual.widgets import DataTable, Label, Sparkline, Static
 
 from .. import fmt
+from ..actions import open_execution
 from .base import HubScreen, hub_work
 
 HELP = """# Dashboard
@@ -102,6 +103,4 @@ class DashboardScreen(HubScreen):
             )
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        from .execution_detail import ExecutionDetailScreen
-
-        self.console.open(ExecutionDetailScreen(int(str(event.row_key.value))))
+        open_execution(self, str(event.row_key.value))

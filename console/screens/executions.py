@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.widgets import Static
 
 from .. import fmt
+from ..actions import open_execution
 from .base import TableScreen, hub_work
 
 HELP = """# Executions
@@ -68,11 +69,9 @@ class ExecutionsScreen(TableScreen):
         self.action_open()
 
     def action_open(self) -> None:
-        from .execution_detail import ExecutionDetailScreen
-
         item = self.selected()
         if item:
-            self.console.open(ExecutionDetailScreen(int(item["id"])))
+            open_execution(self, item["id"])
 
     def action_back(self) -> None:
         if self.workflow_id is not None:  # opened from a workflow's versions

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any, cast
 
 from textual import on, work
@@ -13,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Static
 
 from ..client import HubError, HubUnreachable
+from ..modals import Field, FieldError, FormModal
 from .base import Banner
 
 HELP = """# Sign in
@@ -85,10 +87,6 @@ class LoginScreen(Screen[None]):
 
     @work(exclusive=True, group="dialog")
     async def action_setup(self) -> None:
-        from pathlib import Path
-
-        from ..modals import Field, FieldError, FormModal
-
         app: Any = self.app
         fields = [
             Field("license", "License file (.lic) — empty if already activated"),

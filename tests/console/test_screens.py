@@ -500,14 +500,14 @@ class TestShell:
             await wait_screen(pilot, RunnersScreen)
 
     async def test_visit_every_page_and_back(self, make_app):
-        from console.app import PAGES, page_class
+        from console.app import PAGES
 
         app = make_app("ADMIN")
         async with app.run_test(size=(80, 24)) as pilot:
             await settle(pilot)
             for page in (*PAGES, *reversed(PAGES)):
                 await pilot.press(page.key)
-                await wait_screen(pilot, page_class(page))
+                await wait_screen(pilot, page.screen)
                 await settle(pilot)
                 assert not [n for n in app._notifications if n.severity == "error"], page
             assert len(app.screen_stack) == 2  # pages replace each other, they do not pile up
