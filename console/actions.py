@@ -1,4 +1,5 @@
-"""The flows more than one page starts: open a run, open the graph editor, run a workflow now.
+"""The flows more than one page starts: open a run, open the graph editor, run a workflow now,
+activate a license file.
 
 They live here, not in the page that happened to have them first, so pages import them without
 importing each other (``tests/console/test_imports.py`` keeps the console's imports acyclic).
@@ -8,9 +9,10 @@ Each takes the page it was started from: its hub client, its notifications, its 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
-from .client import HubError
+from .client import HubClient, HubError
 from .modals import Field, FormModal, PickModal
 from .screens.base import HubScreen
 from .screens.editor import EditorScreen
@@ -29,6 +31,23 @@ async def open_editor(screen: HubScreen, wf: dict[str, Any], number: int | None 
     if number:
         graph = (await screen.api.version(wf["id"], number))["graph"]
     screen.console.open(EditorScreen(wf, graph, number))
+
+
+class UnreadableFile(Exception):
+    """A file the user named cannot be read; the message says which one and why."""
+
+
+async def activate_license_file(api: HubClient, value: str) -> dict[str, Any]:
+    """Activate (or renew) the hub's license from the ``.lic`` file at ``value`` (``~`` is
+    expanded); the hub's answer is its new license state. The first-run setup and the License
+    page both start it."""
+    path = Path(value).expanduser()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise UnreadableFile(f"cannot read {path}: {reason}") from None
+    return await api.activate_license(text)
 
 
 # -- run now: the inputs the published version declares ------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any, cast
 
 from textual import on, work
@@ -13,6 +12,7 @@ from textual.containers import Center, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Static
 
+from ..actions import UnreadableFile, activate_license_file
 from ..client import HubError, HubUnreachable
 from ..modals import Field, FieldError, FormModal
 from .base import Banner
@@ -99,15 +99,10 @@ class LoginScreen(Screen[None]):
         async def set_up(values: dict[str, Any]) -> dict[str, Any]:
             # the form stays open on any refusal, with the message beside its field
             if values.get("license") and not activated:
-                path = Path(values["license"]).expanduser()
                 try:
-                    text = path.read_text(encoding="utf-8")
-                except (OSError, UnicodeDecodeError) as exc:
-                    raise FieldError(
-                        f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}", "license"
-                    ) from None
-                try:
-                    state = await app.client.activate_license(text)
+                    state = await activate_license_file(app.client, values["license"])
+                except UnreadableFile as exc:
+                    raise FieldError(str(exc), "license") from None
                 except HubError as exc:
                     raise FieldError(exc.description or str(exc), "license") from None
                 activated.update(state)

@@ -6,11 +6,11 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
 from rich.markup import escape
 from textual.binding import Binding
 
 from .. import fmt
+from ..client import HubClient, HubError
 from ..modals import ConfirmModal, Field, FormModal, TextModal
 from .base import TableScreen, hub_work
 
@@ -23,23 +23,36 @@ disables, `w` shows a webhook's URL, `delete` removes."""
 TYPES = [("Schedule (cron)", "SCHEDULE"), ("Webhook", "WEBHOOK"), ("Manual", "MANUAL")]
 
 
-def cron_preview(values: dict[str, Any], count: int = 5) -> str:
-    """The next fire times of the form's cron expression, computed as the user types."""
+async def cron_preview(api: HubClient, values: dict[str, Any], count: int = 5) -> str:
+    """The next fire times of the form's cron expression, as the hub computes them (its cron
+    dialect, time zones and DST rules are the ones that will fire the trigger)."""
     if values.get("type") != "SCHEDULE":
         return "[dim]webhook and manual triggers have no schedule[/]"
     expr = (values.get("cron") or "").strip()
     if not expr:
         return "[dim]type a cron expression: minute hour day month weekday (e.g. 0 7 * * 1-5)[/]"
+    zone = (values.get("timezone") or "UTC").strip() or "UTC"
     try:
-        zone = ZoneInfo((values.get("timezone") or "UTC").strip() or "UTC")
+        answer = await api.cron_preview(expr, zone, count)
+    except HubError as exc:
+        reason = escape(exc.description or str(exc))
+        if exc.code == "invalid_cron":
+            return f"[red]not a valid cron expression: {reason}[/]"
+        if exc.code == "invalid_timezone":
+            return f"[red]{reason}[/]"
+        return f"[yellow]no preview: {reason}[/]"
+    lines = [wall_time(item["local"], answer.get("timezone") or zone) for item in answer["items"]]
+    return "next: " + "\n      ".join(lines) if lines else "[yellow]this schedule never fires[/]"
+
+
+def wall_time(local: str, zone: str) -> str:
+    """``Mon 2025-03-31 07:00 CEST``: one fire time the hub sent (ISO 8601 with its offset)."""
+    when = dt.datetime.fromisoformat(local)
+    try:
+        when = when.astimezone(ZoneInfo(zone))  # the zone's abbreviation, not only its offset
     except (ZoneInfoNotFoundError, ValueError):
-        return f"[red]unknown time zone {escape(str(values.get('timezone')))}[/]"
-    if not croniter.is_valid(expr):
-        return f"[red]not a valid cron expression: {escape(expr)}[/]"
-    it = croniter(expr, dt.datetime.now(zone))
-    times = [it.get_next(dt.datetime) for _ in range(count)]
-    lines = [t.strftime("%a %Y-%m-%d %H:%M %Z") for t in times]
-    return "next: " + "\n      ".join(lines)
+        pass
+    return when.strftime("%a %Y-%m-%d %H:%M %Z")
 
 
 class TriggersScreen(TableScreen):
@@ -122,7 +135,12 @@ class TriggersScreen(TableScreen):
             self.notify("create a workflow first", severity="warning")
             return
         self.app.push_screen(
-            FormModal("New trigger", self.fields(None), preview=cron_preview, submit=self._create),
+            FormModal(
+                "New trigger",
+                self.fields(None),
+                preview=lambda values: cron_preview(self.api, values),
+                submit=self._create,
+            ),
             self.created,
         )
 
@@ -150,8 +168,8 @@ class TriggersScreen(TableScreen):
         t = self.selected()
         if t:
 
-            def preview(values: dict[str, Any]) -> str:
-                return cron_preview({**values, "type": t["type"]})
+            async def preview(values: dict[str, Any]) -> str:
+                return await cron_preview(self.api, {**values, "type": t["type"]})
 
             async def save(values: dict[str, Any]) -> dict[str, Any]:
                 changes = {k: v for k, v in values.items() if v != t.get(k)}
