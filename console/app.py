@@ -13,6 +13,8 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
 
+from workflows.statuses import LicenseStatus
+
 from .client import HubClient, HubError, HubUnreachable, NotAuthenticated, RateLimited
 from .modals import HelpModal
 from .screens.audit import AuditScreen
@@ -29,6 +31,8 @@ from .screens.workflows import WorkflowsScreen
 from .session import SessionStore
 
 ROLES = {"OPERATOR": 1, "DEVELOPER": 2, "ADMIN": 3}
+#: the license states under which the hub refuses executions
+REFUSING = frozenset(s for s in LicenseStatus if not s.runnable)
 
 
 @dataclass(frozen=True)
@@ -249,11 +253,11 @@ class ExekraConsole(App[None]):
         self.license_state = state
         status = state.get("status")
         expires = (state.get("expires_at") or "")[:10]
-        if status == "GRACE_PERIOD":
+        if status == LicenseStatus.GRACE_PERIOD:
             self._license_banner = (
                 f"⚠ License expired {expires} — grace period: renew it on the License screen (8)"
             )
-        elif status in ("EXPIRED", "INVALID", "UNLICENSED"):
+        elif status in REFUSING:
             self._license_banner = (
                 f"⛔ License {status.lower()} — executions are refused; upload a license (8)"
             )
@@ -267,7 +271,9 @@ class ExekraConsole(App[None]):
             self.banner = self._conn_banner
         elif self._license_banner:
             self.banner_severity = (
-                "warning" if self.license_state.get("status") == "GRACE_PERIOD" else "error"
+                "warning"
+                if self.license_state.get("status") == LicenseStatus.GRACE_PERIOD
+                else "error"
             )
             self.banner = self._license_banner
         else:

@@ -21,8 +21,6 @@ from ..client import HubClient, HubError
 if TYPE_CHECKING:
     from ..app import ExekraConsole
 
-ROLES = {"OPERATOR": 1, "DEVELOPER": 2, "ADMIN": 3}
-
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 

@@ -12,6 +12,8 @@ from textual.containers import Center, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Static
 
+from workflows.statuses import LicenseStatus
+
 from ..actions import UnreadableFile, activate_license_file
 from ..client import HubError, HubUnreachable
 from ..modals import Field, FieldError, FormModal
@@ -79,7 +81,7 @@ class LoginScreen(Screen[None]):
             state = await app.client.license()
         except HubError:
             return
-        if state.get("status") == "UNLICENSED":
+        if state.get("status") == LicenseStatus.UNLICENSED:
             self.message = "This hub has no license yet: press F2 for the first-run setup."
             label = self.query_one("#login-message", Static)
             label.update(self.message)

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from rich.markup import escape
 from textual.binding import Binding
 
+from workflows.statuses import TriggerType
+
 from .. import fmt
 from ..client import HubClient, HubError
 from ..modals import ConfirmModal, Field, FormModal, TextModal
@@ -20,13 +22,19 @@ times are previewed as you type), **WEBHOOK** (a URL that other systems POST to;
 secret the body must be signed) and **MANUAL**. `n` new, `e` edit, `space` enables or
 disables, `w` shows a webhook's URL, `delete` removes."""
 
-TYPES = [("Schedule (cron)", "SCHEDULE"), ("Webhook", "WEBHOOK"), ("Manual", "MANUAL")]
+#: the hub's third trigger type; workflows.statuses.TriggerType does not name it yet
+MANUAL = "MANUAL"
+TYPES: list[tuple[str, str]] = [
+    ("Schedule (cron)", TriggerType.SCHEDULE),
+    ("Webhook", TriggerType.WEBHOOK),
+    ("Manual", MANUAL),
+]
 
 
 async def cron_preview(api: HubClient, values: dict[str, Any], count: int = 5) -> str:
     """The next fire times of the form's cron expression, as the hub computes them (its cron
     dialect, time zones and DST rules are the ones that will fire the trigger)."""
-    if values.get("type") != "SCHEDULE":
+    if values.get("type") != TriggerType.SCHEDULE:
         return "[dim]webhook and manual triggers have no schedule[/]"
     expr = (values.get("cron") or "").strip()
     if not expr:
@@ -85,7 +93,7 @@ class TriggersScreen(TableScreen):
 
     def row(self, item: dict[str, Any]) -> tuple[Any, ...]:
         where = item.get("url") or ""
-        if item["type"] == "SCHEDULE":
+        if item["type"] == TriggerType.SCHEDULE:
             where = f"{item.get('cron')} ({item.get('timezone') or 'UTC'})"
         return (
             str(item["id"]),
@@ -111,7 +119,7 @@ class TriggersScreen(TableScreen):
                 "priority", "Priority (higher runs first)", kind="int", value=t.get("priority", 0)
             ),
         ]
-        if t.get("type") == "WEBHOOK":
+        if t.get("type") == TriggerType.WEBHOOK:
             fields.append(
                 Field(
                     "webhook_secret",
@@ -124,7 +132,12 @@ class TriggersScreen(TableScreen):
             fields[0:0] = [
                 Field("workflow_id", "Workflow", kind="select", choices=wf_choices, required=True),
                 Field(
-                    "type", "Type", kind="select", choices=TYPES, value="SCHEDULE", required=True
+                    "type",
+                    "Type",
+                    kind="select",
+                    choices=TYPES,
+                    value=TriggerType.SCHEDULE,
+                    required=True,
                 ),
             ]
             fields.append(Field("webhook_secret", "Webhook secret (optional)", kind="password"))
@@ -147,7 +160,7 @@ class TriggersScreen(TableScreen):
     async def _create(self, values: dict[str, Any]) -> dict[str, Any]:
         """Saved while the form is open: a refusal keeps what was typed, beside its field."""
         body = {k: v for k, v in values.items() if v not in ("", None)}
-        if body.get("type") != "SCHEDULE":
+        if body.get("type") != TriggerType.SCHEDULE:
             body.pop("cron", None)
             body.pop("timezone", None)
         created: dict[str, Any] = await self.api.create_trigger(body)
@@ -175,7 +188,7 @@ class TriggersScreen(TableScreen):
                 changes = {k: v for k, v in values.items() if v != t.get(k)}
                 if not changes.get("webhook_secret"):
                     changes.pop("webhook_secret", None)
-                if t["type"] != "SCHEDULE":
+                if t["type"] != TriggerType.SCHEDULE:
                     changes.pop("cron", None)
                     changes.pop("timezone", None)
                 if changes:
