@@ -54,3 +54,22 @@ async def test_a_failing_preview_says_why() -> None:
     form = FormModal("Schedule", [Field("cron", "Cron")], preview=preview)
     async with FormApp(form).run_test():
         await shown(form, "[boom]")
+
+
+async def test_a_form_closed_while_waiting_is_left_alone() -> None:
+    asked: list[str] = []
+
+    async def preview(values: dict[str, Any]) -> str:
+        asked.append(values["cron"])
+        await asyncio.sleep(0.3)  # still asking when the form closes
+        return "late"
+
+    form = FormModal("Schedule", [Field("cron", "Cron")], preview=preview)
+    app = FormApp(form)
+    async with app.run_test() as pilot:
+        await pilot.press("1")
+        await pilot.pause(form.PREVIEW_DELAY + 0.1)  # asked, not answered yet
+        await pilot.press("escape")
+        await pilot.pause(form.PREVIEW_DELAY + 0.5)
+        assert not form.is_attached and app.return_code is None  # closed, the app runs on
+    assert "1" in asked
