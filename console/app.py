@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -14,10 +13,26 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
 
+from workflows.statuses import LicenseStatus
+
 from .client import HubClient, HubError, HubUnreachable, NotAuthenticated, RateLimited
+from .modals import HelpModal
+from .screens.audit import AuditScreen
+from .screens.base import HubScreen
+from .screens.credentials import CredentialsScreen
+from .screens.dashboard import DashboardScreen
+from .screens.executions import ExecutionsScreen
+from .screens.license import LicenseScreen
+from .screens.login import LoginScreen
+from .screens.runners import RunnersScreen
+from .screens.triggers import TriggersScreen
+from .screens.users import UsersScreen
+from .screens.workflows import WorkflowsScreen
 from .session import SessionStore
 
 ROLES = {"OPERATOR": 1, "DEVELOPER": 2, "ADMIN": 3}
+#: the license states under which the hub refuses executions
+REFUSING = frozenset(s for s in LicenseStatus if not s.runnable)
 
 
 @dataclass(frozen=True)
@@ -25,26 +40,21 @@ class Page:
     name: str
     key: str
     title: str
-    target: str  # "module:Class" under console.screens
+    screen: type[HubScreen]
     role: str = "OPERATOR"
 
 
 PAGES: tuple[Page, ...] = (
-    Page("dashboard", "1", "Dashboard", "dashboard:DashboardScreen"),
-    Page("workflows", "2", "Workflows", "workflows:WorkflowsScreen"),
-    Page("executions", "3", "Executions", "executions:ExecutionsScreen"),
-    Page("runners", "4", "Runners", "runners:RunnersScreen"),
-    Page("triggers", "5", "Triggers", "triggers:TriggersScreen"),
-    Page("credentials", "6", "Credentials", "credentials:CredentialsScreen", "DEVELOPER"),
-    Page("users", "7", "Users", "users:UsersScreen", "ADMIN"),
-    Page("license", "8", "License", "license:LicenseScreen"),
-    Page("audit", "9", "Audit log", "audit:AuditScreen", "ADMIN"),
+    Page("dashboard", "1", "Dashboard", DashboardScreen),
+    Page("workflows", "2", "Workflows", WorkflowsScreen),
+    Page("executions", "3", "Executions", ExecutionsScreen),
+    Page("runners", "4", "Runners", RunnersScreen),
+    Page("triggers", "5", "Triggers", TriggersScreen),
+    Page("credentials", "6", "Credentials", CredentialsScreen, "DEVELOPER"),
+    Page("users", "7", "Users", UsersScreen, "ADMIN"),
+    Page("license", "8", "License", LicenseScreen),
+    Page("audit", "9", "Audit log", AuditScreen, "ADMIN"),
 )
-
-
-def page_class(page: Page) -> type[Screen[Any]]:
-    module, cls = page.target.split(":")
-    return getattr(importlib.import_module(f"console.screens.{module}"), cls)
 
 
 class ExekraConsole(App[None]):
@@ -108,16 +118,12 @@ class ExekraConsole(App[None]):
         await self.signed_in(user)
 
     def show_login(self, message: str = "") -> None:
-        from .screens.login import LoginScreen
-
         if isinstance(self.screen, LoginScreen):
             return
         self.push_screen(LoginScreen(message))
 
     async def signed_in(self, user: dict[str, Any], *, resumed: bool = False) -> None:
         """After a login (or a valid stored token): remember the user, open the dashboard."""
-        from .screens.login import LoginScreen
-
         self.user = user
         self._conn_banner = ""
         self._set_banner()
@@ -132,7 +138,7 @@ class ExekraConsole(App[None]):
             return
         while len(self.screen_stack) > 1:
             await self.pop_screen()
-        await self.push_screen(page_class(PAGES[0])())
+        await self.push_screen(PAGES[0].screen())
 
     @work(exclusive=True, group="session")
     async def sign_out(self) -> None:
@@ -155,8 +161,6 @@ class ExekraConsole(App[None]):
         await self.navigate(name)
 
     async def navigate(self, name: str) -> None:
-        from .screens.login import LoginScreen
-
         if self.user is None or isinstance(self.screen, LoginScreen):
             return
         page = next((p for p in PAGES if p.name == name), None)
@@ -167,9 +171,9 @@ class ExekraConsole(App[None]):
             return
         while len(self.screen_stack) > 2:
             await self.pop_screen()
-        if self.screen.__class__ is page_class(page):
+        if self.screen.__class__ is page.screen:
             return
-        await self.switch_screen(page_class(page)())
+        await self.switch_screen(page.screen())
 
     def open(self, screen: Screen[Any]) -> None:
         """Open a detail screen over the current page (escape comes back)."""
@@ -188,8 +192,6 @@ class ExekraConsole(App[None]):
         yield from super().get_system_commands(screen)
 
     def action_help(self) -> None:
-        from .modals import HelpModal
-
         if isinstance(self.screen, HelpModal):
             return
         self.push_screen(HelpModal(self.screen))
@@ -251,11 +253,11 @@ class ExekraConsole(App[None]):
         self.license_state = state
         status = state.get("status")
         expires = (state.get("expires_at") or "")[:10]
-        if status == "GRACE_PERIOD":
+        if status == LicenseStatus.GRACE_PERIOD:
             self._license_banner = (
                 f"⚠ License expired {expires} — grace period: renew it on the License screen (8)"
             )
-        elif status in ("EXPIRED", "INVALID", "UNLICENSED"):
+        elif status in REFUSING:
             self._license_banner = (
                 f"⛔ License {status.lower()} — executions are refused; upload a license (8)"
             )
@@ -269,7 +271,9 @@ class ExekraConsole(App[None]):
             self.banner = self._conn_banner
         elif self._license_banner:
             self.banner_severity = (
-                "warning" if self.license_state.get("status") == "GRACE_PERIOD" else "error"
+                "warning"
+                if self.license_state.get("status") == LicenseStatus.GRACE_PERIOD
+                else "error"
             )
             self.banner = self._license_banner
         else:

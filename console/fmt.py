@@ -6,25 +6,32 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from workflows.statuses import (
+    ACTIVE_EXECUTION_STATUSES,
+    FINAL_EXECUTION_STATUSES,
+    ExecutionStatus,
+    LicenseStatus,
+    RunnerStatus,
+)
+
 BARS = "▁▂▃▄▅▆▇█"
 
-STATUS_STYLE = {
-    "COMPLETED": "green",
-    "ONLINE": "green",
-    "IDLE": "green",
-    "ACTIVE": "green",
-    "RUNNING": "cyan",
-    "BUSY": "cyan",
-    "ASSIGNED": "cyan",
-    "QUEUED": "yellow",
-    "GRACE_PERIOD": "yellow",
-    "STOPPED": "magenta",
-    "FAILED": "red",
-    "OFFLINE": "red",
-    "EXPIRED": "red",
-    "INVALID": "red",
-    "UNLICENSED": "red",
-    "DISABLED": "dim",
+#: the colour of each status word (executions, runners, the license)
+STATUS_STYLE: dict[str, str] = {
+    ExecutionStatus.COMPLETED: "green",
+    RunnerStatus.ONLINE: "green",
+    LicenseStatus.ACTIVE: "green",
+    ExecutionStatus.RUNNING: "cyan",
+    RunnerStatus.BUSY: "cyan",
+    ExecutionStatus.ASSIGNED: "cyan",
+    ExecutionStatus.QUEUED: "yellow",
+    LicenseStatus.GRACE_PERIOD: "yellow",
+    ExecutionStatus.STOPPED: "magenta",
+    ExecutionStatus.FAILED: "red",
+    RunnerStatus.OFFLINE: "red",
+    LicenseStatus.EXPIRED: "red",
+    LicenseStatus.INVALID: "red",
+    LicenseStatus.UNLICENSED: "red",
 }
 
 
@@ -112,20 +119,20 @@ def duration(seconds: Any) -> str:
     return f"{hours}h {minutes:02d}m"
 
 
-#: the execution statuses a stop can still change
-STOPPABLE = frozenset({"QUEUED", "ASSIGNED", "RUNNING"})
+#: the execution statuses not final yet: a stop still changes them, the log may still grow
+UNFINISHED = frozenset(ExecutionStatus) - FINAL_EXECUTION_STATUSES
 
 
 def can_stop(execution: dict[str, Any] | None) -> bool:
-    return bool(execution) and execution.get("status") in STOPPABLE  # type: ignore[union-attr]
+    return (execution or {}).get("status") in UNFINISHED
 
 
 def stop_outcome(execution_id: Any, answer: dict[str, Any]) -> str:
     """What a stop did, in words: stopped at once, or asked of the runner."""
     state = str(answer.get("status") or "")
-    if state == "STOPPED":
+    if state == ExecutionStatus.STOPPED:
         return f"execution {execution_id} stopped"
-    if answer.get("stop_requested") or state in ("ASSIGNED", "RUNNING"):
+    if answer.get("stop_requested") or state in ACTIVE_EXECUTION_STATUSES:
         return f"execution {execution_id}: stop requested — its runner stops it within seconds"
     return f"execution {execution_id} is {state.lower() or 'finished'}: nothing to stop"
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,6 +18,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.fuzzy import Matcher
 from textual.screen import ModalScreen, Screen
 from textual.suggester import Suggester
+from textual.timer import Timer
 from textual.widgets import (
     Button,
     Input,
@@ -27,6 +31,8 @@ from textual.widgets import (
     TextArea,
 )
 from textual.widgets.option_list import Option
+
+from .client import HubError
 
 CSS_PATH = "modals.tcss"
 
@@ -110,7 +116,13 @@ class FormModal(ModalScreen[Any]):
     open: a hub error (or :class:`FieldError`) is shown beside the field it names — or above
     the form — and everything typed is kept; on success the form dismisses with what
     ``submit`` returned.
+
+    With ``preview`` (an async function of the raw values, returning Rich markup), a line under
+    the fields shows its answer, asked again ``PREVIEW_DELAY`` seconds after the typing stops
+    (it may ask the hub, which allows 100 requests a minute).
     """
+
+    PREVIEW_DELAY = 0.4
 
     CSS_PATH = CSS_PATH
     BINDINGS = [
@@ -123,7 +135,7 @@ class FormModal(ModalScreen[Any]):
         title: str,
         fields: Sequence[Field],
         *,
-        preview: Callable[[dict[str, Any]], str] | None = None,
+        preview: Callable[[dict[str, Any]], Awaitable[str]] | None = None,
         submit_label: str = "Save",
         submit: Callable[[dict[str, Any]], Awaitable[Any]] | None = None,
     ) -> None:
@@ -133,6 +145,7 @@ class FormModal(ModalScreen[Any]):
         self.preview = preview
         self.submit_label = submit_label
         self.submit = submit
+        self._preview_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -200,7 +213,8 @@ class FormModal(ModalScreen[Any]):
             hidden.display = False
         if self.fields:
             self.query_one(f"#f-{self.fields[0].name}").focus()
-        self._update_preview()
+        if self.preview is not None:
+            self._show_preview(self.raw_values())
 
     # -- errors beside their fields ---------------------------------------------------------
     def clear_errors(self) -> None:
@@ -252,11 +266,22 @@ class FormModal(ModalScreen[Any]):
     @on(Select.Changed)
     @on(TextArea.Changed)
     def _update_preview(self) -> None:
-        if self.preview is not None:
-            try:
-                text = self.preview(self.raw_values())
-            except Exception as exc:  # noqa: BLE001 - a preview never breaks the form
-                text = f"[red]{exc}[/]"
+        if self.preview is None:
+            return
+        if self._preview_timer is not None:
+            self._preview_timer.stop()
+        self._preview_timer = self.set_timer(
+            self.PREVIEW_DELAY, lambda: self._show_preview(self.raw_values())
+        )
+
+    @work(exclusive=True, group="preview")
+    async def _show_preview(self, values: dict[str, Any]) -> None:
+        assert self.preview is not None
+        try:
+            text = await self.preview(values)
+        except Exception as exc:  # noqa: BLE001 - a preview never breaks the form
+            text = f"[red]{escape(str(exc))}[/]"
+        if self.is_attached:  # the form may have closed while the hub answered
             self.query_one("#preview", Static).update(text)
 
     def raw_values(self) -> dict[str, Any]:
@@ -317,8 +342,6 @@ class FormModal(ModalScreen[Any]):
 
     @work(exclusive=True, group="form")
     async def _send(self, values: dict[str, Any]) -> None:
-        from .client import HubError
-
         assert self.submit is not None
         button = self.query_one("#submit", Button)
         button.disabled = True
@@ -485,9 +508,6 @@ class TextModal(ModalScreen[None]):
         )
 
     def action_save(self) -> None:
-        import os
-        from pathlib import Path
-
         if not self.save_as:
             return
         path = Path.cwd() / self.save_as

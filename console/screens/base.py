@@ -6,6 +6,7 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,14 +14,12 @@ from textual.css.query import NoMatches
 from textual.dom import NoScreen
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from ..client import HubClient, HubError
 
 if TYPE_CHECKING:
     from ..app import ExekraConsole
-
-ROLES = {"OPERATOR": 1, "DEVELOPER": 2, "ADMIN": 3}
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
@@ -178,8 +177,6 @@ class TableScreen(HubScreen):
         self.sort_reverse = False
 
     def body(self) -> ComposeResult:
-        from textual.widgets import DataTable
-
         yield from self.toolbar()
         yield FilterInput(placeholder="/ filter · esc leaves it", id="filter", classes="filter")
         yield DataTable(id="table", cursor_type="row", zebra_stripes=True)
@@ -188,8 +185,6 @@ class TableScreen(HubScreen):
         yield from ()
 
     def on_mount(self) -> None:
-        from textual.widgets import DataTable
-
         table = self.query_one("#table", DataTable)
         for col in self.COLUMNS:
             table.add_column(col, key=col)
@@ -226,9 +221,6 @@ class TableScreen(HubScreen):
         return (value is None, value if isinstance(value, int | float) else str(value or ""))
 
     def show(self) -> None:
-        from rich.text import Text
-        from textual.widgets import DataTable, Input
-
         table = self.query_one("#table", DataTable)
         wanted = self.query_one("#filter", Input).value.strip().lower()
         keep = table.cursor_row
@@ -251,8 +243,6 @@ class TableScreen(HubScreen):
         table.refresh()
 
     def selected(self) -> dict[str, Any] | None:
-        from textual.widgets import DataTable
-
         table = self.query_one("#table", DataTable)
         if not table.row_count:
             return None

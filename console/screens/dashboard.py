@@ -9,16 +9,16 @@ from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
 from textual.widgets import DataTable, Label, Sparkline, Static
 
+from workflows.statuses import ExecutionStatus, RunnerStatus
+
 from .. import fmt
+from ..actions import open_execution
 from .base import HubScreen, hub_work
 
 HELP = """# Dashboard
 The state of the platform at a glance, refreshed every 10 seconds: executions by status,
 runners by status, executions per hour over the last day, and the latest failures.
 Go anywhere with the number keys (1–9) or the command palette (`ctrl+p`)."""
-
-EXEC_STATES = ("QUEUED", "ASSIGNED", "RUNNING", "COMPLETED", "FAILED", "STOPPED")
-RUNNER_STATES = ("ONLINE", "BUSY", "OFFLINE")
 
 
 def counts(value: Any) -> dict[str, int]:
@@ -73,13 +73,14 @@ class DashboardScreen(HubScreen):
     @hub_work(exclusive=True, group="load", loading="#cards")
     async def load(self) -> None:
         summary = await self.api.summary()
-        failed = await self.api.executions(status="FAILED", limit=8)
+        failed = await self.api.executions(status=ExecutionStatus.FAILED, limit=8)
         execs = counts(summary.get("executions_by_status", summary.get("executions")))
         runners = counts(summary.get("runners_by_status", summary.get("runners")))
         self.query_one("#exec-counts", Static).update(
-            "\n".join(f"{fmt.status(f'{s:<10}')} {execs.get(s, 0):>5}" for s in EXEC_STATES)
+            "\n".join(f"{fmt.status(f'{s:<10}')} {execs.get(s, 0):>5}" for s in ExecutionStatus)
         )
-        runner_states = list(RUNNER_STATES) + [s for s in runners if s not in RUNNER_STATES]
+        known = list(RunnerStatus)  # then any status a newer hub reports
+        runner_states = known + [s for s in runners if s not in known]
         self.query_one("#runner-counts", Static).update(
             "\n".join(f"{fmt.status(f'{s:<10}')} {runners.get(s, 0):>5}" for s in runner_states)
         )
@@ -102,6 +103,4 @@ class DashboardScreen(HubScreen):
             )
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        from .execution_detail import ExecutionDetailScreen
-
-        self.console.open(ExecutionDetailScreen(int(str(event.row_key.value))))
+        open_execution(self, str(event.row_key.value))

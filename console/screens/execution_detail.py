@@ -13,6 +13,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, RichLog, Static
 
+from workflows.statuses import ACTIVE_EXECUTION_STATUSES, ExecutionStatus
+
 from .. import fmt
 from ..modals import Field, FormModal
 from .base import HubScreen, hub_work
@@ -28,7 +30,6 @@ your Downloads folder, or the current folder). When a browser node found an elem
 fingerprint after every selector broke, the summary counts the **selector repairs**; `p`
 (DEVELOPER) saves them as a new draft version of the workflow, for review and publishing."""
 
-LIVE = ("QUEUED", "ASSIGNED", "RUNNING")
 LEVEL_STYLE = {"error": "red", "warning": "yellow", "debug": "dim"}
 
 
@@ -70,9 +71,9 @@ class ExecutionDetailScreen(HubScreen):
         # the log tails every second while it runs; a queued one is looked at every 5 s
         self.ticks += 1
         status = self.execution.get("status")
-        if not self.is_current or status not in LIVE:
+        if not self.is_current or status not in fmt.UNFINISHED:
             return
-        if status in ("RUNNING", "ASSIGNED"):
+        if status in ACTIVE_EXECUTION_STATUSES:
             # logs every second, the record every 3 s: ~80 requests a minute (limit: 100)
             self.load(with_record=self.ticks % 3 == 0)
         elif self.ticks % 5 == 0:
@@ -133,7 +134,7 @@ class ExecutionDetailScreen(HubScreen):
         self.query_one("#summary", Static).update("\n".join(rows))
         waiting = self.query_one("#waiting", Static)
         reason = ex.get("pending_reason")
-        if ex["status"] == "QUEUED" and reason:
+        if ex["status"] == ExecutionStatus.QUEUED and reason:
             message = reason.get("message") if isinstance(reason, dict) else str(reason)
             ahead = reason.get("ahead") if isinstance(reason, dict) else None
             extra = f" ({ahead} ahead in the queue)" if ahead else ""

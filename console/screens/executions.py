@@ -8,7 +8,10 @@ from rich.markup import escape
 from textual.binding import Binding
 from textual.widgets import Static
 
+from workflows.statuses import ExecutionStatus
+
 from .. import fmt
+from ..actions import open_execution
 from .base import TableScreen, hub_work
 
 HELP = """# Executions
@@ -16,7 +19,8 @@ Every run, newest first, refreshed every 5 seconds. `f` cycles the status filter
 queued, running, completed, failed, stopped); `/` filters by text. `enter` opens the run:
 its live log, metrics, error and failing node, or why it is still waiting. `s` stops it."""
 
-STATUSES = (None, "QUEUED", "ASSIGNED", "RUNNING", "COMPLETED", "FAILED", "STOPPED")
+#: the status filter ``f`` cycles through (None: all)
+STATUSES: tuple[ExecutionStatus | None, ...] = (None, *ExecutionStatus)
 
 
 class ExecutionsScreen(TableScreen):
@@ -68,11 +72,9 @@ class ExecutionsScreen(TableScreen):
         self.action_open()
 
     def action_open(self) -> None:
-        from .execution_detail import ExecutionDetailScreen
-
         item = self.selected()
         if item:
-            self.console.open(ExecutionDetailScreen(int(item["id"])))
+            open_execution(self, item["id"])
 
     def action_back(self) -> None:
         if self.workflow_id is not None:  # opened from a workflow's versions

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from rich.markup import escape
@@ -12,6 +11,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from .. import fmt
+from ..actions import UnreadableFile, activate_license_file
 from ..modals import Field, FormModal
 from .base import HubScreen, hub_work
 
@@ -71,13 +71,11 @@ class LicenseScreen(HubScreen):
     async def upload(self, values: dict[str, Any] | None) -> None:
         if not values:
             return
-        path = Path(values["path"]).expanduser()
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            self.notify(f"cannot read {path}: {exc}", severity="error")
+            state = await activate_license_file(self.api, values["path"])
+        except UnreadableFile as exc:
+            self.notify(str(exc), severity="error")
             return
-        state = await self.api.activate_license(text)
         self.console.set_license(state)
         self.show(state)
         self.notify(f"license {state.get('status')} until {fmt.when(state.get('expires_at'))}")

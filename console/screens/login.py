@@ -12,7 +12,11 @@ from textual.containers import Center, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Static
 
+from workflows.statuses import LicenseStatus
+
+from ..actions import UnreadableFile, activate_license_file
 from ..client import HubError, HubUnreachable
+from ..modals import Field, FieldError, FormModal
 from .base import Banner
 
 HELP = """# Sign in
@@ -77,7 +81,7 @@ class LoginScreen(Screen[None]):
             state = await app.client.license()
         except HubError:
             return
-        if state.get("status") == "UNLICENSED":
+        if state.get("status") == LicenseStatus.UNLICENSED:
             self.message = "This hub has no license yet: press F2 for the first-run setup."
             label = self.query_one("#login-message", Static)
             label.update(self.message)
@@ -85,10 +89,6 @@ class LoginScreen(Screen[None]):
 
     @work(exclusive=True, group="dialog")
     async def action_setup(self) -> None:
-        from pathlib import Path
-
-        from ..modals import Field, FieldError, FormModal
-
         app: Any = self.app
         fields = [
             Field("license", "License file (.lic) — empty if already activated"),
@@ -101,15 +101,10 @@ class LoginScreen(Screen[None]):
         async def set_up(values: dict[str, Any]) -> dict[str, Any]:
             # the form stays open on any refusal, with the message beside its field
             if values.get("license") and not activated:
-                path = Path(values["license"]).expanduser()
                 try:
-                    text = path.read_text(encoding="utf-8")
-                except (OSError, UnicodeDecodeError) as exc:
-                    raise FieldError(
-                        f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}", "license"
-                    ) from None
-                try:
-                    state = await app.client.activate_license(text)
+                    state = await activate_license_file(app.client, values["license"])
+                except UnreadableFile as exc:
+                    raise FieldError(str(exc), "license") from None
                 except HubError as exc:
                     raise FieldError(exc.description or str(exc), "license") from None
                 activated.update(state)

@@ -12,6 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Static
 
 from .. import fmt
+from ..actions import open_execution
 from ..modals import ConfirmModal, Field, FormModal, TextModal
 from .base import TableScreen, hub_work
 
@@ -120,11 +121,9 @@ class RunnersScreen(TableScreen):
             spark.display = bool(series)
 
     def action_current(self) -> None:
-        from .execution_detail import ExecutionDetailScreen
-
         runner = self.selected()
         if runner and runner.get("current_execution_id"):
-            self.console.open(ExecutionDetailScreen(int(runner["current_execution_id"])))
+            open_execution(self, runner["current_execution_id"])
         elif runner:
             self.notify(f"{runner['name']} is not running anything", severity="information")
 

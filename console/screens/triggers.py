@@ -6,11 +6,13 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
 from rich.markup import escape
 from textual.binding import Binding
 
+from workflows.statuses import TriggerType
+
 from .. import fmt
+from ..client import HubClient, HubError
 from ..modals import ConfirmModal, Field, FormModal, TextModal
 from .base import TableScreen, hub_work
 
@@ -20,26 +22,45 @@ times are previewed as you type), **WEBHOOK** (a URL that other systems POST to;
 secret the body must be signed) and **MANUAL**. `n` new, `e` edit, `space` enables or
 disables, `w` shows a webhook's URL, `delete` removes."""
 
-TYPES = [("Schedule (cron)", "SCHEDULE"), ("Webhook", "WEBHOOK"), ("Manual", "MANUAL")]
+#: the hub's third trigger type; workflows.statuses.TriggerType does not name it yet
+MANUAL = "MANUAL"
+TYPES: list[tuple[str, str]] = [
+    ("Schedule (cron)", TriggerType.SCHEDULE),
+    ("Webhook", TriggerType.WEBHOOK),
+    ("Manual", MANUAL),
+]
 
 
-def cron_preview(values: dict[str, Any], count: int = 5) -> str:
-    """The next fire times of the form's cron expression, computed as the user types."""
-    if values.get("type") != "SCHEDULE":
+async def cron_preview(api: HubClient, values: dict[str, Any], count: int = 5) -> str:
+    """The next fire times of the form's cron expression, as the hub computes them (its cron
+    dialect, time zones and DST rules are the ones that will fire the trigger)."""
+    if values.get("type") != TriggerType.SCHEDULE:
         return "[dim]webhook and manual triggers have no schedule[/]"
     expr = (values.get("cron") or "").strip()
     if not expr:
         return "[dim]type a cron expression: minute hour day month weekday (e.g. 0 7 * * 1-5)[/]"
+    zone = (values.get("timezone") or "UTC").strip() or "UTC"
     try:
-        zone = ZoneInfo((values.get("timezone") or "UTC").strip() or "UTC")
+        answer = await api.cron_preview(expr, zone, count)
+    except HubError as exc:
+        reason = escape(exc.description or str(exc))
+        if exc.code == "invalid_cron":
+            return f"[red]not a valid cron expression: {reason}[/]"
+        if exc.code == "invalid_timezone":
+            return f"[red]{reason}[/]"
+        return f"[yellow]no preview: {reason}[/]"
+    lines = [wall_time(item["local"], answer.get("timezone") or zone) for item in answer["items"]]
+    return "next: " + "\n      ".join(lines) if lines else "[yellow]this schedule never fires[/]"
+
+
+def wall_time(local: str, zone: str) -> str:
+    """``Mon 2025-03-31 07:00 CEST``: one fire time the hub sent (ISO 8601 with its offset)."""
+    when = dt.datetime.fromisoformat(local)
+    try:
+        when = when.astimezone(ZoneInfo(zone))  # the zone's abbreviation, not only its offset
     except (ZoneInfoNotFoundError, ValueError):
-        return f"[red]unknown time zone {escape(str(values.get('timezone')))}[/]"
-    if not croniter.is_valid(expr):
-        return f"[red]not a valid cron expression: {escape(expr)}[/]"
-    it = croniter(expr, dt.datetime.now(zone))
-    times = [it.get_next(dt.datetime) for _ in range(count)]
-    lines = [t.strftime("%a %Y-%m-%d %H:%M %Z") for t in times]
-    return "next: " + "\n      ".join(lines)
+        pass
+    return when.strftime("%a %Y-%m-%d %H:%M %Z")
 
 
 class TriggersScreen(TableScreen):
@@ -72,7 +93,7 @@ class TriggersScreen(TableScreen):
 
     def row(self, item: dict[str, Any]) -> tuple[Any, ...]:
         where = item.get("url") or ""
-        if item["type"] == "SCHEDULE":
+        if item["type"] == TriggerType.SCHEDULE:
             where = f"{item.get('cron')} ({item.get('timezone') or 'UTC'})"
         return (
             str(item["id"]),
@@ -98,7 +119,7 @@ class TriggersScreen(TableScreen):
                 "priority", "Priority (higher runs first)", kind="int", value=t.get("priority", 0)
             ),
         ]
-        if t.get("type") == "WEBHOOK":
+        if t.get("type") == TriggerType.WEBHOOK:
             fields.append(
                 Field(
                     "webhook_secret",
@@ -111,7 +132,12 @@ class TriggersScreen(TableScreen):
             fields[0:0] = [
                 Field("workflow_id", "Workflow", kind="select", choices=wf_choices, required=True),
                 Field(
-                    "type", "Type", kind="select", choices=TYPES, value="SCHEDULE", required=True
+                    "type",
+                    "Type",
+                    kind="select",
+                    choices=TYPES,
+                    value=TriggerType.SCHEDULE,
+                    required=True,
                 ),
             ]
             fields.append(Field("webhook_secret", "Webhook secret (optional)", kind="password"))
@@ -122,14 +148,19 @@ class TriggersScreen(TableScreen):
             self.notify("create a workflow first", severity="warning")
             return
         self.app.push_screen(
-            FormModal("New trigger", self.fields(None), preview=cron_preview, submit=self._create),
+            FormModal(
+                "New trigger",
+                self.fields(None),
+                preview=lambda values: cron_preview(self.api, values),
+                submit=self._create,
+            ),
             self.created,
         )
 
     async def _create(self, values: dict[str, Any]) -> dict[str, Any]:
         """Saved while the form is open: a refusal keeps what was typed, beside its field."""
         body = {k: v for k, v in values.items() if v not in ("", None)}
-        if body.get("type") != "SCHEDULE":
+        if body.get("type") != TriggerType.SCHEDULE:
             body.pop("cron", None)
             body.pop("timezone", None)
         created: dict[str, Any] = await self.api.create_trigger(body)
@@ -150,14 +181,14 @@ class TriggersScreen(TableScreen):
         t = self.selected()
         if t:
 
-            def preview(values: dict[str, Any]) -> str:
-                return cron_preview({**values, "type": t["type"]})
+            async def preview(values: dict[str, Any]) -> str:
+                return await cron_preview(self.api, {**values, "type": t["type"]})
 
             async def save(values: dict[str, Any]) -> dict[str, Any]:
                 changes = {k: v for k, v in values.items() if v != t.get(k)}
                 if not changes.get("webhook_secret"):
                     changes.pop("webhook_secret", None)
-                if t["type"] != "SCHEDULE":
+                if t["type"] != TriggerType.SCHEDULE:
                     changes.pop("cron", None)
                     changes.pop("timezone", None)
                 if changes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,10 @@ from textual.widgets import Static
 from workflows.diff import format_diff
 
 from .. import fmt
+from ..actions import describe_input, open_editor, run_now
 from ..modals import Field, FormModal, PickModal, TextModal
 from .base import TableScreen, hub_work
-from .workflows import describe_input, open_editor, run_now
+from .executions import ExecutionsScreen
 
 HELP = """# Versions
 Every version of the workflow, newest first. Published versions are immutable; the latest
@@ -174,8 +176,6 @@ class WorkflowDetailScreen(TableScreen):
     async def export(self, values: dict[str, Any] | None) -> None:
         if not values:
             return
-        import json
-
         document = await self.api.export_workflow(self.workflow["id"])
         path = Path(values["path"]).expanduser()
         try:
@@ -190,6 +190,4 @@ class WorkflowDetailScreen(TableScreen):
         await run_now(self, self.workflow)
 
     def action_executions(self) -> None:
-        from .executions import ExecutionsScreen
-
         self.console.open(ExecutionsScreen(workflow_id=self.workflow["id"]))

@@ -56,6 +56,19 @@ async def go(pilot: Any, key: str, cls: type) -> Any:
     return screen
 
 
+async def wait_preview(pilot: Any, form: Any, wanted: str, timeout: float = 10.0) -> str:
+    """The form's preview once it says ``wanted`` (it asks the hub after the typing stops)."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while wanted not in (text := str(form.query_one("#preview").render())):
+        if loop.time() > deadline:
+            raise AssertionError(f"preview never said {wanted!r}: {text!r}")
+        await asyncio.sleep(0.05)
+    return text
+
+
 async def find_row(pilot: Any, text: str) -> None:
     """Filter the page's table down to the row containing ``text`` and focus it."""
     await pilot.press("slash")
@@ -407,15 +420,20 @@ class TestTriggers:
             await type_text(pilot, name)
             await pilot.press("tab")
             await type_text(pilot, "0 7 * * 1")
-            await pilot.pause()
-            preview = str(form.query_one("#preview").render())
-            assert "next:" in preview and "Mon" in preview
+            preview = await wait_preview(pilot, form, "next:")
+            assert "Mon" in preview and preview.count("07:00") == 5
             await pilot.press("ctrl+a", "ctrl+k")
             await type_text(pilot, "not cron")
-            await pilot.pause()
-            assert "not a valid cron" in str(form.query_one("#preview").render())
+            # the hub's own words: the console has no cron parser of its own
+            assert "5 fields" in await wait_preview(pilot, form, "not a valid cron")
             await pilot.press("ctrl+a", "ctrl+k")
             await type_text(pilot, "0 7 * * 1-5")
+            await wait_preview(pilot, form, "next:")
+            await pilot.press("tab", "ctrl+a", "ctrl+k")
+            await type_text(pilot, "nowhere/atlantis")
+            await wait_preview(pilot, form, "unknown time zone")
+            await pilot.press("ctrl+a", "ctrl+k", "U", "T", "C")
+            assert "Fri" in await wait_preview(pilot, form, "next:")
             await pilot.press("ctrl+s")
             await wait_screen(pilot, TriggersScreen)
             await settle(pilot)
@@ -500,14 +518,14 @@ class TestShell:
             await wait_screen(pilot, RunnersScreen)
 
     async def test_visit_every_page_and_back(self, make_app):
-        from console.app import PAGES, page_class
+        from console.app import PAGES
 
         app = make_app("ADMIN")
         async with app.run_test(size=(80, 24)) as pilot:
             await settle(pilot)
             for page in (*PAGES, *reversed(PAGES)):
                 await pilot.press(page.key)
-                await wait_screen(pilot, page_class(page))
+                await wait_screen(pilot, page.screen)
                 await settle(pilot)
                 assert not [n for n in app._notifications if n.severity == "error"], page
             assert len(app.screen_stack) == 2  # pages replace each other, they do not pile up
