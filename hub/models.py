@@ -15,6 +15,8 @@ from typing import Any
 
 import peewee as pw
 
+from workflows.statuses import ExecutionStatus, RunnerStatus
+
 from .db import database_proxy
 
 
@@ -163,7 +165,9 @@ class Runner(BaseModel):
     #: bumped by regenerate-secret: tokens carry it, so old tokens stop working at once
     #: (it starts at a random number, so a later runner never shares it: migration 0006)
     secret_version = pw.IntegerField(default=first_secret_version)
-    status = pw.CharField(max_length=16, default="OFFLINE")  # not indexed: migration 0005
+    status = pw.CharField(
+        max_length=16, default=RunnerStatus.OFFLINE
+    )  # not indexed: migration 0005
     labels = JSONField(default=list)
     last_seen = pw.DateTimeField(null=True)  # not indexed: see migration 0002
     cpu = pw.FloatField(null=True)
@@ -183,7 +187,7 @@ class Runner(BaseModel):
         table_name = "runners"
 
 
-EXECUTION_STATUSES = ("QUEUED", "ASSIGNED", "RUNNING", "COMPLETED", "FAILED", "STOPPED")
+EXECUTION_STATUSES = tuple(ExecutionStatus)
 
 
 class Execution(BaseModel):
@@ -191,7 +195,7 @@ class Execution(BaseModel):
     # indexes: see ``Meta`` and migration 0005 (partial and composite ones live there)
     workflow = pw.ForeignKeyField(Workflow, backref="executions", on_delete="RESTRICT", index=False)
     version = pw.IntegerField()
-    status = pw.CharField(max_length=16, default="QUEUED")
+    status = pw.CharField(max_length=16, default=ExecutionStatus.QUEUED)
     runner = pw.ForeignKeyField(
         Runner, null=True, backref="executions", on_delete="SET NULL", index=False
     )

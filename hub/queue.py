@@ -26,6 +26,8 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
+from workflows.statuses import ExecutionStatus
+
 from . import db
 from .services.dispatch import Dispatcher
 
@@ -66,7 +68,7 @@ def assign_once(dispatcher: Dispatcher, execution_id: int) -> str:
         if dispatcher.assign(execution_id) is not None:
             return "assigned"
         row = Execution.select(Execution.status).where(Execution.id == execution_id).first()
-        return "waiting" if row is not None and row.status == "QUEUED" else "gone"
+        return "waiting" if row is not None and row.status == ExecutionStatus.QUEUED else "gone"
 
 
 def register_task(broker: Any, dispatcher: Dispatcher, backoff_scale: float = 1.0) -> Any:
@@ -215,7 +217,7 @@ def redrive_queued(queue: DispatchQueue, older_than: float = 0.0) -> int:
         ids = [
             e.id
             for e in Execution.select(Execution.id)
-            .where((Execution.status == "QUEUED") & (Execution.queued_at <= cutoff))
+            .where((Execution.status == ExecutionStatus.QUEUED) & (Execution.queued_at <= cutoff))
             .order_by(Execution.priority.desc(), Execution.queued_at)
             .limit(1000)
         ]

@@ -25,12 +25,14 @@ class ExecutionStatus(StrEnum):
         return self in FINAL_EXECUTION_STATUSES
 
 
-#: the states an execution never leaves
-FINAL_EXECUTION_STATUSES = frozenset(
-    {ExecutionStatus.COMPLETED, ExecutionStatus.FAILED, ExecutionStatus.STOPPED}
+#: the states an execution never leaves (tuples: in lifecycle order, for messages and SQL)
+FINAL_EXECUTION_STATUSES = (
+    ExecutionStatus.COMPLETED,
+    ExecutionStatus.FAILED,
+    ExecutionStatus.STOPPED,
 )
 #: the states in which a runner holds the execution
-ACTIVE_EXECUTION_STATUSES = frozenset({ExecutionStatus.ASSIGNED, ExecutionStatus.RUNNING})
+ACTIVE_EXECUTION_STATUSES = (ExecutionStatus.ASSIGNED, ExecutionStatus.RUNNING)
 
 
 class RunnerStatus(StrEnum):
@@ -42,6 +44,9 @@ class RunnerStatus(StrEnum):
 
 
 class TriggerType(StrEnum):
+    """What starts a trigger's executions: a person or API call, a cron schedule, a webhook."""
+
+    MANUAL = "MANUAL"
     SCHEDULE = "SCHEDULE"
     WEBHOOK = "WEBHOOK"
 

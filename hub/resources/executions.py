@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import falcon
 import msgspec
 
+from workflows.statuses import TriggerType
+
 from ..api import Routes, endpoint, page, send
 from ..services import audit
 from ..services.artifacts import ArtifactService
@@ -132,7 +134,7 @@ class Collection:
             priority=body.priority,
             runner_id=body.runner_id,
             labels=body.labels,
-            trigger={"type": "MANUAL", "user_id": user.id, "user_email": user.email},
+            trigger={"type": TriggerType.MANUAL, "user_id": user.id, "user_email": user.email},
             actor=user,
             idempotency_key=req.get_header("Idempotency-Key"),
         )

@@ -6,10 +6,12 @@ import datetime as dt
 import json
 from typing import Any
 
+from workflows.statuses import FINAL_EXECUTION_STATUSES, ExecutionStatus, RunnerStatus
+
 from ..models import Execution, Runner, Workflow, iso, utcnow
 from . import sql
 
-STATUSES = ("QUEUED", "ASSIGNED", "RUNNING", "COMPLETED", "FAILED", "STOPPED")
+STATUSES = tuple(ExecutionStatus)
 
 
 def _percentile(values: list[float], q: float) -> float | None:
@@ -31,12 +33,16 @@ def summary(now: dt.datetime | None = None, hours: int = 24) -> dict[str, Any]:
     by_status = {s: 0 for s in STATUSES}
     for status, count in sql.all_rows("SELECT status, COUNT(*) FROM executions GROUP BY status"):
         by_status[status] = int(count)
-    runners = {s: 0 for s in ("ONLINE", "BUSY", "OFFLINE")}
+    runners: dict[str, int] = {s: 0 for s in RunnerStatus}
     for status, count in sql.all_rows("SELECT status, COUNT(*) FROM runners GROUP BY status"):
         runners[status] = int(count)
     start = (now - dt.timedelta(hours=hours - 1)).replace(minute=0, second=0, microsecond=0)
     buckets: dict[dt.datetime, dict[str, int]] = {
-        start + dt.timedelta(hours=i): {"total": 0, "COMPLETED": 0, "FAILED": 0}
+        start + dt.timedelta(hours=i): {
+            "total": 0,
+            ExecutionStatus.COMPLETED: 0,
+            ExecutionStatus.FAILED: 0,
+        }
         for i in range(hours)
     }
     # grouped in the database: a dashboard must not load every execution of the day
@@ -53,19 +59,21 @@ def summary(now: dt.datetime | None = None, hours: int = 24) -> dict[str, Any]:
         if bucket is None:
             continue
         bucket["total"] += int(count)
-        if status in ("COMPLETED", "FAILED"):
+        if status in (ExecutionStatus.COMPLETED, ExecutionStatus.FAILED):
             bucket[status] += int(count)
-    finished = by_status["COMPLETED"] + by_status["FAILED"]
+    finished = by_status[ExecutionStatus.COMPLETED] + by_status[ExecutionStatus.FAILED]
     return {
         "executions": {**by_status, "total": sum(by_status.values())},
         "runners": {**runners, "total": sum(runners.values())},
-        "success_rate": round(by_status["COMPLETED"] / finished, 4) if finished else None,
+        "success_rate": round(by_status[ExecutionStatus.COMPLETED] / finished, 4)
+        if finished
+        else None,
         "per_hour": [
             {
                 "hour": iso(hour),
                 "total": b["total"],
-                "completed": b["COMPLETED"],
-                "failed": b["FAILED"],
+                "completed": b[ExecutionStatus.COMPLETED],
+                "failed": b[ExecutionStatus.FAILED],
             }
             for hour, b in sorted(buckets.items())
         ],
@@ -85,7 +93,7 @@ def process_performance(workflow_id: int | None = None) -> dict[str, Any]:
             Execution.metrics,
         )
         .join(Workflow)
-        .where(Execution.status.in_(("COMPLETED", "FAILED", "STOPPED")))
+        .where(Execution.status.in_(FINAL_EXECUTION_STATUSES))
     )
     if workflow_id is not None:
         query = query.where(Execution.workflow == workflow_id)

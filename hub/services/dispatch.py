@@ -21,6 +21,8 @@ import json
 import logging
 from typing import Any
 
+from workflows.statuses import ExecutionStatus, RunnerStatus
+
 from .. import errors
 from ..models import Execution, Runner, utcnow
 from . import sql
@@ -117,14 +119,14 @@ class Dispatcher:
             return self._claim_payload(runner_id)
         if current is None and waiting:
             current = self.claim_for_runner(runner_id)
-        elif current is None and status == "ONLINE":
+        elif current is None and status == RunnerStatus.ONLINE:
             cache.remember_idle(runner_id, version, generation)
         if current is None:
             return None
         execution = Execution.get_or_none(Execution.id == current)
         if execution is None or execution.runner_id != runner_id:
             return None
-        if execution.status != "ASSIGNED":
+        if execution.status != ExecutionStatus.ASSIGNED:
             return None
         if execution.stop_requested:
             self._stop_unstarted(execution)
@@ -168,10 +170,12 @@ class Dispatcher:
     def _stop_unstarted(self, execution: Execution) -> None:
         now = utcnow()
         changed = (
-            Execution.update(status="STOPPED", reason="stopped", finished_at=now, updated_at=now)
+            Execution.update(
+                status=ExecutionStatus.STOPPED, reason="stopped", finished_at=now, updated_at=now
+            )
             .where(
                 (Execution.id == execution.id)
-                & (Execution.status == "ASSIGNED")
+                & (Execution.status == ExecutionStatus.ASSIGNED)
                 & (Execution.attempt == execution.attempt)
             )
             .execute()
@@ -307,7 +311,8 @@ class Dispatcher:
         process still has in its outbox (it delivers them next). Returns id -> outcome."""
         done: dict[int, str] = {}
         for execution in Execution.select().where(
-            (Execution.runner == runner_id) & Execution.status.in_(("ASSIGNED", "RUNNING"))
+            (Execution.runner == runner_id)
+            & Execution.status.in_((ExecutionStatus.ASSIGNED, ExecutionStatus.RUNNING))
         ):
             if execution.id in keep:
                 continue
@@ -343,21 +348,21 @@ class Dispatcher:
             stats["offline"] = self.runners.mark_offline(now, offline_after)
         cutoff = now - dt.timedelta(seconds=queue_timeout)
         for execution in Execution.select().where(
-            (Execution.status == "QUEUED") & (Execution.updated_at < cutoff)
+            (Execution.status == ExecutionStatus.QUEUED) & (Execution.updated_at < cutoff)
         ):
             waited = int(queue_timeout // 60) or 1
             if self.executions.fail(
                 execution,
                 "queue_timeout",
                 f"no runner took this execution within {waited} minute(s)",
-                expect="QUEUED",
+                expect=ExecutionStatus.QUEUED,
             ):
                 stats["queue_timeout"] += 1
         # a stop no runner confirmed within stop_grace (a wedged or vanished runner) ends here:
         # a stop always ends in a final state
         asked_before = now - dt.timedelta(seconds=stop_grace)
         for execution in Execution.select().where(
-            Execution.status.in_(("ASSIGNED", "RUNNING"))
+            Execution.status.in_((ExecutionStatus.ASSIGNED, ExecutionStatus.RUNNING))
             & (Execution.stop_requested == True)  # noqa: E712 - peewee expression
             & (Execution.updated_at < asked_before)
         ):
@@ -366,7 +371,10 @@ class Dispatcher:
                 execution, f"stopped by the hub: the runner did not confirm within {waited} s"
             ):
                 stats["stopped"] += 1
-        for status, grace in (("ASSIGNED", assigned_grace), ("RUNNING", running_grace)):
+        for status, grace in (
+            (ExecutionStatus.ASSIGNED, assigned_grace),
+            (ExecutionStatus.RUNNING, running_grace),
+        ):
             limit = now - dt.timedelta(seconds=grace)
             if awake < offline_after or self.started >= limit:
                 continue
@@ -377,14 +385,14 @@ class Dispatcher:
                     else None
                 )
                 if runner is not None:
-                    if runner.status != "OFFLINE":
+                    if runner.status != RunnerStatus.OFFLINE:
                         continue
                     seen = runner.last_seen or runner.created_at
                     if seen is not None and seen >= limit:
                         continue
                 elif (execution.updated_at or now) >= limit:
                     continue
-                if status == "ASSIGNED" and execution.requeue_count == 0:
+                if status == ExecutionStatus.ASSIGNED and execution.requeue_count == 0:
                     if self.executions.requeue(execution):
                         stats["requeued"] += 1
                     continue

@@ -22,6 +22,12 @@ from typing import Any
 import peewee
 
 from workflows.inputs import InputsRejected, accepted_inputs, check_inputs
+from workflows.statuses import (
+    ACTIVE_EXECUTION_STATUSES,
+    FINAL_EXECUTION_STATUSES,
+    ExecutionStatus,
+    RunnerStatus,
+)
 
 from .. import errors
 from ..db import database_proxy
@@ -36,26 +42,47 @@ from ..models import (
     parse_iso,
     utcnow,
 )
-from ..services.license import LicenseService
+from ..services.license import RUNNABLE, LicenseService
 from . import sql
 from .runners import check_labels
 
-STATUSES = ("QUEUED", "ASSIGNED", "RUNNING", "COMPLETED", "FAILED", "STOPPED")
-TERMINAL = ("COMPLETED", "FAILED", "STOPPED")
-LIVE = ("ASSIGNED", "RUNNING")
+STATUSES = tuple(ExecutionStatus)
+TERMINAL = FINAL_EXECUTION_STATUSES
+LIVE = ACTIVE_EXECUTION_STATUSES
 #: the whole state machine (the sweeper's re-queue is ASSIGNED → QUEUED)
 TRANSITIONS: dict[str, tuple[str, ...]] = {
-    "QUEUED": ("ASSIGNED", "FAILED", "STOPPED"),
-    "ASSIGNED": ("RUNNING", "FAILED", "STOPPED", "QUEUED"),
-    "RUNNING": ("COMPLETED", "FAILED", "STOPPED"),
-    "COMPLETED": (),
-    "FAILED": (),
-    "STOPPED": (),
+    ExecutionStatus.QUEUED: (
+        ExecutionStatus.ASSIGNED,
+        ExecutionStatus.FAILED,
+        ExecutionStatus.STOPPED,
+    ),
+    ExecutionStatus.ASSIGNED: (
+        ExecutionStatus.RUNNING,
+        ExecutionStatus.FAILED,
+        ExecutionStatus.STOPPED,
+        ExecutionStatus.QUEUED,
+    ),
+    ExecutionStatus.RUNNING: (
+        ExecutionStatus.COMPLETED,
+        ExecutionStatus.FAILED,
+        ExecutionStatus.STOPPED,
+    ),
+    ExecutionStatus.COMPLETED: (),
+    ExecutionStatus.FAILED: (),
+    ExecutionStatus.STOPPED: (),
 }
 #: what a runner may report for the execution it holds
 RUNNER_TRANSITIONS: dict[str, tuple[str, ...]] = {
-    "ASSIGNED": ("RUNNING", "FAILED", "STOPPED"),
-    "RUNNING": ("COMPLETED", "FAILED", "STOPPED"),
+    ExecutionStatus.ASSIGNED: (
+        ExecutionStatus.RUNNING,
+        ExecutionStatus.FAILED,
+        ExecutionStatus.STOPPED,
+    ),
+    ExecutionStatus.RUNNING: (
+        ExecutionStatus.COMPLETED,
+        ExecutionStatus.FAILED,
+        ExecutionStatus.STOPPED,
+    ),
 }
 REASONS = (
     "activity_error",
@@ -217,7 +244,10 @@ class ExecutionService:
                     sql.run("SELECT pg_advisory_xact_lock(hashtext(?))", (digest,))
                 dup = (
                     Execution.select()
-                    .where((Execution.request_hash == digest) & (Execution.status == "QUEUED"))
+                    .where(
+                        (Execution.request_hash == digest)
+                        & (Execution.status == ExecutionStatus.QUEUED)
+                    )
                     .order_by(Execution.id)
                     .first()
                 )
@@ -227,7 +257,7 @@ class ExecutionService:
                 execution = Execution.create(
                     workflow=workflow_id,
                     version=version,
-                    status="QUEUED",
+                    status=ExecutionStatus.QUEUED,
                     target_runner_id=runner_id,
                     required_labels=required,
                     priority=priority,
@@ -340,14 +370,14 @@ class ExecutionService:
             ),
             "metrics": execution.metrics,
         }
-        if execution.status == "QUEUED" and pending:
+        if execution.status == ExecutionStatus.QUEUED and pending:
             out["pending_reason"] = self.pending_reason(execution)
         return out
 
     def pending_reason(self, execution: Execution) -> dict[str, Any]:
         """Why a QUEUED execution is still waiting, with the counts that explain it."""
         state = self.license.current()
-        if state.status not in ("ACTIVE", "GRACE_PERIOD"):
+        if state.status not in RUNNABLE:
             return {
                 "code": "license",
                 "message": f"executions are disabled: the license is {state.status}",
@@ -371,7 +401,7 @@ class ExecutionService:
                 Runner.current_execution_id,
             )
         )
-        counts = {s: 0 for s in ("ONLINE", "BUSY", "OFFLINE")}
+        counts: dict[str, int] = {s: 0 for s in RunnerStatus}
         for r in runners:
             counts[r.status] = counts.get(r.status, 0) + 1
         taker = next((r for r in runners if r.current_execution_id == execution.id), None)
@@ -386,7 +416,7 @@ class ExecutionService:
         ahead = (
             Execution.select()
             .where(
-                (Execution.status == "QUEUED")
+                (Execution.status == ExecutionStatus.QUEUED)
                 & (
                     (Execution.priority > execution.priority)
                     | ((Execution.priority == execution.priority) & (Execution.id < execution.id))
@@ -403,13 +433,13 @@ class ExecutionService:
                     "code": "target_runner_missing",
                     "message": "the runner this interactive run was sent to was deleted",
                 }
-            if target.status == "OFFLINE":
+            if target.status == RunnerStatus.OFFLINE:
                 return {
                     **base,
                     "code": "target_runner_offline",
                     "message": f"waiting for runner {target.name!r}, which is OFFLINE",
                 }
-            if target.status == "BUSY":
+            if target.status == RunnerStatus.BUSY:
                 return {
                     **base,
                     "code": "target_runner_busy",
@@ -431,8 +461,8 @@ class ExecutionService:
                 "code": "no_runner_with_labels",
                 "message": f"no runner has the labels {sorted(required)}",
             }
-        online = [r for r in fitting if r.status == "ONLINE"]
-        busy = [r for r in fitting if r.status == "BUSY"]
+        online = [r for r in fitting if r.status == RunnerStatus.ONLINE]
+        busy = [r for r in fitting if r.status == RunnerStatus.BUSY]
         if not online and not busy:
             which = f" with the labels {sorted(required)}" if required else ""
             return {
@@ -465,16 +495,18 @@ class ExecutionService:
         """QUEUED → STOPPED at once; ASSIGNED/RUNNING → the runner is told to stop."""
         execution = self.get(execution_id)
         now = utcnow()
-        if execution.status == "QUEUED":
+        if execution.status == ExecutionStatus.QUEUED:
             changed = (
                 Execution.update(
-                    status="STOPPED",
+                    status=ExecutionStatus.STOPPED,
                     reason="stopped",
                     error="stopped before it started",
                     finished_at=now,
                     updated_at=now,
                 )
-                .where((Execution.id == execution_id) & (Execution.status == "QUEUED"))
+                .where(
+                    (Execution.id == execution_id) & (Execution.status == ExecutionStatus.QUEUED)
+                )
                 .execute()
             )
             if changed:
@@ -489,11 +521,11 @@ class ExecutionService:
                 if execution.runner_id is not None
                 else None
             )
-            if runner is None or runner.status == "OFFLINE":
+            if runner is None or runner.status == RunnerStatus.OFFLINE:
                 # no runner will hear the stop (offline, restarted or deleted): end it here
                 self.stop_now(execution, "stopped by the hub: the runner is offline")
             return self.get(execution_id)
-        check_transition(execution.status, "STOPPED")
+        check_transition(execution.status, ExecutionStatus.STOPPED)
         return execution  # pragma: no cover - check_transition raised
 
     def fail(
@@ -501,11 +533,15 @@ class ExecutionService:
     ) -> bool:
         """A hub-side failure (sweeper): conditional on the status and attempt seen."""
         current = expect or execution.status
-        check_transition(current, "FAILED")
+        check_transition(current, ExecutionStatus.FAILED)
         now = utcnow()
         changed = (
             Execution.update(
-                status="FAILED", reason=reason, error=error, finished_at=now, updated_at=now
+                status=ExecutionStatus.FAILED,
+                reason=reason,
+                error=error,
+                finished_at=now,
+                updated_at=now,
             )
             .where(
                 (Execution.id == execution.id)
@@ -525,7 +561,11 @@ class ExecutionService:
         now = utcnow()
         changed = (
             Execution.update(
-                status="STOPPED", reason="stopped", error=error, finished_at=now, updated_at=now
+                status=ExecutionStatus.STOPPED,
+                reason="stopped",
+                error=error,
+                finished_at=now,
+                updated_at=now,
             )
             .where(
                 (Execution.id == execution.id)
@@ -544,7 +584,7 @@ class ExecutionService:
         STOPPED. Returns what happened (None: the execution had moved on meanwhile)."""
         if execution.stop_requested:
             return "stopped" if self.stop_now(execution, f"stopped: {why}") else None
-        if execution.status == "ASSIGNED" and execution.requeue_count == 0:
+        if execution.status == ExecutionStatus.ASSIGNED and execution.requeue_count == 0:
             return "requeued" if self.requeue(execution) else None
         if self.fail(execution, "runner_lost", why, expect=execution.status):
             return "failed"
@@ -552,11 +592,11 @@ class ExecutionService:
 
     def requeue(self, execution: Execution) -> bool:
         """ASSIGNED whose runner vanished → QUEUED again, at most once."""
-        check_transition(execution.status, "QUEUED")
+        check_transition(execution.status, ExecutionStatus.QUEUED)
         now = utcnow()
         changed = (
             Execution.update(
-                status="QUEUED",
+                status=ExecutionStatus.QUEUED,
                 runner=None,
                 requeue_count=Execution.requeue_count + 1,
                 assigned_at=None,
@@ -564,7 +604,7 @@ class ExecutionService:
             )
             .where(
                 (Execution.id == execution.id)
-                & (Execution.status == "ASSIGNED")
+                & (Execution.status == ExecutionStatus.ASSIGNED)
                 & (Execution.attempt == execution.attempt)
                 & (Execution.requeue_count == 0)
             )
@@ -680,7 +720,12 @@ class ExecutionService:
         answered as a duplicate.
         """
         status = status.upper()
-        if status not in ("RUNNING", "COMPLETED", "FAILED", "STOPPED"):
+        if status not in (
+            ExecutionStatus.RUNNING,
+            ExecutionStatus.COMPLETED,
+            ExecutionStatus.FAILED,
+            ExecutionStatus.STOPPED,
+        ):
             raise errors.ValidationFailed("status must be RUNNING, COMPLETED, FAILED or STOPPED")
         if reason is not None and reason not in REASONS:
             raise errors.ValidationFailed(f"reason must be one of {', '.join(REASONS)}")
@@ -736,7 +781,7 @@ class ExecutionService:
         now = sql.ts(utcnow())
         sets = ["status = ?", "updated_at = ?"]
         params: list[Any] = [status, now]
-        if status == "RUNNING":
+        if status == ExecutionStatus.RUNNING:
             sets.append("started_at = ?")
             params.append(now)
         else:
@@ -745,14 +790,14 @@ class ExecutionService:
             if metrics is not None:
                 sets.append("metrics = ?")
                 params.append(json.dumps(metrics))
-            if status == "FAILED":
+            if status == ExecutionStatus.FAILED:
                 sets += ["reason = ?", "error = ?", "failed_node = ?"]
                 params += [
                     reason or "activity_error",
                     (error or "the runner reported a failure")[:10_000],
                     failed_node[:200] if failed_node else None,
                 ]
-            elif status == "STOPPED":
+            elif status == ExecutionStatus.STOPPED:
                 sets += ["reason = ?", "error = ?"]
                 params += ["stopped", error[:10_000] if error else None]
         sources = [s for s, targets in RUNNER_TRANSITIONS.items() if status in targets]

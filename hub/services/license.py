@@ -24,19 +24,21 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from workflows.statuses import LicenseStatus
+
 from .. import errors
 from ..crypto import Sealer, TamperedData
 from ..db import database_proxy
 from ..models import License, utcnow
 
 UNLICENSED, ACTIVE, GRACE, EXPIRED, INVALID = (
-    "UNLICENSED",
-    "ACTIVE",
-    "GRACE_PERIOD",
-    "EXPIRED",
-    "INVALID",
+    LicenseStatus.UNLICENSED,
+    LicenseStatus.ACTIVE,
+    LicenseStatus.GRACE_PERIOD,
+    LicenseStatus.EXPIRED,
+    LicenseStatus.INVALID,
 )
-RUNNABLE = (ACTIVE, GRACE)
+RUNNABLE = tuple(s for s in LicenseStatus if s.runnable)
 _AAD = b"exekra-license"
 
 

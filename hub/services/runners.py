@@ -21,6 +21,8 @@ from typing import Any
 
 import peewee
 
+from workflows.statuses import ACTIVE_EXECUTION_STATUSES, RunnerStatus
+
 from .. import errors
 from ..auth import passwords
 from ..auth.tokens import TokenService
@@ -30,8 +32,8 @@ from . import audit, sql
 
 log = logging.getLogger(__name__)
 
-RUNNER_STATUSES = ("ONLINE", "BUSY", "OFFLINE")
-LIVE = ("ASSIGNED", "RUNNING")
+RUNNER_STATUSES = tuple(RunnerStatus)
+LIVE = ACTIVE_EXECUTION_STATUSES
 LABEL = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 #: heartbeat samples kept for sparklines (15 min at the 30 s cadence); the JSON stays under
 #: PostgreSQL's 2 kB TOAST threshold so a heartbeat stays a cheap in-place update
@@ -151,7 +153,7 @@ class RunnerService:
                     machine_key="FC-" + secrets.token_hex(16).upper(),
                     secret_hash=hashed,
                     labels=labels,
-                    status="OFFLINE",
+                    status=RunnerStatus.OFFLINE,
                     created_by=actor.id if actor else None,
                 )
             except peewee.IntegrityError:
@@ -319,7 +321,7 @@ class RunnerService:
                     hostname,
                     hist,  # serialised by the flusher (a runner's repeats coalesce)
                 )
-            return {"status": "ONLINE", "stop": []}
+            return {"status": RunnerStatus.ONLINE, "stop": []}
         history_json = json.dumps(hist, separators=(",", ":"))
         # A heartbeat is the most frequent write and the cheapest to lose (the next one comes
         # in 30 s): on PostgreSQL it commits without waiting for the WAL flush.
@@ -432,9 +434,9 @@ class RunnerService:
         """Runners silent for ``silent_for`` seconds (or never seen, created that long ago)."""
         cutoff = now - dt.timedelta(seconds=silent_for)
         return (
-            Runner.update(status="OFFLINE")
+            Runner.update(status=RunnerStatus.OFFLINE)
             .where(
-                (Runner.status != "OFFLINE")
+                (Runner.status != RunnerStatus.OFFLINE)
                 & (
                     (Runner.last_seen < cutoff)
                     | (Runner.last_seen.is_null() & (Runner.created_at < cutoff))

@@ -45,6 +45,8 @@ from typing import Any
 import peewee
 from croniter import CroniterBadDateError, croniter
 
+from workflows.statuses import TriggerType
+
 from .. import db, errors
 from ..models import Trigger, iso, utcnow
 
@@ -308,7 +310,7 @@ class Scheduler:
         due = (
             Trigger.select(Trigger.id)
             .where(
-                (Trigger.type == "SCHEDULE")
+                (Trigger.type == TriggerType.SCHEDULE)
                 & (Trigger.enabled == True)  # noqa: E712 - peewee expression
                 & Trigger.next_run.is_null(False)
                 & (Trigger.next_run <= now)
@@ -334,7 +336,7 @@ class Scheduler:
     def _repair(self, now: dt.datetime) -> None:
         """Enabled schedules without ``next_run`` (e.g. rows from an import) get one."""
         rows = Trigger.select().where(
-            (Trigger.type == "SCHEDULE")
+            (Trigger.type == TriggerType.SCHEDULE)
             & (Trigger.enabled == True)  # noqa: E712
             & Trigger.next_run.is_null(True)
             & Trigger.cron.is_null(False)
@@ -417,7 +419,7 @@ class Scheduler:
             return 0.0
         earliest = (
             Trigger.select(peewee.fn.MIN(Trigger.next_run))
-            .where((Trigger.type == "SCHEDULE") & (Trigger.enabled == True))  # noqa: E712
+            .where((Trigger.type == TriggerType.SCHEDULE) & (Trigger.enabled == True))  # noqa: E712
             .scalar()
         )
         if earliest is None:

@@ -28,6 +28,8 @@ from typing import Any
 import msgspec
 import peewee as pw
 
+from workflows.statuses import TriggerType
+
 from .. import errors
 from ..crypto import Sealer, TamperedData
 from ..db import database_proxy
@@ -36,7 +38,7 @@ from . import audit
 from .executions import ExecutionService, check_declared_inputs
 from .scheduler import MAX_PREVIEW, next_fire, parse_cron, parse_timezone, preview
 
-TYPES = ("MANUAL", "SCHEDULE", "WEBHOOK")
+TYPES = tuple(TriggerType)
 MISFIRE_POLICIES = ("once", "skip")
 NAME_MAX = 200
 SECRET_MIN, SECRET_MAX = 16, 200
@@ -160,7 +162,7 @@ class TriggerService:
             "cron": t.cron,
             "timezone": t.timezone,
             "misfire": t.misfire,
-            "next_run": iso(t.next_run) if t.enabled and t.type == "SCHEDULE" else None,
+            "next_run": iso(t.next_run) if t.enabled and t.type == TriggerType.SCHEDULE else None,
             "last_run": iso(t.last_run),
             "last_error": t.last_error,
             "last_error_at": iso(t.last_error_at),
@@ -171,7 +173,7 @@ class TriggerService:
             "created_at": iso(t.created_at),
             "updated_at": iso(t.updated_at),
         }
-        if t.type == "WEBHOOK" and t.webhook_id:
+        if t.type == TriggerType.WEBHOOK and t.webhook_id:
             out["webhook_id"] = t.webhook_id
             out["url"] = base_url.rstrip("/") + WEBHOOK_PATH.format(t.webhook_id)
             out["signed"] = bool(t.webhook_secret)
@@ -208,7 +210,7 @@ class TriggerService:
         self, trigger_id: int, count: int, after: dt.datetime | None = None
     ) -> dict[str, Any]:
         t = self.get(trigger_id)
-        if t.type != "SCHEDULE":
+        if t.type != TriggerType.SCHEDULE:
             raise errors.ValidationFailed(
                 f"trigger {trigger_id} is a {t.type} trigger; only schedules have fire times",
                 code="not_a_schedule",
@@ -257,13 +259,13 @@ class TriggerService:
             "created_by": actor.id if actor else None,
         }
         self._type_rules(ttype, fields)
-        if ttype == "SCHEDULE":
+        if ttype == TriggerType.SCHEDULE:
             row["cron"] = parse_cron(fields["cron"])
             row["timezone"] = fields.get("timezone") or "UTC"
             parse_timezone(row["timezone"])
             if row["enabled"]:
                 row["next_run"] = next_fire(row["cron"], row["timezone"], self.clock())
-        if ttype == "WEBHOOK":
+        if ttype == TriggerType.WEBHOOK:
             row["webhook_id"] = new_webhook_id()
             secret = fields.get("webhook_secret")
             if secret is not None:
@@ -279,7 +281,7 @@ class TriggerService:
 
     @staticmethod
     def _type_rules(ttype: str, fields: dict[str, Any]) -> None:
-        if ttype == "SCHEDULE":
+        if ttype == TriggerType.SCHEDULE:
             if fields.get("cron") in (None, ""):
                 raise errors.ValidationFailed(
                     "a SCHEDULE trigger needs a cron expression, e.g. '0 9 * * 1-5'",
@@ -291,7 +293,7 @@ class TriggerService:
                     raise errors.ValidationFailed(
                         f"{key} only applies to SCHEDULE triggers", code="invalid_input"
                     )
-        if ttype != "WEBHOOK" and fields.get("webhook_secret") is not None:
+        if ttype != TriggerType.WEBHOOK and fields.get("webhook_secret") is not None:
             raise errors.ValidationFailed(
                 "webhook_secret only applies to WEBHOOK triggers", code="invalid_input"
             )
@@ -321,7 +323,7 @@ class TriggerService:
                 row["misfire"] = _check_misfire(changes["misfire"])
             if "enabled" in changes:
                 row["enabled"] = bool(changes["enabled"])
-            if t.type == "SCHEDULE":
+            if t.type == TriggerType.SCHEDULE:
                 if changes.get("cron") is not None:
                     row["cron"] = parse_cron(changes["cron"])
                 if changes.get("timezone") is not None:
@@ -335,7 +337,7 @@ class TriggerService:
                 elif schedule_changed or not t.enabled or t.next_run is None:
                     # takes effect at once: the next instant from now on the new schedule
                     row["next_run"] = next_fire(str(cron), str(tz), self.clock())
-            if t.type == "WEBHOOK" and "webhook_secret" in changes:
+            if t.type == TriggerType.WEBHOOK and "webhook_secret" in changes:
                 secret = changes["webhook_secret"]
                 row["webhook_secret"] = (
                     None if secret is None else self._seal(str(t.webhook_id), _check_secret(secret))
@@ -360,7 +362,7 @@ class TriggerService:
     @staticmethod
     def _audit_view(t: Trigger) -> dict[str, Any]:
         view = {"workflow_id": _workflow_id(t), "type": t.type, "name": t.name}
-        if t.type == "SCHEDULE":
+        if t.type == TriggerType.SCHEDULE:
             view.update(cron=t.cron, timezone=t.timezone, misfire=t.misfire)
         view["enabled"] = t.enabled
         return view
@@ -450,7 +452,9 @@ class TriggerService:
     ) -> tuple[Any, bool]:
         """A webhook call: check the trigger, the signature and the body; start the workflow."""
         t = (
-            Trigger.get_or_none((Trigger.webhook_id == webhook_id) & (Trigger.type == "WEBHOOK"))
+            Trigger.get_or_none(
+                (Trigger.webhook_id == webhook_id) & (Trigger.type == TriggerType.WEBHOOK)
+            )
             if webhook_id
             else None
         )

@@ -13,6 +13,7 @@ from typing import Any
 import falcon
 
 from workflows.inputs import accepted_inputs
+from workflows.statuses import ExecutionStatus, RunnerStatus
 
 from .. import errors
 from ..api import INT64_MAX
@@ -324,7 +325,7 @@ class ExecutionDetail(Page):
         logs, log_total = queries.execution_logs(execution_id)
         graph = row.pop("graph")
         pending = None
-        if row["status"] == "QUEUED":
+        if row["status"] == ExecutionStatus.QUEUED:
             execution = self.view.executions.get(execution_id)
             pending = self.view.executions.pending_reason(execution)
         artifacts, repairs, shot = self._evidence(execution_id, row["failed_node"])
@@ -368,7 +369,7 @@ class Runners(Page):
         for r in rows:
             r["cpu_line"] = sparkline(r["cpu_history"])
             r["memory_line"] = sparkline(r["memory_history"])
-        busy = any(r["status"] == "BUSY" for r in rows)
+        busy = any(r["status"] == RunnerStatus.BUSY for r in rows)
         return {"runners": rows, "refresh": REFRESH_SECONDS if busy else 0}
 
 

@@ -10,6 +10,8 @@ from typing import Any
 
 import peewee as pw
 
+from workflows.statuses import ExecutionStatus, RunnerStatus
+
 from ..models import (
     EXECUTION_STATUSES,
     AuditLog,
@@ -25,7 +27,8 @@ from ..models import (
 from ..services import analytics
 from ..services.workflows import version_status
 
-ACTIVE = ("QUEUED", "ASSIGNED", "RUNNING")
+#: what the pages refresh for: every status an execution still leaves
+ACTIVE = tuple(s for s in ExecutionStatus if not s.final)
 
 
 def _tuples(query: Any) -> list[tuple[Any, ...]]:
@@ -33,7 +36,7 @@ def _tuples(query: Any) -> list[tuple[Any, ...]]:
     return list(query.tuples())
 
 
-RUNNER_STATUSES = ("ONLINE", "BUSY", "OFFLINE")
+RUNNER_STATUSES = tuple(RunnerStatus)
 PAGE_SIZE = 50
 LOG_LIMIT = 1000
 
