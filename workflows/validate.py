@@ -250,81 +250,142 @@ def _check_inputs(inputs: Any, variables: Any) -> list[Problem]:
 
 
 def validate(doc: Any) -> list[Problem]:
-    """Every problem of a graph document (empty list: the graph is valid)."""
+    """Every problem of a graph document (empty list: the graph is valid).
+
+    The checks run in this order, and so do their problems: the schema, the format, the
+    variables and declared inputs, then each node (its id, its activity type, its params), each
+    edge (its ends, duplicates, its port), and last the start node and what it reaches.
+    """
     problems = schema_problems(doc)
     if not isinstance(doc, Mapping):
         return problems
-
-    fmt = doc.get("format")
-    if isinstance(fmt, int) and not isinstance(fmt, bool) and fmt != FORMAT:
-        problems.append(Problem("format", f"unsupported graph format {fmt}; expected {FORMAT}"))
-
+    problems.extend(_check_format(doc.get("format")))
     variables = doc.get("variables")
-    if isinstance(variables, Mapping):
-        for name in variables:
-            # the schema's pattern already refuses most bad names; this adds dunders and a
-            # trailing newline (JSON Schema's "$" is Python's "$", which allows one)
-            if (
-                isinstance(name, str)
-                and re.match(VARIABLE_PATTERN, name)
-                and not is_identifier(name)
-            ):
-                problems.append(
-                    Problem(
-                        "invalid_name",
-                        f"variable {name!r} is not a valid name "
-                        "(letters, digits and _, not starting with a digit or __)",
-                    )
-                )
-
+    problems.extend(_check_variables(variables))
     problems.extend(_check_inputs(doc.get("inputs"), variables))
-
-    # --- nodes
     raw_nodes = doc.get("nodes")
-    node_activity: dict[str, Activity | None] = {}
-    order: list[str] = []
+    node_problems, nodes = _check_nodes(raw_nodes)
+    problems.extend(node_problems)
+    edge_problems, adjacency = _check_edges(doc.get("edges"), nodes)
+    problems.extend(edge_problems)
+    if isinstance(raw_nodes, list):
+        schema_reported = any(p.code == "schema" for p in problems)
+        problems.extend(_check_start(adjacency, schema_reported))
+    return problems
+
+
+def _check_format(fmt: Any) -> list[Problem]:
+    """A format the schema accepts (an integer) but this version does not know."""
+    if isinstance(fmt, int) and not isinstance(fmt, bool) and fmt != FORMAT:
+        return [Problem("format", f"unsupported graph format {fmt}; expected {FORMAT}")]
+    return []
+
+
+def _check_variables(variables: Any) -> list[Problem]:
+    """Variable names the schema's pattern lets through: dunders and a trailing newline (JSON
+    Schema's "$" is Python's "$", which allows one)."""
+    if not isinstance(variables, Mapping):
+        return []
+    return [
+        Problem(
+            "invalid_name",
+            f"variable {name!r} is not a valid name "
+            "(letters, digits and _, not starting with a digit or __)",
+        )
+        for name in variables
+        if isinstance(name, str) and re.match(VARIABLE_PATTERN, name) and not is_identifier(name)
+    ]
+
+
+#: a node's activity by node id, in the order the nodes are listed (None: unknown type)
+_Nodes = dict[str, Activity | None]
+
+
+def _check_nodes(raw_nodes: Any) -> tuple[list[Problem], _Nodes]:
+    """Each node's id, activity type and params, node after node; and the nodes by id (the
+    first of two with one id; nodes the schema refuses for their id are left out)."""
+    problems: list[Problem] = []
+    nodes: _Nodes = {}
     for raw in raw_nodes if isinstance(raw_nodes, list) else []:
         if not isinstance(raw, Mapping) or not isinstance(raw.get("id"), str):
             continue  # reported by the schema
         node_id = raw["id"]
-        if re.match(NODE_ID_PATTERN, node_id) and not re.fullmatch(NODE_ID_PATTERN[:-1], node_id):
-            problems.append(
-                Problem(
-                    "schema",
-                    f"node id {node_id!r} must be letters, digits and _ . : - only",
-                    node_id=node_id,
-                )
-            )
-        if node_id in node_activity:
+        problems.extend(_check_node_id(node_id))
+        if node_id in nodes:
             problems.append(
                 Problem("duplicate_node", f"node id {node_id!r} is used twice", node_id=node_id)
             )
             continue
-        order.append(node_id)
-        activity: Activity | None = None
-        node_type = raw.get("type")
-        if isinstance(node_type, str):
-            try:
-                activity = catalog.get(node_type)
-            except catalog.UnknownActivity:
-                problems.append(
-                    Problem(
-                        "unknown_type",
-                        f"node {node_id!r}: unknown activity type {node_type!r}",
-                        node_id=node_id,
-                    )
-                )
-        node_activity[node_id] = activity
+        activity, unknown = _node_activity(node_id, raw.get("type"))
+        problems.extend(unknown)
+        nodes[node_id] = activity
         params = raw.get("params", {})
         if isinstance(params, Mapping):
             problems.extend(_check_params(node_id, activity, params))
+    return problems, nodes
 
-    # --- edges
-    raw_edges = doc.get("edges")
-    seen_edges: set[tuple[str, str, str | None]] = set()
+
+def _check_node_id(node_id: str) -> list[Problem]:
+    """An id the schema's pattern lets through only for its trailing newline."""
+    if re.match(NODE_ID_PATTERN, node_id) and not re.fullmatch(NODE_ID_PATTERN[:-1], node_id):
+        return [
+            Problem(
+                "schema",
+                f"node id {node_id!r} must be letters, digits and _ . : - only",
+                node_id=node_id,
+            )
+        ]
+    return []
+
+
+def _node_activity(node_id: str, node_type: Any) -> tuple[Activity | None, list[Problem]]:
+    """The catalog's activity for a node's type (None when there is none: a type that is not
+    text is the schema's to report, an unknown one is reported here)."""
+    if not isinstance(node_type, str):
+        return None, []
+    try:
+        return catalog.get(node_type), []
+    except catalog.UnknownActivity:
+        return None, [
+            Problem(
+                "unknown_type",
+                f"node {node_id!r}: unknown activity type {node_type!r}",
+                node_id=node_id,
+            )
+        ]
+
+
+#: the nodes each node's edges lead to, for every known node (edges to unknown nodes left out)
+_Adjacency = dict[str, list[str]]
+
+
+def _check_edges(raw_edges: Any, nodes: _Nodes) -> tuple[list[Problem], _Adjacency]:
+    """Each edge's ends, duplicates and port, edge after edge; and where the edges lead."""
+    problems: list[Problem] = []
+    seen: set[tuple[str, str, str | None]] = set()
     port_targets: dict[tuple[str, str | None], str] = {}
-    adjacency: dict[str, list[str]] = {n: [] for n in order}
-    has_incoming: set[str] = set()
+    adjacency: _Adjacency = {n: [] for n in nodes}
+    for edge in _edges(raw_edges):
+        source, target, port = edge["from"], edge["to"], edge["port"]
+        dangling = _dangling_ends(edge, nodes)
+        problems.extend(dangling)
+        if (source, target, port) in seen:
+            problems.append(_duplicate_edge(edge))
+            continue
+        seen.add((source, target, port))
+        if dangling:
+            continue
+        adjacency[source].append(target)
+        previous = port_targets.setdefault((source, port), target)
+        if previous != target:
+            problems.append(_duplicate_port(edge, previous))
+        problems.extend(_check_port(edge, nodes[source]))
+    return problems, adjacency
+
+
+def _edges(raw_edges: Any) -> Iterator[dict[str, Any]]:
+    """The edges whose ends are text and whose port is text or absent, as the
+    ``{"index", "from", "to", "port"}`` a problem names (the schema reports the others)."""
     for index, raw in enumerate(raw_edges if isinstance(raw_edges, list) else []):
         if not isinstance(raw, Mapping):
             continue
@@ -333,116 +394,123 @@ def validate(doc: Any) -> list[Problem]:
             continue
         if port is not None and not isinstance(port, str):
             continue
-        edge = {"index": index, "from": source, "to": target, "port": port}
-        dangling = False
-        for end, name in (("from", source), ("to", target)):
-            if name not in node_activity:
-                dangling = True
-                problems.append(
-                    Problem(
-                        "dangling_edge",
-                        f"edge {index} ({source} -> {target}): '{end}' node {name!r} "
-                        "does not exist",
-                        edge=edge,
-                    )
-                )
-        key = (source, target, port)
-        if key in seen_edges:
-            problems.append(
-                Problem(
-                    "duplicate_edge",
-                    f"edge {index} ({source} -> {target}"
-                    f"{f', port {port}' if port else ''}) appears twice",
-                    node_id=source,
-                    edge=edge,
-                )
-            )
-            continue
-        seen_edges.add(key)
-        if dangling:
-            continue
-        adjacency[source].append(target)
-        has_incoming.add(target)
-        previous = port_targets.setdefault((source, port), target)
-        if previous != target:
-            via = f"port {port!r}" if port else "the default (no) port"
-            problems.append(
-                Problem(
-                    "duplicate_port",
-                    f"node {source!r} has two edges leaving by {via} (to {previous!r} and "
-                    f"{target!r}); each port leads to one node",
-                    node_id=source,
-                    edge=edge,
-                )
-            )
-        activity = node_activity[source]
-        if activity is None or port == ERROR_PORT:
-            continue
-        named = list(activity.ports)
-        if port is None and (named or activity.dynamic_ports):
-            wanted = ", ".join(named) if named else "a case value or 'default'"
-            problems.append(
-                Problem(
-                    "missing_port",
-                    f"edge {index} from {source!r} ({activity.type}) needs a port: {wanted}",
-                    node_id=source,
-                    edge=edge,
-                )
-            )
-        elif port is not None and not activity.dynamic_ports and port not in named:
-            allowed = ", ".join([*named, ERROR_PORT]) if named else f"none besides {ERROR_PORT!r}"
-            problems.append(
-                Problem(
-                    "unknown_port",
-                    f"edge {index}: {activity.type} node {source!r} has no port {port!r} "
-                    f"(ports: {allowed})",
-                    node_id=source,
-                    edge=edge,
-                )
-            )
+        yield {"index": index, "from": source, "to": target, "port": port}
 
-    # --- start node and reachability
-    if isinstance(raw_nodes, list):
-        starts = [n for n in order if n not in has_incoming]
-        if not order:
-            if not any(p.code == "schema" for p in problems):
-                problems.append(Problem("no_start", "the workflow has no nodes"))
-        elif not starts:
-            problems.append(
-                Problem(
-                    "no_start",
-                    "every node has an incoming edge; execution begins at the one node without one",
-                )
+
+def _dangling_ends(edge: dict[str, Any], nodes: _Nodes) -> list[Problem]:
+    """One problem for each end of an edge that is not a node."""
+    index, source, target = edge["index"], edge["from"], edge["to"]
+    return [
+        Problem(
+            "dangling_edge",
+            f"edge {index} ({source} -> {target}): '{end}' node {name!r} does not exist",
+            edge=edge,
+        )
+        for end, name in (("from", source), ("to", target))
+        if name not in nodes
+    ]
+
+
+def _duplicate_edge(edge: dict[str, Any]) -> Problem:
+    port = edge["port"]
+    return Problem(
+        "duplicate_edge",
+        f"edge {edge['index']} ({edge['from']} -> {edge['to']}"
+        f"{f', port {port}' if port else ''}) appears twice",
+        node_id=edge["from"],
+        edge=edge,
+    )
+
+
+def _duplicate_port(edge: dict[str, Any], previous: str) -> Problem:
+    source, port = edge["from"], edge["port"]
+    via = f"port {port!r}" if port else "the default (no) port"
+    return Problem(
+        "duplicate_port",
+        f"node {source!r} has two edges leaving by {via} (to {previous!r} and "
+        f"{edge['to']!r}); each port leads to one node",
+        node_id=source,
+        edge=edge,
+    )
+
+
+def _check_port(edge: dict[str, Any], activity: Activity | None) -> list[Problem]:
+    """An edge's port against its source node's activity: a branching node's edges need one
+    of its ports, a plain node's edges none (every node has the error port)."""
+    index, source, port = edge["index"], edge["from"], edge["port"]
+    if activity is None or port == ERROR_PORT:
+        return []
+    named = list(activity.ports)
+    if port is None and (named or activity.dynamic_ports):
+        wanted = ", ".join(named) if named else "a case value or 'default'"
+        return [
+            Problem(
+                "missing_port",
+                f"edge {index} from {source!r} ({activity.type}) needs a port: {wanted}",
+                node_id=source,
+                edge=edge,
             )
-        elif len(starts) > 1:
-            for node_id in starts:
-                problems.append(
-                    Problem(
-                        "multiple_starts",
-                        f"node {node_id!r} has no incoming edge, and neither do "
-                        f"{', '.join(repr(s) for s in starts if s != node_id)}; "
-                        "exactly one start node is allowed",
-                        node_id=node_id,
-                    )
-                )
-        else:
-            reached = {starts[0]}
-            queue = deque([starts[0]])
-            while queue:
-                for nxt in adjacency[queue.popleft()]:
-                    if nxt not in reached:
-                        reached.add(nxt)
-                        queue.append(nxt)
-            for node_id in order:
-                if node_id not in reached:
-                    problems.append(
-                        Problem(
-                            "unreachable",
-                            f"node {node_id!r} cannot be reached from the start node {starts[0]!r}",
-                            node_id=node_id,
-                        )
-                    )
-    return problems
+        ]
+    if port is not None and not activity.dynamic_ports and port not in named:
+        allowed = ", ".join([*named, ERROR_PORT]) if named else f"none besides {ERROR_PORT!r}"
+        return [
+            Problem(
+                "unknown_port",
+                f"edge {index}: {activity.type} node {source!r} has no port {port!r} "
+                f"(ports: {allowed})",
+                node_id=source,
+                edge=edge,
+            )
+        ]
+    return []
+
+
+def _check_start(adjacency: _Adjacency, schema_reported: bool) -> list[Problem]:
+    """Exactly one node without an incoming edge, and every node reachable from it. A graph
+    without nodes has no start, which goes without saying when the schema refused them."""
+    if not adjacency:
+        return [] if schema_reported else [Problem("no_start", "the workflow has no nodes")]
+    has_incoming = {target for targets in adjacency.values() for target in targets}
+    starts = [n for n in adjacency if n not in has_incoming]
+    if not starts:
+        return [
+            Problem(
+                "no_start",
+                "every node has an incoming edge; execution begins at the one node without one",
+            )
+        ]
+    if len(starts) > 1:
+        return [
+            Problem(
+                "multiple_starts",
+                f"node {node_id!r} has no incoming edge, and neither do "
+                f"{', '.join(repr(s) for s in starts if s != node_id)}; "
+                "exactly one start node is allowed",
+                node_id=node_id,
+            )
+            for node_id in starts
+        ]
+    return _check_reachable(starts[0], adjacency)
+
+
+def _check_reachable(start: str, adjacency: _Adjacency) -> list[Problem]:
+    """The nodes a breadth-first walk from the start node never reaches, in node order."""
+    reached = {start}
+    queue = deque([start])
+    while queue:
+        for nxt in adjacency[queue.popleft()]:
+            if nxt not in reached:
+                reached.add(nxt)
+                queue.append(nxt)
+    return [
+        Problem(
+            "unreachable",
+            f"node {node_id!r} cannot be reached from the start node {start!r}",
+            node_id=node_id,
+        )
+        for node_id in adjacency
+        if node_id not in reached
+    ]
 
 
 def ensure_valid(doc: Any) -> Graph:
