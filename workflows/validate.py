@@ -64,28 +64,21 @@ _TEXT_TYPES = frozenset({"string", "text", "code", "condition", "variable", "cho
 
 
 def _type_ok(param: Param, value: Any) -> bool:
+    """Whether a value is of its param's type. Text with an expression is accepted for every
+    type that is not text: ``"{count}"`` for an integer is resolved at run time."""
     kind = param.type
     if isinstance(value, str) and kind not in _TEXT_TYPES and has_expressions(value):
-        return True  # "{count}" for an integer: resolved at run time
+        return True
     if kind in ("string", "text", "code", "condition", "variable"):
         return isinstance(value, str)
-    if kind == "integer":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind == "number":
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if kind == "boolean":
-        return isinstance(value, bool)
-    if kind == "list":
-        return isinstance(value, list)
-    if kind == "object":
-        return isinstance(value, dict)
     if kind == "choice":
         return isinstance(value, str) and (value in param.choices or has_expressions(value))
     if kind == "target":  # a selector, or the extension's object with at least a selector
         if isinstance(value, dict):
             return isinstance(value.get("selector"), str) and bool(value["selector"].strip())
         return isinstance(value, str)
-    return True  # any
+    # integer, number, boolean, list, object, any: the same JSON types as a declared input's
+    return type_ok(kind, value)
 
 
 def _expected(param: Param) -> str:
@@ -121,77 +114,125 @@ def _strings(value: Any) -> Iterator[str]:
 def _check_params(
     node_id: str, activity: Activity | None, params: Mapping[str, Any]
 ) -> list[Problem]:
-    problems: list[Problem] = []
-
-    def add(code: str, param: str | None, message: str) -> None:
-        problems.append(Problem(code, message, node_id=node_id, param=param))
-
+    """A node's params: the required ones that are missing, then each given param in order,
+    then a ``{{credential}}`` token with no credential to fill it. For a node of an unknown
+    activity only what needs no param spec is checked (templates, ``output``, ``credential``)."""
+    problems = _missing_params(node_id, activity, params) if activity is not None else []
     specs = {p.name: p for p in activity.params} if activity is not None else {}
-    if activity is not None:
-        for required in activity.params:
-            value = params.get(required.name)
-            empty = value is None or (required.type in _TEXT_TYPES | {"target"} and value == "")
-            if required.required and empty:
-                add(
-                    "missing_param",
-                    required.name,
-                    f"node {node_id!r} ({activity.type}): required param "
-                    f"{required.name!r} is missing",
-                )
     uses_secret = False
     for name, value in params.items():
-        spec = specs.get(name)
-        if spec is None and activity is not None and name != CREDENTIAL_PARAM:
-            known = ", ".join(sorted(specs)) or "none"
-            add(
-                "unknown_param",
-                name,
-                f"node {node_id!r} ({activity.type}): unknown param {name!r} (params: {known})",
-            )
-            continue
-        if name == CREDENTIAL_PARAM and spec is None:
-            if value is not None and not isinstance(value, str):
-                add("param_type", name, f"node {node_id!r}: 'credential' must be a name (text)")
-            elif isinstance(value, str):
-                for msg in check_template(value):
-                    add("expression", name, f"node {node_id!r}: param {name!r}: {msg}")
-            continue
-        if spec is not None and value is not None and not _type_ok(spec, value):
-            given = repr(value) if isinstance(value, str) else _describe(value)
-            add(
-                "param_type",
-                name,
-                f"node {node_id!r}: param {name!r} must be {_expected(spec)}, not {given}",
-            )
-            continue
-        kind = spec.type if spec is not None else "any"
-        if (kind == "variable" or name == "output") and isinstance(value, str) and value != "":
-            if not is_identifier(value):
-                add(
-                    "invalid_name",
-                    name,
-                    f"node {node_id!r}: {name} {value!r} is not a valid variable name "
-                    "(letters, digits and _, not starting with a digit or __)",
-                )
-            continue
-        if kind == "condition" and isinstance(value, str):
-            for msg in check_condition(value):
-                add("expression", name, f"node {node_id!r}: condition {name!r}: {msg}")
-            continue
-        if kind == "code":
-            continue  # source code is passed as is, never rendered
-        for text in _strings(value):
-            for msg in check_template(text):
-                add("expression", name, f"node {node_id!r}: param {name!r}: {msg}")
-            uses_secret = uses_secret or uses_credential(text)
+        found, secret = _check_param(node_id, activity, specs.get(name), name, value)
+        problems.extend(found)
+        uses_secret = uses_secret or secret
     if uses_secret and not params.get(CREDENTIAL_PARAM):
-        add(
-            "missing_credential",
-            CREDENTIAL_PARAM,
-            f"node {node_id!r} uses {{{{credential}}}} but has no 'credential' param "
-            "naming a vault credential",
+        problems.append(
+            Problem(
+                "missing_credential",
+                f"node {node_id!r} uses {{{{credential}}}} but has no 'credential' param "
+                "naming a vault credential",
+                node_id=node_id,
+                param=CREDENTIAL_PARAM,
+            )
         )
     return problems
+
+
+def _missing_params(node_id: str, activity: Activity, params: Mapping[str, Any]) -> list[Problem]:
+    """The required params that are absent, null, or empty text."""
+    return [
+        Problem(
+            "missing_param",
+            f"node {node_id!r} ({activity.type}): required param {spec.name!r} is missing",
+            node_id=node_id,
+            param=spec.name,
+        )
+        for spec in activity.params
+        if spec.required and _is_empty(spec, params.get(spec.name))
+    ]
+
+
+def _is_empty(spec: Param, value: Any) -> bool:
+    return value is None or (spec.type in _TEXT_TYPES | {"target"} and value == "")
+
+
+def _check_param(
+    node_id: str, activity: Activity | None, spec: Param | None, name: str, value: Any
+) -> tuple[list[Problem], bool]:
+    """The problems of one given param, by the first rule that applies to it; and whether it
+    is text that uses the ``{{credential}}`` token."""
+    if spec is None and name == CREDENTIAL_PARAM:
+        return _check_credential(node_id, value), False
+    if spec is None and activity is not None:
+        known = ", ".join(sorted({p.name for p in activity.params})) or "none"
+        message = f"node {node_id!r} ({activity.type}): unknown param {name!r} (params: {known})"
+        return [Problem("unknown_param", message, node_id=node_id, param=name)], False
+    return _check_value(node_id, spec, name, value)
+
+
+def _check_value(
+    node_id: str, spec: Param | None, name: str, value: Any
+) -> tuple[list[Problem], bool]:
+    """A param value against its spec (none: a node of an unknown activity): its type, then by
+    type a variable name, a condition, source code (not checked) or templates."""
+    if spec is not None and value is not None and not _type_ok(spec, value):
+        return [_wrong_type(node_id, spec, name, value)], False
+    kind = spec.type if spec is not None else "any"
+    if (kind == "variable" or name == "output") and isinstance(value, str) and value != "":
+        return _check_variable_name(node_id, name, value), False
+    if kind == "condition" and isinstance(value, str):
+        return _check_condition(node_id, name, value), False
+    if kind == "code":
+        return [], False  # source code is passed as is, never rendered
+    texts = list(_strings(value))
+    return _check_templates(node_id, name, texts), any(uses_credential(t) for t in texts)
+
+
+def _wrong_type(node_id: str, spec: Param, name: str, value: Any) -> Problem:
+    given = repr(value) if isinstance(value, str) else _describe(value)
+    message = f"node {node_id!r}: param {name!r} must be {_expected(spec)}, not {given}"
+    return Problem("param_type", message, node_id=node_id, param=name)
+
+
+def _check_credential(node_id: str, value: Any) -> list[Problem]:
+    """The ``credential`` param every node may have: the name of a vault credential."""
+    if value is not None and not isinstance(value, str):
+        message = f"node {node_id!r}: 'credential' must be a name (text)"
+        return [Problem("param_type", message, node_id=node_id, param=CREDENTIAL_PARAM)]
+    return _check_templates(node_id, CREDENTIAL_PARAM, [value] if value is not None else [])
+
+
+def _check_variable_name(node_id: str, name: str, value: str) -> list[Problem]:
+    """A param that names a variable (``output``, a loop's ``item``, ...)."""
+    if is_identifier(value):
+        return []
+    message = (
+        f"node {node_id!r}: {name} {value!r} is not a valid variable name "
+        "(letters, digits and _, not starting with a digit or __)"
+    )
+    return [Problem("invalid_name", message, node_id=node_id, param=name)]
+
+
+def _check_condition(node_id: str, name: str, condition: str) -> list[Problem]:
+    return [
+        Problem(
+            "expression",
+            f"node {node_id!r}: condition {name!r}: {msg}",
+            node_id=node_id,
+            param=name,
+        )
+        for msg in check_condition(condition)
+    ]
+
+
+def _check_templates(node_id: str, name: str, texts: list[str]) -> list[Problem]:
+    """The syntax errors of the templates in one param's value."""
+    return [
+        Problem(
+            "expression", f"node {node_id!r}: param {name!r}: {msg}", node_id=node_id, param=name
+        )
+        for text in texts
+        for msg in check_template(text)
+    ]
 
 
 def _check_inputs(inputs: Any, variables: Any) -> list[Problem]:
