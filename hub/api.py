@@ -285,110 +285,25 @@ class Routes:
 
 _PARAM = re.compile(r"\{(\w+)(?::(\w+))?\}")
 
+#: an operation as ``openapi_document`` reads it: route path, method, declaration, responder
+_Operation = tuple[str, str, Endpoint, Any]
+
 
 def openapi_document(routes: Routes, *, version: str, title: str = "Exekra hub API") -> dict:
-    ops: list[tuple[str, str, Endpoint, Any]] = []
-    types: list[Any] = []
-    for path, resource, suffix in routes.table:
-        for method in METHODS:
-            name = f"on_{method}" + (f"_{suffix}" if suffix else "")
-            fn = getattr(resource, name, None)
-            spec = getattr(fn, "__endpoint__", None)
-            if spec is None:
-                continue
-            ops.append((path, method, spec, fn))
-            for t in (spec.body, spec.response):
-                if t is not None and t not in types:
-                    types.append(t)
-            if spec.query is not None and spec.query not in types:
-                types.append(spec.query)
+    """The OpenAPI 3.1 document of every declared responder of ``routes``: its paths, their
+    parameters, request bodies, responses and security, and the schemas of the msgspec types
+    that validate them."""
+    ops = _oa_operations(routes)
+    types = _oa_schema_types(ops)
     schemas, components = msgspec.json.schema_components(
         types, ref_template="#/components/schemas/{name}"
     )
     schema_of = dict(zip(types, schemas, strict=True))
     paths: dict[str, dict[str, Any]] = {}
     for path, method, spec, fn in ops:
-        oa_path = _PARAM.sub(lambda m: "{" + m.group(1) + "}", path)
-        params: list[dict[str, Any]] = []
-        for m in _PARAM.finditer(path):
-            ptype = "integer" if m.group(2) == "int" else "string"
-            params.append(
-                {"name": m.group(1), "in": "path", "required": True, "schema": {"type": ptype}}
-            )
-        if spec.query is not None:
-            qschema = components.get(spec.query.__name__, {})
-            required = set(qschema.get("required", []))
-            for pname, pschema in qschema.get("properties", {}).items():
-                params.append(
-                    {"name": pname, "in": "query", "required": pname in required, "schema": pschema}
-                )
-        op: dict[str, Any] = {
-            "summary": spec.summary,
-            "operationId": f"{method}_{oa_path.strip('/').replace('/', '_')}".replace("{", "")
-            .replace("}", "")
-            .replace("-", "_"),
-            "tags": [oa_path.split("/")[2] if oa_path.count("/") >= 2 else "hub"],
-            "responses": {},
-        }
-        if spec.description or fn.__doc__:
-            op["description"] = spec.description or (fn.__doc__ or "").strip()
-        if params:
-            op["parameters"] = params
-        if spec.body is not None:
-            op["requestBody"] = {
-                "required": True,
-                "content": {"application/json": {"schema": schema_of[spec.body]}},
-            }
-        elif spec.raw_body and spec.body_content_type == "application/json":
-            # responders that read JSON themselves take an optional object (a webhook's
-            # payload, publish/run options); an empty body means none
-            op["requestBody"] = {
-                "required": False,
-                "content": {spec.body_content_type: {"schema": {"type": "object"}}},
-            }
-        elif spec.raw_body:
-            op["requestBody"] = {
-                "required": True,
-                "content": {spec.body_content_type: {"schema": {"type": "string"}}},
-            }
-        ok: dict[str, Any] = {"description": "OK" if spec.status < 300 else "Success"}
-        if spec.response is not None:
-            ok["content"] = {"application/json": {"schema": schema_of[spec.response]}}
-        op["responses"][str(spec.status)] = ok
-        for code, text in spec.responses.items():
-            op["responses"][str(code)] = {"description": text}
-        err = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-        has_body = spec.body is not None or spec.raw_body
-        if has_body or spec.query is not None:
-            op["responses"].setdefault("400", {"description": "Invalid input", **err})
-        if has_body:
-            op["responses"].setdefault("413", {"description": "Request body too large", **err})
-        if takes_json(spec):
-            op["responses"].setdefault("415", {"description": "Not a JSON body", **err})
-        if "{" in path:
-            op["responses"].setdefault("404", {"description": "No such resource", **err})
-        if spec.auth != "public":
-            op["responses"].setdefault("401", {"description": "Not authenticated", **err})
-            op["security"] = (
-                [{"runnerToken": []}]
-                if spec.auth == "runner"
-                else [
-                    {"bearer": []},
-                    {"cookie": []},
-                ]
-            )
-        if spec.role and spec.role != "OPERATOR":
-            op["responses"].setdefault("403", {"description": f"Needs {spec.role}", **err})
-        paths.setdefault(oa_path, {})[method] = op
-    components["Error"] = {
-        "type": "object",
-        "properties": {
-            "title": {"type": "string"},
-            "description": {"type": "string"},
-            "code": {"type": "string"},
-        },
-        "required": ["title", "code"],
-    }
+        paths.setdefault(_oa_path(path), {})[method] = _oa_operation(
+            path, method, spec, fn, schema_of, components
+        )
     return {
         "openapi": "3.1.0",
         "info": {
@@ -398,12 +313,164 @@ def openapi_document(routes: Routes, *, version: str, title: str = "Exekra hub A
         },
         "servers": [{"url": "/"}],
         "paths": dict(sorted(paths.items())),
-        "components": {
-            "schemas": components,
-            "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
-                "cookie": {"type": "apiKey", "in": "cookie", "name": "exekra_session"},
-                "runnerToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
-            },
+        "components": _oa_components(components),
+    }
+
+
+def _oa_components(schemas: dict[str, Any]) -> dict[str, Any]:
+    """The schemas of the declared types, the error body every error response has, and the
+    three ways to authenticate (a user's bearer token or session cookie, a runner's token)."""
+    schemas["Error"] = {
+        "type": "object",
+        "properties": {
+            "title": {"type": "string"},
+            "description": {"type": "string"},
+            "code": {"type": "string"},
+        },
+        "required": ["title", "code"],
+    }
+    return {
+        "schemas": schemas,
+        "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+            "cookie": {"type": "apiKey", "in": "cookie", "name": "exekra_session"},
+            "runnerToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
         },
     }
+
+
+def _oa_operations(routes: Routes) -> list[_Operation]:
+    """Every declared responder, route after route, in the order of ``METHODS``."""
+    ops: list[_Operation] = []
+    for path, resource, suffix in routes.table:
+        for method in METHODS:
+            name = f"on_{method}" + (f"_{suffix}" if suffix else "")
+            fn = getattr(resource, name, None)
+            spec = getattr(fn, "__endpoint__", None)
+            if spec is not None:
+                ops.append((path, method, spec, fn))
+    return ops
+
+
+def _oa_schema_types(ops: list[_Operation]) -> list[Any]:
+    """The body, response and query types the operations declare, each once, in first use."""
+    types: list[Any] = []
+    for _path, _method, spec, _fn in ops:
+        for t in (spec.body, spec.response, spec.query):
+            if t is not None and t not in types:
+                types.append(t)
+    return types
+
+
+def _oa_path(path: str) -> str:
+    """A route path in OpenAPI's spelling: ``{id:int}`` is ``{id}``."""
+    return _PARAM.sub(lambda m: "{" + m.group(1) + "}", path)
+
+
+def _oa_operation(
+    path: str,
+    method: str,
+    spec: Endpoint,
+    fn: Any,
+    schema_of: dict[Any, Any],
+    components: dict[str, Any],
+) -> dict[str, Any]:
+    """One operation: its summary, id and tag (the path's first segment after ``/api``), its
+    responses, description, parameters, request body and security."""
+    oa_path = _oa_path(path)
+    op: dict[str, Any] = {
+        "summary": spec.summary,
+        "operationId": f"{method}_{oa_path.strip('/').replace('/', '_')}".replace("{", "")
+        .replace("}", "")
+        .replace("-", "_"),
+        "tags": [oa_path.split("/")[2] if oa_path.count("/") >= 2 else "hub"],
+        "responses": _oa_responses(path, spec, schema_of),
+    }
+    if spec.description or fn.__doc__:
+        op["description"] = spec.description or (fn.__doc__ or "").strip()
+    params = _oa_parameters(path, spec, components)
+    if params:
+        op["parameters"] = params
+    body = _oa_request_body(spec, schema_of)
+    if body is not None:
+        op["requestBody"] = body
+    if spec.auth != "public":
+        op["security"] = (
+            [{"runnerToken": []}] if spec.auth == "runner" else [{"bearer": []}, {"cookie": []}]
+        )
+    return op
+
+
+def _oa_parameters(path: str, spec: Endpoint, components: dict[str, Any]) -> list[dict[str, Any]]:
+    """The path segments (``{id:int}`` an integer), then the fields of the query type."""
+    params: list[dict[str, Any]] = []
+    for m in _PARAM.finditer(path):
+        ptype = "integer" if m.group(2) == "int" else "string"
+        params.append(
+            {"name": m.group(1), "in": "path", "required": True, "schema": {"type": ptype}}
+        )
+    if spec.query is not None:
+        qschema = components.get(spec.query.__name__, {})
+        required = set(qschema.get("required", []))
+        for pname, pschema in qschema.get("properties", {}).items():
+            params.append(
+                {"name": pname, "in": "query", "required": pname in required, "schema": pschema}
+            )
+    return params
+
+
+def _oa_request_body(spec: Endpoint, schema_of: dict[Any, Any]) -> dict[str, Any] | None:
+    """The declared body type; or for a responder that reads the body itself, any object
+    (JSON) or text (another content type); None when it takes no body."""
+    if spec.body is not None:
+        return {
+            "required": True,
+            "content": {"application/json": {"schema": schema_of[spec.body]}},
+        }
+    if spec.raw_body and spec.body_content_type == "application/json":
+        # responders that read JSON themselves take an optional object (a webhook's
+        # payload, publish/run options); an empty body means none
+        return {
+            "required": False,
+            "content": {spec.body_content_type: {"schema": {"type": "object"}}},
+        }
+    if spec.raw_body:
+        return {
+            "required": True,
+            "content": {spec.body_content_type: {"schema": {"type": "string"}}},
+        }
+    return None
+
+
+def _oa_responses(path: str, spec: Endpoint, schema_of: dict[Any, Any]) -> dict[str, Any]:
+    """The success response (with the declared response type), the responses the endpoint
+    declares, then the error responses its declaration implies."""
+    ok: dict[str, Any] = {"description": "OK" if spec.status < 300 else "Success"}
+    if spec.response is not None:
+        ok["content"] = {"application/json": {"schema": schema_of[spec.response]}}
+    responses: dict[str, Any] = {str(spec.status): ok}
+    for code, text in spec.responses.items():
+        responses[str(code)] = {"description": text}
+    err = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    for status, description in _oa_error_responses(path, spec):
+        responses.setdefault(status, {"description": description, **err})
+    return responses
+
+
+def _oa_error_responses(path: str, spec: Endpoint) -> list[tuple[str, str]]:
+    """The error statuses an endpoint can answer by its declaration, and what each means."""
+    has_body = spec.body is not None or spec.raw_body
+    implied: list[tuple[str, str]] = []
+    if has_body or spec.query is not None:
+        implied.append(("400", "Invalid input"))
+    if has_body:
+        implied.append(("413", "Request body too large"))
+    if takes_json(spec):
+        implied.append(("415", "Not a JSON body"))
+    if "{" in path:
+        implied.append(("404", "No such resource"))
+    if spec.auth != "public":
+        implied.append(("401", "Not authenticated"))
+    if spec.role and spec.role != "OPERATOR":
+        implied.append(("403", f"Needs {spec.role}"))
+    return implied

@@ -64,28 +64,21 @@ _TEXT_TYPES = frozenset({"string", "text", "code", "condition", "variable", "cho
 
 
 def _type_ok(param: Param, value: Any) -> bool:
+    """Whether a value is of its param's type. Text with an expression is accepted for every
+    type that is not text: ``"{count}"`` for an integer is resolved at run time."""
     kind = param.type
     if isinstance(value, str) and kind not in _TEXT_TYPES and has_expressions(value):
-        return True  # "{count}" for an integer: resolved at run time
+        return True
     if kind in ("string", "text", "code", "condition", "variable"):
         return isinstance(value, str)
-    if kind == "integer":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind == "number":
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if kind == "boolean":
-        return isinstance(value, bool)
-    if kind == "list":
-        return isinstance(value, list)
-    if kind == "object":
-        return isinstance(value, dict)
     if kind == "choice":
         return isinstance(value, str) and (value in param.choices or has_expressions(value))
     if kind == "target":  # a selector, or the extension's object with at least a selector
         if isinstance(value, dict):
             return isinstance(value.get("selector"), str) and bool(value["selector"].strip())
         return isinstance(value, str)
-    return True  # any
+    # integer, number, boolean, list, object, any: the same JSON types as a declared input's
+    return type_ok(kind, value)
 
 
 def _expected(param: Param) -> str:
@@ -121,77 +114,125 @@ def _strings(value: Any) -> Iterator[str]:
 def _check_params(
     node_id: str, activity: Activity | None, params: Mapping[str, Any]
 ) -> list[Problem]:
-    problems: list[Problem] = []
-
-    def add(code: str, param: str | None, message: str) -> None:
-        problems.append(Problem(code, message, node_id=node_id, param=param))
-
+    """A node's params: the required ones that are missing, then each given param in order,
+    then a ``{{credential}}`` token with no credential to fill it. For a node of an unknown
+    activity only what needs no param spec is checked (templates, ``output``, ``credential``)."""
+    problems = _missing_params(node_id, activity, params) if activity is not None else []
     specs = {p.name: p for p in activity.params} if activity is not None else {}
-    if activity is not None:
-        for required in activity.params:
-            value = params.get(required.name)
-            empty = value is None or (required.type in _TEXT_TYPES | {"target"} and value == "")
-            if required.required and empty:
-                add(
-                    "missing_param",
-                    required.name,
-                    f"node {node_id!r} ({activity.type}): required param "
-                    f"{required.name!r} is missing",
-                )
     uses_secret = False
     for name, value in params.items():
-        spec = specs.get(name)
-        if spec is None and activity is not None and name != CREDENTIAL_PARAM:
-            known = ", ".join(sorted(specs)) or "none"
-            add(
-                "unknown_param",
-                name,
-                f"node {node_id!r} ({activity.type}): unknown param {name!r} (params: {known})",
-            )
-            continue
-        if name == CREDENTIAL_PARAM and spec is None:
-            if value is not None and not isinstance(value, str):
-                add("param_type", name, f"node {node_id!r}: 'credential' must be a name (text)")
-            elif isinstance(value, str):
-                for msg in check_template(value):
-                    add("expression", name, f"node {node_id!r}: param {name!r}: {msg}")
-            continue
-        if spec is not None and value is not None and not _type_ok(spec, value):
-            given = repr(value) if isinstance(value, str) else _describe(value)
-            add(
-                "param_type",
-                name,
-                f"node {node_id!r}: param {name!r} must be {_expected(spec)}, not {given}",
-            )
-            continue
-        kind = spec.type if spec is not None else "any"
-        if (kind == "variable" or name == "output") and isinstance(value, str) and value != "":
-            if not is_identifier(value):
-                add(
-                    "invalid_name",
-                    name,
-                    f"node {node_id!r}: {name} {value!r} is not a valid variable name "
-                    "(letters, digits and _, not starting with a digit or __)",
-                )
-            continue
-        if kind == "condition" and isinstance(value, str):
-            for msg in check_condition(value):
-                add("expression", name, f"node {node_id!r}: condition {name!r}: {msg}")
-            continue
-        if kind == "code":
-            continue  # source code is passed as is, never rendered
-        for text in _strings(value):
-            for msg in check_template(text):
-                add("expression", name, f"node {node_id!r}: param {name!r}: {msg}")
-            uses_secret = uses_secret or uses_credential(text)
+        found, secret = _check_param(node_id, activity, specs.get(name), name, value)
+        problems.extend(found)
+        uses_secret = uses_secret or secret
     if uses_secret and not params.get(CREDENTIAL_PARAM):
-        add(
-            "missing_credential",
-            CREDENTIAL_PARAM,
-            f"node {node_id!r} uses {{{{credential}}}} but has no 'credential' param "
-            "naming a vault credential",
+        problems.append(
+            Problem(
+                "missing_credential",
+                f"node {node_id!r} uses {{{{credential}}}} but has no 'credential' param "
+                "naming a vault credential",
+                node_id=node_id,
+                param=CREDENTIAL_PARAM,
+            )
         )
     return problems
+
+
+def _missing_params(node_id: str, activity: Activity, params: Mapping[str, Any]) -> list[Problem]:
+    """The required params that are absent, null, or empty text."""
+    return [
+        Problem(
+            "missing_param",
+            f"node {node_id!r} ({activity.type}): required param {spec.name!r} is missing",
+            node_id=node_id,
+            param=spec.name,
+        )
+        for spec in activity.params
+        if spec.required and _is_empty(spec, params.get(spec.name))
+    ]
+
+
+def _is_empty(spec: Param, value: Any) -> bool:
+    return value is None or (spec.type in _TEXT_TYPES | {"target"} and value == "")
+
+
+def _check_param(
+    node_id: str, activity: Activity | None, spec: Param | None, name: str, value: Any
+) -> tuple[list[Problem], bool]:
+    """The problems of one given param, by the first rule that applies to it; and whether it
+    is text that uses the ``{{credential}}`` token."""
+    if spec is None and name == CREDENTIAL_PARAM:
+        return _check_credential(node_id, value), False
+    if spec is None and activity is not None:
+        known = ", ".join(sorted({p.name for p in activity.params})) or "none"
+        message = f"node {node_id!r} ({activity.type}): unknown param {name!r} (params: {known})"
+        return [Problem("unknown_param", message, node_id=node_id, param=name)], False
+    return _check_value(node_id, spec, name, value)
+
+
+def _check_value(
+    node_id: str, spec: Param | None, name: str, value: Any
+) -> tuple[list[Problem], bool]:
+    """A param value against its spec (none: a node of an unknown activity): its type, then by
+    type a variable name, a condition, source code (not checked) or templates."""
+    if spec is not None and value is not None and not _type_ok(spec, value):
+        return [_wrong_type(node_id, spec, name, value)], False
+    kind = spec.type if spec is not None else "any"
+    if (kind == "variable" or name == "output") and isinstance(value, str) and value != "":
+        return _check_variable_name(node_id, name, value), False
+    if kind == "condition" and isinstance(value, str):
+        return _check_condition(node_id, name, value), False
+    if kind == "code":
+        return [], False  # source code is passed as is, never rendered
+    texts = list(_strings(value))
+    return _check_templates(node_id, name, texts), any(uses_credential(t) for t in texts)
+
+
+def _wrong_type(node_id: str, spec: Param, name: str, value: Any) -> Problem:
+    given = repr(value) if isinstance(value, str) else _describe(value)
+    message = f"node {node_id!r}: param {name!r} must be {_expected(spec)}, not {given}"
+    return Problem("param_type", message, node_id=node_id, param=name)
+
+
+def _check_credential(node_id: str, value: Any) -> list[Problem]:
+    """The ``credential`` param every node may have: the name of a vault credential."""
+    if value is not None and not isinstance(value, str):
+        message = f"node {node_id!r}: 'credential' must be a name (text)"
+        return [Problem("param_type", message, node_id=node_id, param=CREDENTIAL_PARAM)]
+    return _check_templates(node_id, CREDENTIAL_PARAM, [value] if value is not None else [])
+
+
+def _check_variable_name(node_id: str, name: str, value: str) -> list[Problem]:
+    """A param that names a variable (``output``, a loop's ``item``, ...)."""
+    if is_identifier(value):
+        return []
+    message = (
+        f"node {node_id!r}: {name} {value!r} is not a valid variable name "
+        "(letters, digits and _, not starting with a digit or __)"
+    )
+    return [Problem("invalid_name", message, node_id=node_id, param=name)]
+
+
+def _check_condition(node_id: str, name: str, condition: str) -> list[Problem]:
+    return [
+        Problem(
+            "expression",
+            f"node {node_id!r}: condition {name!r}: {msg}",
+            node_id=node_id,
+            param=name,
+        )
+        for msg in check_condition(condition)
+    ]
+
+
+def _check_templates(node_id: str, name: str, texts: list[str]) -> list[Problem]:
+    """The syntax errors of the templates in one param's value."""
+    return [
+        Problem(
+            "expression", f"node {node_id!r}: param {name!r}: {msg}", node_id=node_id, param=name
+        )
+        for text in texts
+        for msg in check_template(text)
+    ]
 
 
 def _check_inputs(inputs: Any, variables: Any) -> list[Problem]:
@@ -250,81 +291,142 @@ def _check_inputs(inputs: Any, variables: Any) -> list[Problem]:
 
 
 def validate(doc: Any) -> list[Problem]:
-    """Every problem of a graph document (empty list: the graph is valid)."""
+    """Every problem of a graph document (empty list: the graph is valid).
+
+    The checks run in this order, and so do their problems: the schema, the format, the
+    variables and declared inputs, then each node (its id, its activity type, its params), each
+    edge (its ends, duplicates, its port), and last the start node and what it reaches.
+    """
     problems = schema_problems(doc)
     if not isinstance(doc, Mapping):
         return problems
-
-    fmt = doc.get("format")
-    if isinstance(fmt, int) and not isinstance(fmt, bool) and fmt != FORMAT:
-        problems.append(Problem("format", f"unsupported graph format {fmt}; expected {FORMAT}"))
-
+    problems.extend(_check_format(doc.get("format")))
     variables = doc.get("variables")
-    if isinstance(variables, Mapping):
-        for name in variables:
-            # the schema's pattern already refuses most bad names; this adds dunders and a
-            # trailing newline (JSON Schema's "$" is Python's "$", which allows one)
-            if (
-                isinstance(name, str)
-                and re.match(VARIABLE_PATTERN, name)
-                and not is_identifier(name)
-            ):
-                problems.append(
-                    Problem(
-                        "invalid_name",
-                        f"variable {name!r} is not a valid name "
-                        "(letters, digits and _, not starting with a digit or __)",
-                    )
-                )
-
+    problems.extend(_check_variables(variables))
     problems.extend(_check_inputs(doc.get("inputs"), variables))
-
-    # --- nodes
     raw_nodes = doc.get("nodes")
-    node_activity: dict[str, Activity | None] = {}
-    order: list[str] = []
+    node_problems, nodes = _check_nodes(raw_nodes)
+    problems.extend(node_problems)
+    edge_problems, adjacency = _check_edges(doc.get("edges"), nodes)
+    problems.extend(edge_problems)
+    if isinstance(raw_nodes, list):
+        schema_reported = any(p.code == "schema" for p in problems)
+        problems.extend(_check_start(adjacency, schema_reported))
+    return problems
+
+
+def _check_format(fmt: Any) -> list[Problem]:
+    """A format the schema accepts (an integer) but this version does not know."""
+    if isinstance(fmt, int) and not isinstance(fmt, bool) and fmt != FORMAT:
+        return [Problem("format", f"unsupported graph format {fmt}; expected {FORMAT}")]
+    return []
+
+
+def _check_variables(variables: Any) -> list[Problem]:
+    """Variable names the schema's pattern lets through: dunders and a trailing newline (JSON
+    Schema's "$" is Python's "$", which allows one)."""
+    if not isinstance(variables, Mapping):
+        return []
+    return [
+        Problem(
+            "invalid_name",
+            f"variable {name!r} is not a valid name "
+            "(letters, digits and _, not starting with a digit or __)",
+        )
+        for name in variables
+        if isinstance(name, str) and re.match(VARIABLE_PATTERN, name) and not is_identifier(name)
+    ]
+
+
+#: a node's activity by node id, in the order the nodes are listed (None: unknown type)
+_Nodes = dict[str, Activity | None]
+
+
+def _check_nodes(raw_nodes: Any) -> tuple[list[Problem], _Nodes]:
+    """Each node's id, activity type and params, node after node; and the nodes by id (the
+    first of two with one id; nodes the schema refuses for their id are left out)."""
+    problems: list[Problem] = []
+    nodes: _Nodes = {}
     for raw in raw_nodes if isinstance(raw_nodes, list) else []:
         if not isinstance(raw, Mapping) or not isinstance(raw.get("id"), str):
             continue  # reported by the schema
         node_id = raw["id"]
-        if re.match(NODE_ID_PATTERN, node_id) and not re.fullmatch(NODE_ID_PATTERN[:-1], node_id):
-            problems.append(
-                Problem(
-                    "schema",
-                    f"node id {node_id!r} must be letters, digits and _ . : - only",
-                    node_id=node_id,
-                )
-            )
-        if node_id in node_activity:
+        problems.extend(_check_node_id(node_id))
+        if node_id in nodes:
             problems.append(
                 Problem("duplicate_node", f"node id {node_id!r} is used twice", node_id=node_id)
             )
             continue
-        order.append(node_id)
-        activity: Activity | None = None
-        node_type = raw.get("type")
-        if isinstance(node_type, str):
-            try:
-                activity = catalog.get(node_type)
-            except catalog.UnknownActivity:
-                problems.append(
-                    Problem(
-                        "unknown_type",
-                        f"node {node_id!r}: unknown activity type {node_type!r}",
-                        node_id=node_id,
-                    )
-                )
-        node_activity[node_id] = activity
+        activity, unknown = _node_activity(node_id, raw.get("type"))
+        problems.extend(unknown)
+        nodes[node_id] = activity
         params = raw.get("params", {})
         if isinstance(params, Mapping):
             problems.extend(_check_params(node_id, activity, params))
+    return problems, nodes
 
-    # --- edges
-    raw_edges = doc.get("edges")
-    seen_edges: set[tuple[str, str, str | None]] = set()
+
+def _check_node_id(node_id: str) -> list[Problem]:
+    """An id the schema's pattern lets through only for its trailing newline."""
+    if re.match(NODE_ID_PATTERN, node_id) and not re.fullmatch(NODE_ID_PATTERN[:-1], node_id):
+        return [
+            Problem(
+                "schema",
+                f"node id {node_id!r} must be letters, digits and _ . : - only",
+                node_id=node_id,
+            )
+        ]
+    return []
+
+
+def _node_activity(node_id: str, node_type: Any) -> tuple[Activity | None, list[Problem]]:
+    """The catalog's activity for a node's type (None when there is none: a type that is not
+    text is the schema's to report, an unknown one is reported here)."""
+    if not isinstance(node_type, str):
+        return None, []
+    try:
+        return catalog.get(node_type), []
+    except catalog.UnknownActivity:
+        return None, [
+            Problem(
+                "unknown_type",
+                f"node {node_id!r}: unknown activity type {node_type!r}",
+                node_id=node_id,
+            )
+        ]
+
+
+#: the nodes each node's edges lead to, for every known node (edges to unknown nodes left out)
+_Adjacency = dict[str, list[str]]
+
+
+def _check_edges(raw_edges: Any, nodes: _Nodes) -> tuple[list[Problem], _Adjacency]:
+    """Each edge's ends, duplicates and port, edge after edge; and where the edges lead."""
+    problems: list[Problem] = []
+    seen: set[tuple[str, str, str | None]] = set()
     port_targets: dict[tuple[str, str | None], str] = {}
-    adjacency: dict[str, list[str]] = {n: [] for n in order}
-    has_incoming: set[str] = set()
+    adjacency: _Adjacency = {n: [] for n in nodes}
+    for edge in _edges(raw_edges):
+        source, target, port = edge["from"], edge["to"], edge["port"]
+        dangling = _dangling_ends(edge, nodes)
+        problems.extend(dangling)
+        if (source, target, port) in seen:
+            problems.append(_duplicate_edge(edge))
+            continue
+        seen.add((source, target, port))
+        if dangling:
+            continue
+        adjacency[source].append(target)
+        previous = port_targets.setdefault((source, port), target)
+        if previous != target:
+            problems.append(_duplicate_port(edge, previous))
+        problems.extend(_check_port(edge, nodes[source]))
+    return problems, adjacency
+
+
+def _edges(raw_edges: Any) -> Iterator[dict[str, Any]]:
+    """The edges whose ends are text and whose port is text or absent, as the
+    ``{"index", "from", "to", "port"}`` a problem names (the schema reports the others)."""
     for index, raw in enumerate(raw_edges if isinstance(raw_edges, list) else []):
         if not isinstance(raw, Mapping):
             continue
@@ -333,116 +435,123 @@ def validate(doc: Any) -> list[Problem]:
             continue
         if port is not None and not isinstance(port, str):
             continue
-        edge = {"index": index, "from": source, "to": target, "port": port}
-        dangling = False
-        for end, name in (("from", source), ("to", target)):
-            if name not in node_activity:
-                dangling = True
-                problems.append(
-                    Problem(
-                        "dangling_edge",
-                        f"edge {index} ({source} -> {target}): '{end}' node {name!r} "
-                        "does not exist",
-                        edge=edge,
-                    )
-                )
-        key = (source, target, port)
-        if key in seen_edges:
-            problems.append(
-                Problem(
-                    "duplicate_edge",
-                    f"edge {index} ({source} -> {target}"
-                    f"{f', port {port}' if port else ''}) appears twice",
-                    node_id=source,
-                    edge=edge,
-                )
-            )
-            continue
-        seen_edges.add(key)
-        if dangling:
-            continue
-        adjacency[source].append(target)
-        has_incoming.add(target)
-        previous = port_targets.setdefault((source, port), target)
-        if previous != target:
-            via = f"port {port!r}" if port else "the default (no) port"
-            problems.append(
-                Problem(
-                    "duplicate_port",
-                    f"node {source!r} has two edges leaving by {via} (to {previous!r} and "
-                    f"{target!r}); each port leads to one node",
-                    node_id=source,
-                    edge=edge,
-                )
-            )
-        activity = node_activity[source]
-        if activity is None or port == ERROR_PORT:
-            continue
-        named = list(activity.ports)
-        if port is None and (named or activity.dynamic_ports):
-            wanted = ", ".join(named) if named else "a case value or 'default'"
-            problems.append(
-                Problem(
-                    "missing_port",
-                    f"edge {index} from {source!r} ({activity.type}) needs a port: {wanted}",
-                    node_id=source,
-                    edge=edge,
-                )
-            )
-        elif port is not None and not activity.dynamic_ports and port not in named:
-            allowed = ", ".join([*named, ERROR_PORT]) if named else f"none besides {ERROR_PORT!r}"
-            problems.append(
-                Problem(
-                    "unknown_port",
-                    f"edge {index}: {activity.type} node {source!r} has no port {port!r} "
-                    f"(ports: {allowed})",
-                    node_id=source,
-                    edge=edge,
-                )
-            )
+        yield {"index": index, "from": source, "to": target, "port": port}
 
-    # --- start node and reachability
-    if isinstance(raw_nodes, list):
-        starts = [n for n in order if n not in has_incoming]
-        if not order:
-            if not any(p.code == "schema" for p in problems):
-                problems.append(Problem("no_start", "the workflow has no nodes"))
-        elif not starts:
-            problems.append(
-                Problem(
-                    "no_start",
-                    "every node has an incoming edge; execution begins at the one node without one",
-                )
+
+def _dangling_ends(edge: dict[str, Any], nodes: _Nodes) -> list[Problem]:
+    """One problem for each end of an edge that is not a node."""
+    index, source, target = edge["index"], edge["from"], edge["to"]
+    return [
+        Problem(
+            "dangling_edge",
+            f"edge {index} ({source} -> {target}): '{end}' node {name!r} does not exist",
+            edge=edge,
+        )
+        for end, name in (("from", source), ("to", target))
+        if name not in nodes
+    ]
+
+
+def _duplicate_edge(edge: dict[str, Any]) -> Problem:
+    port = edge["port"]
+    return Problem(
+        "duplicate_edge",
+        f"edge {edge['index']} ({edge['from']} -> {edge['to']}"
+        f"{f', port {port}' if port else ''}) appears twice",
+        node_id=edge["from"],
+        edge=edge,
+    )
+
+
+def _duplicate_port(edge: dict[str, Any], previous: str) -> Problem:
+    source, port = edge["from"], edge["port"]
+    via = f"port {port!r}" if port else "the default (no) port"
+    return Problem(
+        "duplicate_port",
+        f"node {source!r} has two edges leaving by {via} (to {previous!r} and "
+        f"{edge['to']!r}); each port leads to one node",
+        node_id=source,
+        edge=edge,
+    )
+
+
+def _check_port(edge: dict[str, Any], activity: Activity | None) -> list[Problem]:
+    """An edge's port against its source node's activity: a branching node's edges need one
+    of its ports, a plain node's edges none (every node has the error port)."""
+    index, source, port = edge["index"], edge["from"], edge["port"]
+    if activity is None or port == ERROR_PORT:
+        return []
+    named = list(activity.ports)
+    if port is None and (named or activity.dynamic_ports):
+        wanted = ", ".join(named) if named else "a case value or 'default'"
+        return [
+            Problem(
+                "missing_port",
+                f"edge {index} from {source!r} ({activity.type}) needs a port: {wanted}",
+                node_id=source,
+                edge=edge,
             )
-        elif len(starts) > 1:
-            for node_id in starts:
-                problems.append(
-                    Problem(
-                        "multiple_starts",
-                        f"node {node_id!r} has no incoming edge, and neither do "
-                        f"{', '.join(repr(s) for s in starts if s != node_id)}; "
-                        "exactly one start node is allowed",
-                        node_id=node_id,
-                    )
-                )
-        else:
-            reached = {starts[0]}
-            queue = deque([starts[0]])
-            while queue:
-                for nxt in adjacency[queue.popleft()]:
-                    if nxt not in reached:
-                        reached.add(nxt)
-                        queue.append(nxt)
-            for node_id in order:
-                if node_id not in reached:
-                    problems.append(
-                        Problem(
-                            "unreachable",
-                            f"node {node_id!r} cannot be reached from the start node {starts[0]!r}",
-                            node_id=node_id,
-                        )
-                    )
-    return problems
+        ]
+    if port is not None and not activity.dynamic_ports and port not in named:
+        allowed = ", ".join([*named, ERROR_PORT]) if named else f"none besides {ERROR_PORT!r}"
+        return [
+            Problem(
+                "unknown_port",
+                f"edge {index}: {activity.type} node {source!r} has no port {port!r} "
+                f"(ports: {allowed})",
+                node_id=source,
+                edge=edge,
+            )
+        ]
+    return []
+
+
+def _check_start(adjacency: _Adjacency, schema_reported: bool) -> list[Problem]:
+    """Exactly one node without an incoming edge, and every node reachable from it. A graph
+    without nodes has no start, which goes without saying when the schema refused them."""
+    if not adjacency:
+        return [] if schema_reported else [Problem("no_start", "the workflow has no nodes")]
+    has_incoming = {target for targets in adjacency.values() for target in targets}
+    starts = [n for n in adjacency if n not in has_incoming]
+    if not starts:
+        return [
+            Problem(
+                "no_start",
+                "every node has an incoming edge; execution begins at the one node without one",
+            )
+        ]
+    if len(starts) > 1:
+        return [
+            Problem(
+                "multiple_starts",
+                f"node {node_id!r} has no incoming edge, and neither do "
+                f"{', '.join(repr(s) for s in starts if s != node_id)}; "
+                "exactly one start node is allowed",
+                node_id=node_id,
+            )
+            for node_id in starts
+        ]
+    return _check_reachable(starts[0], adjacency)
+
+
+def _check_reachable(start: str, adjacency: _Adjacency) -> list[Problem]:
+    """The nodes a breadth-first walk from the start node never reaches, in node order."""
+    reached = {start}
+    queue = deque([start])
+    while queue:
+        for nxt in adjacency[queue.popleft()]:
+            if nxt not in reached:
+                reached.add(nxt)
+                queue.append(nxt)
+    return [
+        Problem(
+            "unreachable",
+            f"node {node_id!r} cannot be reached from the start node {start!r}",
+            node_id=node_id,
+        )
+        for node_id in adjacency
+        if node_id not in reached
+    ]
 
 
 def ensure_valid(doc: Any) -> Graph:
