@@ -181,7 +181,7 @@ def _input_conforms(decl: Any) -> bool:
     name = decl.get("name")
     if not isinstance(name, str) or len(name) > 100 or not _VARIABLE_RE.match(name):
         return False
-    if "type" in decl and decl["type"] not in INPUT_TYPES:
+    if "type" in decl and not (isinstance(decl["type"], str) and decl["type"] in INPUT_TYPES):
         return False
     if "required" in decl and not isinstance(decl["required"], bool):
         return False

@@ -270,7 +270,7 @@ def _check_inputs(inputs: Any, variables: Any) -> list[Problem]:
                 )
             )
         kind = decl.get("type", "any")
-        if "default" in decl and kind in INPUT_TYPES:
+        if "default" in decl and isinstance(kind, str) and kind in INPUT_TYPES:
             if decl.get("required") is True:
                 problems.append(
                     Problem(

@@ -202,3 +202,17 @@ def test_problems_come_in_document_order() -> None:
         ("unreachable", "island_a", None, None, None),
         ("unreachable", "island_b", None, None, None),
     ]
+
+
+@pytest.mark.parametrize("kind", [[], {}, ["string"], {"a": 1}, 3, None])
+def test_an_input_type_that_is_not_a_name_is_a_problem_not_a_crash(kind: Any) -> None:
+    # found by the schema property test: an unhashable type made the fast check raise
+    # TypeError, so the hub's validate endpoint answered 500 for such a graph
+    graph = {
+        "format": 1,
+        "nodes": [{"id": "s", "type": "start"}],
+        "edges": [],
+        "inputs": [{"name": "a", "type": kind, "default": 1}],
+    }
+    problems = validate(graph)
+    assert problems and any(p.path.startswith("/inputs/0") for p in problems), problems
