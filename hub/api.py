@@ -122,6 +122,20 @@ def decode_body(req: falcon.Request, typ: Any) -> Any:
     return value
 
 
+def decode_optional_body(req: falcon.Request, typ: Any) -> Any | None:
+    """A body that may be left out: None when it is empty, else decoded as ``typ`` (400 for
+    malformed JSON, 422 for a body that does not fit ``typ``)."""
+    raw = read_body(req, req.context.max_body_bytes)
+    if not raw.strip():
+        return None
+    try:
+        return msgspec.json.decode(raw, type=typ)
+    except msgspec.ValidationError as exc:
+        raise errors.ValidationFailed(str(exc)) from None
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise errors.BadRequest(f"malformed JSON: {exc}", code="malformed_json") from None
+
+
 _INT_TEXT = re.compile(r"-?[0-9]+")
 
 

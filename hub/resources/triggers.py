@@ -14,7 +14,7 @@ import falcon
 import msgspec
 
 from .. import errors
-from ..api import Routes, endpoint, page, read_body, send
+from ..api import Routes, decode_optional_body, endpoint, page, read_body, send
 from ..config import Settings
 from ..models import parse_iso
 from ..ratelimit import RateLimiter
@@ -242,15 +242,8 @@ class Run:
         },
     )
     def on_post(self, req: falcon.Request, resp: falcon.Response, trigger_id: int) -> None:
-        raw = read_body(req, req.context.max_body_bytes)
-        inputs = None
-        if raw.strip():
-            try:
-                inputs = msgspec.json.decode(raw, type=RunBody).inputs
-            except msgspec.ValidationError as exc:
-                raise errors.ValidationFailed(str(exc)) from None
-            except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
-                raise errors.BadRequest(f"malformed JSON: {exc}", code="malformed_json") from None
+        body: RunBody | None = decode_optional_body(req, RunBody)
+        inputs = body.inputs if body is not None else None
         execution, duplicate = self.triggers.run(
             req.context.user, trigger_id, inputs, ip=req.context.ip
         )

@@ -13,7 +13,7 @@ import falcon
 import msgspec
 
 from .. import errors
-from ..api import Routes, endpoint, page, read_body, send
+from ..api import Routes, decode_optional_body, endpoint, page, send
 from ..services.workflows import (
     WorkflowService,
     author_emails,
@@ -366,15 +366,8 @@ class Publish:
         responses={409: "Already published, no versions, archived, or not the latest"},
     )
     def on_post(self, req: falcon.Request, resp: falcon.Response, workflow_id: int) -> None:
-        raw = read_body(req, req.context.max_body_bytes)
-        version = None
-        if raw.strip():
-            try:
-                version = msgspec.json.decode(raw, type=PublishBody).version
-            except msgspec.ValidationError as exc:
-                raise errors.ValidationFailed(str(exc)) from None
-            except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
-                raise errors.BadRequest(f"malformed JSON: {exc}", code="malformed_json") from None
+        body: PublishBody | None = decode_optional_body(req, PublishBody)
+        version = body.version if body is not None else None
         wf, v = self.svc.publish(req.context.user, workflow_id, version=version, ip=req.context.ip)
         send(resp, version_to_dict(wf, v))
 
