@@ -256,21 +256,6 @@ class WorkflowService:
             "exported_from_version": v.number,
         }
 
-    def runnable(self, workflow_id: int) -> tuple[Workflow, WorkflowVersion]:
-        """The published version an execution of this workflow runs — for the executions and
-        triggers services: 404 unknown, 409 ``archived`` or ``not_published``."""
-        wf = self.get(workflow_id)
-        if wf.archived:
-            raise errors.IllegalTransition(
-                f"workflow {wf.name!r} is archived and cannot be run", code="archived"
-            )
-        if wf.published_version is None:
-            raise errors.IllegalTransition(
-                f"workflow {wf.name!r} has no published version; publish one first",
-                code="not_published",
-            )
-        return self.version(wf.id, wf.published_version)
-
     # ----------------------------------------------------------------------- writing
 
     def create(

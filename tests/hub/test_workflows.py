@@ -507,12 +507,9 @@ def test_delete_with_executions_archives_instead(licensed_api, hub_app):
     assert res.status_code == 409 and res.json["code"] == "archived"
     res = api.post(f"/api/workflows/{wf['id']}/versions/1/restore", as_="DEVELOPER")
     assert res.status_code == 409 and res.json["code"] == "archived"
-    from hub import errors
-
+    res = api.post("/api/executions", {"workflow_id": wf["id"]}, as_="OPERATOR")
+    assert res.status_code == 409 and res.json["code"] == "workflow_archived"
     with hub_app.hub.database.connection_context():
-        with pytest.raises(errors.IllegalTransition) as info:
-            hub_app.hub.workflows.runnable(wf["id"])
-        assert info.value.code == "archived"
         assert Trigger.get(Trigger.workflow == wf["id"]).enabled is False
         assert Workflow.get_by_id(wf["id"]).latest_version == 1
     # deleting again keeps it archived
@@ -523,21 +520,17 @@ def test_delete_with_executions_archives_instead(licensed_api, hub_app):
     res = api.patch(f"/api/workflows/{wf['id']}", {"archived": False}, as_="DEVELOPER")
     assert res.status_code == 200 and res.json["archived"] is False
     assert len(audit_actions(api, "workflow.unarchive")) == 1
-    with hub_app.hub.database.connection_context():
-        _, v = hub_app.hub.workflows.runnable(wf["id"])
-        assert v.number == 1
+    res = api.post("/api/executions", {"workflow_id": wf["id"]}, as_="OPERATOR")
+    assert res.status_code == 201, res.text
+    assert res.json["version"] == 1
 
 
-def test_runnable_needs_a_published_version(licensed_api, hub_app):
-    from hub import errors
-
+def test_running_needs_a_published_version(licensed_api):
     wf = create(licensed_api, "Orders", graph())
-    with hub_app.hub.database.connection_context():
-        with pytest.raises(errors.IllegalTransition) as info:
-            hub_app.hub.workflows.runnable(wf["id"])
-        assert info.value.code == "not_published"
-        with pytest.raises(errors.NotFound):
-            hub_app.hub.workflows.runnable(wf["id"] + 100)
+    res = licensed_api.post("/api/executions", {"workflow_id": wf["id"]}, as_="OPERATOR")
+    assert res.status_code == 409 and res.json["code"] == "not_published"
+    res = licensed_api.post("/api/executions", {"workflow_id": wf["id"] + 100}, as_="OPERATOR")
+    assert res.status_code == 404 and res.json["code"] == "workflow_not_found"
 
 
 # --------------------------------------------------------------------------- roles, catalog
