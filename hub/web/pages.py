@@ -221,7 +221,7 @@ class Dashboard(Page):
     def context(self, req: falcon.Request, user: User, **params: Any) -> dict[str, Any]:
         data = queries.dashboard()
         chart = bar_chart(data.pop("per_hour"))
-        recent, _ = queries.executions(limit=10)
+        recent, _ = queries.executions(self.view.executions, limit=10)
         active = any(data["counts"][s] for s in queries.ACTIVE)
         return {
             **data,
@@ -251,7 +251,7 @@ class WorkflowDetail(Page):
         graph = queries.version_graph(workflow_id, shown) if shown else None
         if shown and graph is None:
             raise PageError(404, "Not found", f"Workflow {workflow_id} has no version {shown}.")
-        recent, total = queries.executions(workflow_id=workflow_id, limit=10)
+        recent, total = queries.executions(self.view.executions, workflow_id=workflow_id, limit=10)
         return {
             "workflow": wf,
             "versions": versions,
@@ -285,6 +285,7 @@ class Executions(Page):
         runner_id = int_param(req, "runner_id")
         offset = int_param(req, "offset", 0) or 0
         rows, total = queries.executions(
+            self.view.executions,
             status=status,
             workflow_id=workflow_id,
             runner_id=runner_id,

@@ -25,6 +25,7 @@ from ..models import (
     utcnow,
 )
 from ..services import analytics
+from ..services.executions import ExecutionService
 from ..services.workflows import version_status
 
 #: what the pages refresh for: every status an execution still leaves
@@ -101,6 +102,7 @@ def _execution_row(e: Any, workflows: dict[int, str], runners: dict[int, str]) -
 
 
 def executions(
+    service: ExecutionService,
     *,
     status: str | None = None,
     workflow_id: int | None = None,
@@ -108,15 +110,12 @@ def executions(
     limit: int = PAGE_SIZE,
     offset: int = 0,
 ) -> tuple[list[dict[str, Any]], int]:
-    query = Execution.select()
-    if status:
-        query = query.where(Execution.status == status)
-    if workflow_id is not None:
-        query = query.where(Execution.workflow == workflow_id)
-    if runner_id is not None:
-        query = query.where(Execution.runner == runner_id)
-    total = query.count()
-    rows: list[Any] = list(query.order_by(Execution.id.desc()).limit(limit).offset(offset))
+    """A page of executions, newest first: the API's own listing (the same filters and
+    order), shaped for the templates."""
+    found, total = service.list(
+        status=status, workflow_id=workflow_id, runner_id=runner_id, limit=limit, offset=offset
+    )
+    rows: list[Any] = found
     workflows = _names(Workflow, {r.workflow_id for r in rows})
     runners = _names(Runner, {r.runner_id for r in rows if r.runner_id})
     return [_execution_row(r, workflows, runners) for r in rows], total
