@@ -112,7 +112,7 @@ class RunnerArtifacts:
             node_id=q.node_id,
             stream=req.bounded_stream,
             length=req.content_length,
-            version=ver,
+            secret_version=ver,
         )
         send(resp, out, 201)
 
@@ -144,7 +144,7 @@ class RunnerRepairs:
             old=body.old,
             new=body.new,
             score=body.score,
-            version=ver,
+            secret_version=ver,
         )
         send(resp, out, 201)
 

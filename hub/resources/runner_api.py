@@ -280,7 +280,7 @@ class StatusResource:
             reason=body.reason,
             metrics=msgspec.structs.asdict(body.metrics) if body.metrics else None,
             logs=[msgspec.structs.asdict(line) for line in body.logs],
-            version=ver,
+            secret_version=ver,
         )
         send(resp, out)
 
@@ -304,7 +304,7 @@ class LogsResource:
             execution_id,
             body.attempt,
             [msgspec.structs.asdict(x) for x in body.logs],
-            version=ver,
+            secret_version=ver,
         )
         send(resp, out)
 

@@ -195,8 +195,10 @@ class ArtifactService:
         return self.folder(row.execution_id) / row.stored_as
 
     # -- runner writes ------------------------------------------------------------------------
-    def _writable(self, runner_id: int, execution_id: int, attempt: int, version: Any) -> None:
-        held = self.executions._held(runner_id, execution_id, attempt, version)
+    def _writable(
+        self, runner_id: int, execution_id: int, attempt: int, secret_version: Any
+    ) -> None:
+        held = self.executions._held(runner_id, execution_id, attempt, secret_version)
         if held.status in TERMINAL:
             raise errors.Conflict(
                 f"execution {execution_id} is already {held.status}",
@@ -216,14 +218,14 @@ class ArtifactService:
         node_id: str | None,
         stream: Readable,
         length: int | None,
-        version: Any,
+        secret_version: Any,
     ) -> dict[str, Any]:
         """Stream one artifact into place and record it; refused before a byte is read when
         the runner may not write or the declared length is over the limit."""
         name, kind = check_name(name), check_kind(kind)
         if node_id is not None and not 1 <= len(node_id) <= 200:
             raise errors.ValidationFailed("node_id must be 1-200 characters")
-        self._writable(runner_id, execution_id, attempt, version)
+        self._writable(runner_id, execution_id, attempt, secret_version)
         if length is not None and length > self.max_bytes:
             raise self._too_large(f"the artifact is {length} bytes")
         count = (
@@ -293,14 +295,14 @@ class ArtifactService:
         old: Any,
         new: dict[str, Any],
         score: float,
-        version: Any,
+        secret_version: Any,
     ) -> dict[str, Any]:
         if not primary_selector(new):
             raise errors.ValidationFailed(
                 "the new target must be an object with a non-empty 'selector'",
                 code="invalid_target",
             )
-        self._writable(runner_id, execution_id, attempt, version)
+        self._writable(runner_id, execution_id, attempt, secret_version)
         count = SelectorRepair.select().where(SelectorRepair.execution == execution_id).count()
         if count >= MAX_REPAIRS_PER_EXECUTION:
             raise errors.Conflict(

@@ -99,7 +99,8 @@ MAX_LOG_MESSAGE = 10_000
 PRIORITY_RANGE = (-1000, 1000)
 
 
-_UNCHECKED: Any = object()
+#: a runner write from inside the hub (tests, the sweeper): no token's secret version to check
+ANY_SECRET_VERSION: Any = object()
 
 
 @dataclass
@@ -171,6 +172,81 @@ def release_runner(runner_id: int | None, execution_id: int) -> None:
         " WHERE id = ? AND current_execution_id = ?",
         (runner_id, execution_id),
     )
+
+
+def _queued_ahead(execution: Execution) -> int:
+    """QUEUED executions a runner takes before this one (priority, then age)."""
+    return int(
+        Execution.select()
+        .where(
+            (Execution.status == ExecutionStatus.QUEUED)
+            & (
+                (Execution.priority > execution.priority)
+                | ((Execution.priority == execution.priority) & (Execution.id < execution.id))
+            )
+        )
+        .count()
+    )
+
+
+def _waiting_for_target(target: Runner | None) -> dict[str, str]:
+    """An interactive run waits for the one runner it was sent to."""
+    if target is None:
+        return {
+            "code": "target_runner_missing",
+            "message": "the runner this interactive run was sent to was deleted",
+        }
+    if target.status == RunnerStatus.OFFLINE:
+        return {
+            "code": "target_runner_offline",
+            "message": f"waiting for runner {target.name!r}, which is OFFLINE",
+        }
+    if target.status == RunnerStatus.BUSY:
+        return {
+            "code": "target_runner_busy",
+            "message": f"waiting for runner {target.name!r} to finish its current execution",
+        }
+    return {
+        "code": "dispatching",
+        "message": f"runner {target.name!r} is ONLINE and will take it at its next poll",
+    }
+
+
+def _waiting_for_fleet(runners: list[Runner], required: set[str], ahead: int) -> dict[str, str]:
+    """Any runner with the required labels may take it: say which of them are missing, busy
+    or already promised to the executions ahead."""
+    if not runners:
+        return {"code": "no_runners", "message": "no runner is registered"}
+    fitting = [r for r in runners if required <= set(r.labels or [])]
+    if required and not fitting:
+        return {
+            "code": "no_runner_with_labels",
+            "message": f"no runner has the labels {sorted(required)}",
+        }
+    online = [r for r in fitting if r.status == RunnerStatus.ONLINE]
+    busy = [r for r in fitting if r.status == RunnerStatus.BUSY]
+    if not online and not busy:
+        which = f" with the labels {sorted(required)}" if required else ""
+        return {
+            "code": "no_runner_online",
+            "message": f"no runner{which} is ONLINE ({len(fitting)} OFFLINE)",
+        }
+    if not online:
+        return {
+            "code": "all_busy",
+            "message": f"all {len(busy)} suitable runner(s) are BUSY; {ahead} execution(s) "
+            "are ahead in the queue",
+        }
+    if ahead >= len(online):
+        return {
+            "code": "queued_behind",
+            "message": f"{ahead} execution(s) are ahead of this one for {len(online)} "
+            "ONLINE runner(s)",
+        }
+    return {
+        "code": "dispatching",
+        "message": f"{len(online)} runner(s) are ONLINE; one will take it at its next poll",
+    }
 
 
 class ExecutionService:
@@ -375,22 +451,11 @@ class ExecutionService:
         return out
 
     def pending_reason(self, execution: Execution) -> dict[str, Any]:
-        """Why a QUEUED execution is still waiting, with the counts that explain it."""
-        state = self.license.current()
-        if state.status not in RUNNABLE:
-            return {
-                "code": "license",
-                "message": f"executions are disabled: the license is {state.status}",
-            }
-        wf = Workflow.get_or_none(Workflow.id == execution.workflow_id)
-        if wf is None or wf.archived:
-            return {"code": "workflow_archived", "message": "the workflow has been archived"}
-        if wf.published_version is None:
-            return {
-                "code": "not_published",
-                "message": "the workflow no longer has a published version; it runs the "
-                f"version {execution.version} it was queued with",
-            }
+        """Why a QUEUED execution is still waiting, with the counts that explain it: first
+        what blocks every run (license, workflow), then what the fleet looks like to it."""
+        blocked = self._blocked(execution)
+        if blocked is not None:
+            return blocked
         runners = list(
             Runner.select(
                 Runner.id,
@@ -413,82 +478,31 @@ class ExecutionService:
                 "code": "dispatching",
                 "message": f"runner {taker.name!r} is taking it now",
             }
-        ahead = (
-            Execution.select()
-            .where(
-                (Execution.status == ExecutionStatus.QUEUED)
-                & (
-                    (Execution.priority > execution.priority)
-                    | ((Execution.priority == execution.priority) & (Execution.id < execution.id))
-                )
-            )
-            .count()
-        )
+        ahead = _queued_ahead(execution)
         base: dict[str, Any] = {"runners": counts, "total_runners": len(runners), "ahead": ahead}
         if execution.target_runner_id is not None:
             target = next((r for r in runners if r.id == execution.target_runner_id), None)
-            if target is None:
-                return {
-                    **base,
-                    "code": "target_runner_missing",
-                    "message": "the runner this interactive run was sent to was deleted",
-                }
-            if target.status == RunnerStatus.OFFLINE:
-                return {
-                    **base,
-                    "code": "target_runner_offline",
-                    "message": f"waiting for runner {target.name!r}, which is OFFLINE",
-                }
-            if target.status == RunnerStatus.BUSY:
-                return {
-                    **base,
-                    "code": "target_runner_busy",
-                    "message": f"waiting for runner {target.name!r} to finish its current "
-                    "execution",
-                }
+            return {**base, **_waiting_for_target(target)}
+        return {**base, **_waiting_for_fleet(runners, set(execution.required_labels or []), ahead)}
+
+    def _blocked(self, execution: Execution) -> dict[str, Any] | None:
+        """What keeps this execution from running on any runner, if anything."""
+        state = self.license.current()
+        if state.status not in RUNNABLE:
             return {
-                **base,
-                "code": "dispatching",
-                "message": f"runner {target.name!r} is ONLINE and will take it at its next poll",
+                "code": "license",
+                "message": f"executions are disabled: the license is {state.status}",
             }
-        if not runners:
-            return {**base, "code": "no_runners", "message": "no runner is registered"}
-        required = set(execution.required_labels or [])
-        fitting = [r for r in runners if required <= set(r.labels or [])]
-        if required and not fitting:
+        wf = Workflow.get_or_none(Workflow.id == execution.workflow_id)
+        if wf is None or wf.archived:
+            return {"code": "workflow_archived", "message": "the workflow has been archived"}
+        if wf.published_version is None:
             return {
-                **base,
-                "code": "no_runner_with_labels",
-                "message": f"no runner has the labels {sorted(required)}",
+                "code": "not_published",
+                "message": "the workflow no longer has a published version; it runs the "
+                f"version {execution.version} it was queued with",
             }
-        online = [r for r in fitting if r.status == RunnerStatus.ONLINE]
-        busy = [r for r in fitting if r.status == RunnerStatus.BUSY]
-        if not online and not busy:
-            which = f" with the labels {sorted(required)}" if required else ""
-            return {
-                **base,
-                "code": "no_runner_online",
-                "message": f"no runner{which} is ONLINE ({len(fitting)} OFFLINE)",
-            }
-        if not online:
-            return {
-                **base,
-                "code": "all_busy",
-                "message": f"all {len(busy)} suitable runner(s) are BUSY; {ahead} execution(s) "
-                "are ahead in the queue",
-            }
-        if ahead >= len(online):
-            return {
-                **base,
-                "code": "queued_behind",
-                "message": f"{ahead} execution(s) are ahead of this one for {len(online)} "
-                "ONLINE runner(s)",
-            }
-        return {
-            **base,
-            "code": "dispatching",
-            "message": f"{len(online)} runner(s) are ONLINE; one will take it at its next poll",
-        }
+        return None
 
     # -- administrative changes ---------------------------------------------------------
     def stop(self, execution_id: int, actor: User | None) -> Execution:
@@ -618,16 +632,21 @@ class ExecutionService:
 
     # -- runner writes ----------------------------------------------------------------------
     def _held(
-        self, runner_id: int, execution_id: int, attempt: int, version: Any = _UNCHECKED
+        self,
+        runner_id: int,
+        execution_id: int,
+        attempt: int,
+        secret_version: Any = ANY_SECRET_VERSION,
     ) -> _Held:
-        """One indexed read: the execution, and (with ``version``) the runner token's validity."""
+        """One indexed read: the execution, and (given a token's ``secret_version``) whether
+        the runner's token is still valid."""
         row = sql.one(
             "SELECT e.runner_id, e.attempt, e.status, e.stop_requested, e.started_at,"
             " (SELECT secret_version FROM runners WHERE id = ?) FROM executions e WHERE e.id = ?",
             (runner_id, execution_id),
             prepare=True,
         )
-        if version is not _UNCHECKED:
+        if secret_version is not ANY_SECRET_VERSION:
             current = (
                 row[5]
                 if row is not None
@@ -635,7 +654,7 @@ class ExecutionService:
             )
             if isinstance(current, tuple):
                 current = current[0]
-            if current is None or current != version:
+            if current is None or current != secret_version:
                 raise errors.Unauthorized(
                     "the runner token is no longer valid; authenticate again",
                     code="invalid_token",
@@ -685,9 +704,9 @@ class ExecutionService:
         execution_id: int,
         attempt: int,
         logs: builtins.list[dict[str, Any]],
-        version: Any = _UNCHECKED,
+        secret_version: Any = ANY_SECRET_VERSION,
     ) -> dict[str, Any]:
-        execution = self._held(runner_id, execution_id, attempt, version)
+        execution = self._held(runner_id, execution_id, attempt, secret_version)
         if execution.status in TERMINAL:
             raise errors.Conflict(
                 f"execution {execution_id} is already {execution.status}",
@@ -709,9 +728,9 @@ class ExecutionService:
         reason: str | None = None,
         metrics: dict[str, Any] | None = None,
         logs: builtins.list[dict[str, Any]] | None = None,
-        version: Any = _UNCHECKED,
+        secret_version: Any = ANY_SECRET_VERSION,
     ) -> dict[str, Any]:
-        """A runner's report; ``version`` is the token's secret version.
+        """A runner's report; ``secret_version`` is the one in its token.
 
         The usual report is one conditional UPDATE that also checks the holder, the attempt,
         the legal previous states and the token (and, on PostgreSQL, frees the runner when the
@@ -730,7 +749,7 @@ class ExecutionService:
         if reason is not None and reason not in REASONS:
             raise errors.ValidationFailed(f"reason must be one of {', '.join(REASONS)}")
         if logs:  # the logs go in only once the holder and attempt are known to be right
-            execution = self._held(runner_id, execution_id, attempt, version)
+            execution = self._held(runner_id, execution_id, attempt, secret_version)
             if execution.status == status:  # a retried report: its logs are already in
                 return {"status": status, "stop": execution.stop_requested, "duplicate": True}
             if status in RUNNER_TRANSITIONS.get(execution.status, ()):
@@ -740,7 +759,7 @@ class ExecutionService:
             execution_id,
             attempt,
             status,
-            version,
+            secret_version,
             error=error,
             failed_node=failed_node,
             reason=reason,
@@ -748,7 +767,7 @@ class ExecutionService:
         )
         if stop is not None:
             return {"status": status, "stop": stop}
-        execution = self._held(runner_id, execution_id, attempt, version)
+        execution = self._held(runner_id, execution_id, attempt, secret_version)
         if execution.status == status:  # a retried report (the runner's outbox): idempotent
             return {"status": status, "stop": bool(execution.stop_requested), "duplicate": True}
         if status not in RUNNER_TRANSITIONS.get(execution.status, ()):
@@ -769,7 +788,7 @@ class ExecutionService:
         execution_id: int,
         attempt: int,
         status: str,
-        version: Any,
+        secret_version: Any,
         *,
         error: str | None,
         failed_node: str | None,
@@ -806,9 +825,9 @@ class ExecutionService:
             f" AND status IN ({', '.join('?' for _ in sources)})"
         )
         params += [execution_id, runner_id, attempt, *sources]
-        if version is not _UNCHECKED:
+        if secret_version is not ANY_SECRET_VERSION:
             where += " AND EXISTS (SELECT 1 FROM runners WHERE id = ? AND secret_version = ?)"
-            params += [runner_id, version]
+            params += [runner_id, secret_version]
         update = f"UPDATE executions SET {', '.join(sets)}{where} RETURNING stop_requested"
         if status in TERMINAL and sql.pg():
             # end the execution and free the runner in one statement
