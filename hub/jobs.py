@@ -12,7 +12,6 @@ import datetime as dt
 import logging
 import os
 import socket
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -37,8 +36,6 @@ class JobRunner:
     def __init__(self) -> None:
         self.jobs: list[Job] = []
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def register(self, name: str, interval: float, fn: Callable[[dt.datetime], object]) -> None:
         if any(j.name == name for j in self.jobs):

@@ -107,8 +107,6 @@ class DispatchQueue:
         self.task = register_task(self.broker, dispatcher, backoff_scale)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-        self._probe: threading.Thread | None = None
         self.on_recover: list[Callable[[], object]] = []
 
     def state(self) -> str:

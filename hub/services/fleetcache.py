@@ -46,8 +46,6 @@ class FleetCache:
         self.enabled = False
         self._idle: dict[int, tuple[int, Any, float]] = {}
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._connect_params: dict[str, Any] | None = None
         self._dbname = ""
         #: called with a runner id when work was assigned to it, in this or another process

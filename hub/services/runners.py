@@ -99,8 +99,6 @@ class RunnerService:
         self.is_idle: Callable[[int, Any], bool] = lambda runner_id, version: False
         self._pending: dict[int, tuple[Any, ...]] = {}
         self._flushing = False
-        self._flusher: threading.Thread | None = None
-        self._stop_flush = threading.Event()
         self._lock = threading.Lock()
 
     # -- administration -------------------------------------------------------------------

@@ -36,7 +36,6 @@ import heapq
 import logging
 import os
 import socket
-import threading
 import zoneinfo
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -299,8 +298,6 @@ class Scheduler:
         self.clock = clock
         self.batch = batch
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._due_count = 0
 
     # -- one round ------------------------------------------------------------------------
