@@ -12,13 +12,12 @@ import datetime as dt
 import logging
 import os
 import socket
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import peewee
 
-from . import db
+from .background import BackgroundLoop
 from .models import JobRun, utcnow
 
 log = logging.getLogger(__name__)
@@ -32,11 +31,11 @@ class Job:
 
 
 class JobRunner:
+    _loop: BackgroundLoop | None = None
+
     def __init__(self) -> None:
         self.jobs: list[Job] = []
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def register(self, name: str, interval: float, fn: Callable[[dt.datetime], object]) -> None:
         if any(j.name == name for j in self.jobs):
@@ -79,22 +78,25 @@ class JobRunner:
         return ran
 
     def start(self, tick: float = 1.0) -> None:
-        if self._thread is not None:
+        """Run the due jobs every ``tick`` seconds on a thread, the first round after one tick;
+        a failed round (the database is down) is logged and the next one comes anyway."""
+        if self._loop is not None:
             return
 
-        def loop() -> None:
-            while not self._stop.wait(tick):
-                try:
-                    with db.connection():
-                        self.run_due()
-                except Exception:  # noqa: BLE001 - keep the loop alive through DB outages
-                    log.exception("periodic jobs: round failed")
+        def round_(now: dt.datetime) -> None:
+            self.run_due(now)
 
-        self._thread = threading.Thread(target=loop, name="exekra-jobs", daemon=True)
-        self._thread.start()
+        self._loop = BackgroundLoop(
+            "exekra-jobs",
+            round_,
+            interval=tick,
+            database=True,
+            failure="periodic jobs: round failed",
+            logger=log,
+        )
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        if self._loop is not None:
+            self._loop.stop()
+            self._loop = None

@@ -29,6 +29,7 @@ from typing import Any
 from workflows.statuses import ExecutionStatus
 
 from . import db
+from .background import BackgroundLoop
 from .services.dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,9 @@ def register_task(broker: Any, dispatcher: Dispatcher, backoff_scale: float = 1.
 
 
 class DispatchQueue:
+    #: while in Redis mode: probes a degraded queue's Redis every ``probe_interval`` seconds
+    _redis_probe: BackgroundLoop | None = None
+
     def __init__(
         self,
         dispatcher: Dispatcher,
@@ -105,8 +109,6 @@ class DispatchQueue:
         self.task = register_task(self.broker, dispatcher, backoff_scale)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-        self._probe: threading.Thread | None = None
         self.on_recover: list[Callable[[], object]] = []
 
     def state(self) -> str:
@@ -135,13 +137,20 @@ class DispatchQueue:
             log.warning("queue: broker start failed (%s); assigning directly", exc)
             self._degrade()
         if self.mode == "redis":
-            self._probe = threading.Thread(
-                target=self._probe_loop, name="exekra-queue-probe", daemon=True
+            self._redis_probe = BackgroundLoop(
+                "exekra-queue-probe",
+                self._probe_once,
+                interval=self.probe_interval,
+                failure="queue: Redis probe failed",
+                logger=log,
             )
-            self._probe.start()
+            self._redis_probe.start()
 
     def stop(self) -> None:
-        self._stop.set()
+        if self._redis_probe is not None:
+            # not waited for: it may be in a 5 s call to a Redis that is down
+            self._redis_probe.stop(timeout=0)
+            self._redis_probe = None
         if self._loop is None:
             return
         try:
@@ -188,24 +197,24 @@ class DispatchQueue:
         if self.mode == "redis":
             self.degraded = True
 
-    def _probe_loop(self) -> None:
-        while not self._stop.wait(self.probe_interval):
-            if not self.degraded:
-                continue
+    def _probe_once(self, _now: Any = None) -> None:
+        """While degraded: is Redis back? Then restore the queue and run the recovery hooks."""
+        if not self.degraded:
+            return
+        try:
+            if self.redis_client is not None:
+                self.redis_client.ping()
+            self._call(self.broker.startup(), timeout=5)
+        except Exception as exc:  # noqa: BLE001 - still down
+            log.debug("queue: Redis still unreachable: %s", exc)
+            return
+        log.warning("queue: Redis is back; queue restored")
+        self.degraded = False
+        for fn in self.on_recover:
             try:
-                if self.redis_client is not None:
-                    self.redis_client.ping()
-                self._call(self.broker.startup(), timeout=5)
-            except Exception as exc:  # noqa: BLE001 - still down
-                log.debug("queue: Redis still unreachable: %s", exc)
-                continue
-            log.warning("queue: Redis is back; queue restored")
-            self.degraded = False
-            for fn in self.on_recover:
-                try:
-                    fn()
-                except Exception:  # noqa: BLE001
-                    log.exception("queue: recovery hook failed")
+                fn()
+            except Exception:  # noqa: BLE001
+                log.exception("queue: recovery hook failed")
 
 
 def redrive_queued(queue: DispatchQueue, older_than: float = 0.0) -> int:

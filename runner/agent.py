@@ -23,6 +23,7 @@ from typing import Any
 
 from . import __version__
 from .activities.base import ExecutionScope
+from .background import BackgroundLoop
 from .channel import WakeListener, channel_url
 from .client import AuthRejected, HubClient, HubError, HubUnavailable, WriteRefused
 from .metrics import prime, system_metrics
@@ -50,11 +51,12 @@ class LogShipper:
         self.buffer: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         self.refused = False
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="log-shipper", daemon=True)
+        self._sender = BackgroundLoop(
+            agent.settings.log_flush_interval, self.flush, name="log-shipper"
+        )
 
     def start(self) -> None:
-        self._thread.start()
+        self._sender.start()
 
     def add(self, line: dict[str, Any]) -> None:
         with self.lock:
@@ -64,11 +66,6 @@ class LogShipper:
         with self.lock:
             lines, self.buffer = self.buffer, []
         return lines
-
-    def _loop(self) -> None:
-        interval = self.agent.settings.log_flush_interval
-        while not self._done.wait(interval):
-            self.flush()
 
     def flush(self) -> None:
         size = self.agent.settings.log_batch_size
@@ -93,8 +90,7 @@ class LogShipper:
                 self.stop_event.set()
 
     def close(self) -> list[dict[str, Any]]:
-        self._done.set()
-        self._thread.join(timeout=5)
+        self._sender.stop(join=5)
         return self.take()
 
 

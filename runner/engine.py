@@ -39,6 +39,7 @@ from workflows import catalog
 from workflows.expressions import ExpressionError, references, render, uses_credential
 from workflows.graph import Graph, Node
 from workflows.inputs import InputsRejected, check_inputs
+from workflows.params import CREDENTIAL_PARAM, RAW_PARAM_TYPES, resolve_params
 from workflows.problems import InvalidGraph
 
 from . import activities
@@ -62,8 +63,6 @@ __all__ = ["REDACTED", "Engine", "GraphError", "LogLine", "Redactor", "Result", 
 log = logging.getLogger(__name__)
 
 LEVELS = ("debug", "info", "warning", "error")
-#: params the engine passes as written (conditions, code, variable names: not templates)
-RAW_PARAM_TYPES = frozenset({"condition", "code", "variable"})
 #: how long an abandoned activity gets to notice ``ctx.cancel`` before it is left behind
 CANCEL_GRACE = 1.0
 #: how often the engine checks stop requests and deadlines while an activity runs
@@ -571,7 +570,7 @@ class Engine:
         if node.type.startswith(UNTAINTED_OUTPUTS):
             return
         for name, raw in node.params.items():
-            if name == "credential":
+            if name == CREDENTIAL_PARAM:
                 continue
             pspec = spec.param(name) if spec else None
             kind = pspec.type if pspec is not None else None
@@ -664,7 +663,7 @@ class Engine:
         raise Timeout(f"timed out after {node.timeout:g} s")
 
     def _credential(self, node: Node) -> Credential | None:
-        name = node.params.get("credential")
+        name = node.params.get(CREDENTIAL_PARAM)
         if name in (None, ""):
             return None
         name = render(name, self.variables)
@@ -675,24 +674,17 @@ class Engine:
     def _params(
         self, node: Node, spec: catalog.Activity | None, credential: Credential | None
     ) -> dict[str, Any]:
+        """The node's params as the activity receives them (:func:`resolve_params`); the
+        rendered values of ``secret`` params join the redactor."""
         secret = credential.secret if credential else None
-        params: dict[str, Any] = {}
-        for name, raw in node.params.items():
-            pspec = spec.param(name) if spec else None
-            if pspec is not None and pspec.type in RAW_PARAM_TYPES:
-                params[name] = raw
-                continue
-            if name == "credential":
-                params[name] = render(raw, self.variables)
-                continue
-            value = render(raw, self.variables, credential=secret)
-            if pspec is not None and pspec.secret:
-                self._redact.add(value)
-            params[name] = value
+        params = resolve_params(spec, node.params, self.variables, credential=secret)
         if spec is not None:
-            for pspec in spec.params:
-                if pspec.name not in params and pspec.default is not None:
-                    params[pspec.name] = pspec.default
+            for name in node.params:
+                pspec = spec.param(name)
+                if pspec is None or not pspec.secret or name == CREDENTIAL_PARAM:
+                    continue
+                if pspec.type not in RAW_PARAM_TYPES:  # a raw param is not a rendered value
+                    self._redact.add(params[name])
         return params
 
     # -- stop, deadlines, logs ------------------------------------------------------------

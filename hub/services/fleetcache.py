@@ -27,6 +27,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ..background import BackgroundLoop
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "exekra_fleet"
@@ -36,13 +38,14 @@ TTL = 30.0
 
 
 class FleetCache:
+    #: on PostgreSQL: the thread that LISTENs for other processes' changes (see ``start``)
+    _listener: BackgroundLoop | None = None
+
     def __init__(self) -> None:
         self.generation = 0
         self.enabled = False
         self._idle: dict[int, tuple[int, Any, float]] = {}
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._connect_params: dict[str, Any] | None = None
         self._dbname = ""
         #: called with a runner id when work was assigned to it, in this or another process
@@ -115,55 +118,61 @@ class FleetCache:
         """Listen for changes made by other processes (PostgreSQL only)."""
         import peewee
 
-        if not isinstance(database, peewee.PostgresqlDatabase) or self._thread is not None:
+        if not isinstance(database, peewee.PostgresqlDatabase) or self._listener is not None:
             return
         self._dbname = database.database
         self._connect_params = dict(database.connect_params)
-        self._thread = threading.Thread(
-            target=self._listen, name="exekra-fleet-listen", daemon=True
+        # a round is one LISTEN connection, until it is lost or the cache stops; the next
+        # one connects a second later
+        listener = BackgroundLoop(
+            "exekra-fleet-listen",
+            lambda _now: self._listen(listener),
+            interval=1.0,
+            first=0.0,
+            failure="fleet cache: listener failed",
+            logger=log,
+            join_timeout=5,
         )
-        self._thread.start()
+        self._listener = listener
+        listener.start()
 
     def stop(self) -> None:
-        self._stop.set()
         self.enabled = False
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        if self._listener is not None:
+            self._listener.stop()
+            self._listener = None
 
-    def _listen(self) -> None:
+    def _listen(self, listener: BackgroundLoop) -> None:
         import psycopg2
 
         assert self._connect_params is not None
-        while not self._stop.is_set():
-            conn = None
-            try:
-                conn = psycopg2.connect(dbname=self._dbname, **self._connect_params)
-                conn.autocommit = True
-                with conn.cursor() as cur:
-                    cur.execute(f"LISTEN {CHANNEL}")
-                self._bump()
-                self.enabled = True
-                while not self._stop.is_set():
-                    ready, _, _ = select.select([conn], [], [], 1.0)
-                    conn.poll()
-                    if conn.notifies:
-                        notes = list(conn.notifies)
-                        conn.notifies.clear()
-                        self._bump()
-                        if self.wakers:
-                            self._wake_from(notes)
-                    elif not ready:
-                        with conn.cursor() as cur:  # keep-alive: notice a dead connection
-                            cur.execute("SELECT 1")
-            except Exception as exc:  # noqa: BLE001 - lost: poll from the DB until back
-                log.warning("fleet cache: listener lost (%s); polls read the database", exc)
-            finally:
-                self.enabled = False
-                self._bump()
-                if conn is not None:
-                    try:
-                        conn.close()
-                    except Exception:  # noqa: BLE001
-                        log.debug("fleet cache: close failed", exc_info=True)
-            self._stop.wait(1.0)
+        conn = None
+        try:
+            conn = psycopg2.connect(dbname=self._dbname, **self._connect_params)
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute(f"LISTEN {CHANNEL}")
+            self._bump()
+            self.enabled = True
+            while not listener.stopping:
+                ready, _, _ = select.select([conn], [], [], 1.0)
+                conn.poll()
+                if conn.notifies:
+                    notes = list(conn.notifies)
+                    conn.notifies.clear()
+                    self._bump()
+                    if self.wakers:
+                        self._wake_from(notes)
+                elif not ready:
+                    with conn.cursor() as cur:  # keep-alive: notice a dead connection
+                        cur.execute("SELECT 1")
+        except Exception as exc:  # noqa: BLE001 - lost: poll from the DB until back
+            log.warning("fleet cache: listener lost (%s); polls read the database", exc)
+        finally:
+            self.enabled = False
+            self._bump()
+            if conn is not None:
+                try:
+                    conn.close()
+                except Exception:  # noqa: BLE001
+                    log.debug("fleet cache: close failed", exc_info=True)

@@ -26,6 +26,7 @@ from workflows.statuses import ACTIVE_EXECUTION_STATUSES, RunnerStatus
 from .. import errors
 from ..auth import passwords
 from ..auth.tokens import TokenService
+from ..background import BackgroundLoop
 from ..db import database_proxy
 from ..models import Execution, Runner, User, iso, utcnow
 from . import audit, sql
@@ -80,6 +81,9 @@ def to_dict(runner: Runner) -> dict[str, Any]:
 
 
 class RunnerService:
+    #: the heartbeat flusher's thread (see ``start_flusher``)
+    _heartbeats: BackgroundLoop | None = None
+
     def __init__(
         self,
         tokens: TokenService,
@@ -98,8 +102,6 @@ class RunnerService:
         self.is_idle: Callable[[int, Any], bool] = lambda runner_id, version: False
         self._pending: dict[int, tuple[Any, ...]] = {}
         self._flushing = False
-        self._flusher: threading.Thread | None = None
-        self._stop_flush = threading.Event()
         self._lock = threading.Lock()
 
     # -- administration -------------------------------------------------------------------
@@ -396,31 +398,32 @@ class RunnerService:
         return len(batch)
 
     def start_flusher(self, is_idle: Callable[[int, Any], bool], interval: float = 1.0) -> None:
-        if not sql.pg() or self._flusher is not None:
+        """On PostgreSQL, write the buffered heartbeats every ``interval`` seconds on a thread
+        (the first time after one interval); a failed flush keeps them for the next round."""
+        if not sql.pg() or self._heartbeats is not None:
             return
-        from .. import db
-
         self.is_idle = is_idle
-        self._stop_flush.clear()
 
-        def loop() -> None:
-            while not self._stop_flush.wait(interval):
-                try:
-                    with db.connection():
-                        self.flush()
-                except Exception:  # noqa: BLE001 - keep buffering; next round retries
-                    log.exception("heartbeat flush failed")
+        def round_(_now: Any) -> None:
+            self.flush()
 
-        self._flusher = threading.Thread(target=loop, name="exekra-heartbeats", daemon=True)
-        self._flusher.start()
+        self._heartbeats = BackgroundLoop(
+            "exekra-heartbeats",
+            round_,
+            interval=interval,
+            database=True,
+            failure="heartbeat flush failed",
+            logger=log,
+            join_timeout=5,
+        )
+        self._heartbeats.start()
         self._flushing = True
 
     def stop_flusher(self) -> None:
         self._flushing = False
-        self._stop_flush.set()
-        if self._flusher is not None:
-            self._flusher.join(timeout=5)
-            self._flusher = None
+        if self._heartbeats is not None:
+            self._heartbeats.stop()
+            self._heartbeats = None
         try:
             from .. import db
 

@@ -36,7 +36,6 @@ import heapq
 import logging
 import os
 import socket
-import threading
 import zoneinfo
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -48,6 +47,7 @@ from croniter import CroniterBadDateError, croniter
 from workflows.statuses import TriggerType
 
 from .. import db, errors
+from ..background import BackgroundLoop
 from ..models import Trigger, iso, utcnow
 
 log = logging.getLogger(__name__)
@@ -283,6 +283,8 @@ class Fired:
 class Scheduler:
     """Fires due schedule triggers; several instances may share one database safely."""
 
+    _loop: BackgroundLoop | None = None
+
     def __init__(
         self,
         fire: FireFn,
@@ -298,8 +300,6 @@ class Scheduler:
         self.clock = clock
         self.batch = batch
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._due_count = 0
 
     # -- one round ------------------------------------------------------------------------
@@ -432,27 +432,29 @@ class Scheduler:
         return min(self.interval, wait + 0.01)
 
     def start(self) -> None:
-        if self._thread is not None:
+        """Fire on a thread: a round at once, then one when the next schedule is due (at most
+        an interval later); a failed round (the database is down) retries after an interval."""
+        if self._loop is not None:
             return
-        self._stop.clear()
 
-        def loop() -> None:
-            wait = 0.0
-            while not self._stop.wait(wait):
-                wait = self.interval
-                try:
-                    with db.connection():
-                        self.tick()
-                        backlog = self._due_count >= self.batch
-                        wait = self.seconds_to_next(self.clock(), backlog=backlog)
-                except Exception:  # noqa: BLE001 - survive database outages
-                    log.exception("scheduler: round failed; retrying")
+        def round_(now: dt.datetime) -> float:
+            self.tick(now)
+            backlog = self._due_count >= self.batch
+            return self.seconds_to_next(self.clock(), backlog=backlog)
 
-        self._thread = threading.Thread(target=loop, name="exekra-scheduler", daemon=True)
-        self._thread.start()
+        self._loop = BackgroundLoop(
+            "exekra-scheduler",
+            round_,
+            interval=self.interval,
+            first=0.0,
+            database=True,
+            failure="scheduler: round failed; retrying",
+            logger=log,
+            clock=self.clock,
+        )
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        if self._loop is not None:
+            self._loop.stop()
+            self._loop = None

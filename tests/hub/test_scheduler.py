@@ -656,5 +656,5 @@ def test_background_thread_fires_and_stops(world) -> None:
     finally:
         sched.stop()
     assert recorder.calls[0][1] == soon
-    assert sched._thread is None
+    assert "exekra-scheduler" not in [th.name for th in threading.enumerate()]
     assert Trigger.get_by_id(t.id).next_run.month == 1  # next New Year

@@ -526,6 +526,65 @@ def test_secret_params_are_redacted(tmp_path: Path) -> None:
     assert "tiger-tiger-42" not in r.text()
 
 
+#: one node per rule of :func:`workflows.params.resolve_params`: rendered templates, defaults,
+#: raw params (variable names, conditions, code), the ``{{credential}}`` token, the credential
+#: name whether the activity declares it (http.request) or not (variable.set), and an activity
+#: the catalog does not describe
+PARAM_CASES: list[tuple[str, dict[str, Any]]] = [
+    ("log.write", {"message": "n={n}"}),
+    ("loop.for_each", {"items": "{rows}", "item": "row"}),
+    ("logic.if", {"condition": "len(rows) > {n}"}),
+    ("script.python", {"code": "x = {'a': 1}", "inputs": {"n": "{n}"}, "output": "out"}),
+    (
+        "http.request",
+        {"url": "http://h/{n}", "password": "{{credential}}", "credential": "{login}"},
+    ),
+    ("variable.set", {"name": "v", "value": {"p": "{{credential}}"}, "credential": "erp"}),
+    ("test.uncatalogued", {"anything": "{rows}", "credential": "{login}"}),
+]
+
+
+def test_engine_hands_activities_exactly_what_resolve_params_resolves(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The engine has no param resolver of its own: it calls the shared one, and what an
+    activity receives is that function's answer, unchanged and in its order."""
+    import runner.engine
+    import workflows.params
+    from runner import activities
+    from workflows import catalog
+
+    shared = workflows.params.resolve_params
+    assert runner.engine.resolve_params is shared
+    called: list[str | None] = []
+
+    def spy(activity: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        called.append(activity.type if activity is not None else None)
+        return shared(activity, *args, **kwargs)
+
+    monkeypatch.setattr(runner.engine, "resolve_params", spy)
+    received: dict[str, dict[str, Any]] = {}
+
+    def record(params: dict[str, Any], ctx: Any) -> None:
+        received[ctx.node_id] = params
+
+    for type_, _ in PARAM_CASES:
+        monkeypatch.setitem(
+            activities.REGISTRY, type_, activities.Implementation(type_, record, inline=True)
+        )
+    variables = {"n": 4, "rows": [1, 2], "login": "erp"}
+    nodes = [node(f"n{i}", t, **params) for i, (t, params) in enumerate(PARAM_CASES)]
+    result, _ = run(chain(*nodes, variables=variables), credentials=CREDS)
+    assert result.status == Status.COMPLETED, result.error
+    assert called == [t if t in catalog.CATALOG else None for t, _ in PARAM_CASES]
+    secret = CREDS["erp"]["secret"]
+    for i, (type_, params) in enumerate(PARAM_CASES):
+        spec = catalog.CATALOG.get(type_)
+        expected = shared(spec, params, variables, credential=secret)
+        assert received[f"n{i}"] == expected, type_
+        assert list(received[f"n{i}"]) == list(expected), type_
+
+
 def test_unknown_credential_fails_clearly() -> None:
     g = chain(node("a", "variable.set", name="x", value="{{credential}}", credential="nope"))
     result, _ = run(g, credentials=CREDS)

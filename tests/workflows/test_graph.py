@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from workflows import Graph, InvalidGraph, Node, canonical, dumps, loads
+from workflows.catalog import Activity, Param
 from workflows.diff import diff, format_diff, is_empty
 from workflows.expressions import ExpressionError
 from workflows.params import resolve_params
@@ -299,6 +300,42 @@ def test_resolve_params_fills_defaults_and_renders_templates() -> None:
     )
     with pytest.raises(ExpressionError, match="undefined variable 'missing'"):
         resolve_params("log.write", {"message": "{missing}"}, variables)
+
+
+def test_resolve_params_keeps_the_runners_rules() -> None:
+    """What the engine has always done (tests/runner/test_engine.py checks it calls this)."""
+    variables = {"rows": [1, 2], "login": "erp"}
+    # the written params first, in the node's order, then the defaults
+    resolved = resolve_params("log.write", {"level": "warning", "message": "m"}, variables)
+    assert list(resolved) == ["level", "message"]
+    assert list(resolve_params("http.request", {"url": "u"}, variables))[:3] == [
+        "url",
+        "method",
+        "auth",
+    ]
+    # an activity that declares its credential param still gets a name, never the secret
+    resolved = resolve_params(
+        "http.request", {"url": "u", "credential": "{login}"}, variables, credential="s3cret"
+    )
+    assert resolved["credential"] == "erp"
+    with pytest.raises(ExpressionError, match="credential"):
+        resolve_params(
+            "http.request", {"url": "u", "credential": "{{credential}}"}, {}, credential="s3cret"
+        )
+    # code is passed as written, its inputs are rendered
+    assert resolve_params(
+        "script.python", {"code": "x = {'a': 1}", "inputs": {"r": "{rows}"}}, variables
+    ) == {"code": "x = {'a': 1}", "inputs": {"r": [1, 2]}, "timeout": 300}
+    # an activity the catalog does not describe: everything rendered, no defaults
+    assert resolve_params(
+        None, {"x": "{rows}", "credential": "{login}"}, variables, credential="s3cret"
+    ) == {"x": [1, 2], "credential": "erp"}
+    # defaults are copies: changing what an activity received never changes the catalog
+    listing = Activity(
+        "test.listing", "Listing", "", params=(Param("cols", "list", default=["a"]),)
+    )
+    resolve_params(listing, {}, variables)["cols"].append("b")
+    assert resolve_params(listing, {}, variables)["cols"] == ["a"]
 
 
 def test_node_defaults() -> None:
