@@ -434,7 +434,8 @@ def test_a_stream_without_length_is_cut_at_the_limit(licensed_api: Api, hub_app)
     with pytest.raises(errors.PayloadTooLarge):
         service.upload(
             runner_id, ex["id"], attempt, name="big.bin", kind="file", content_type=None,
-            node_id=None, stream=io.BytesIO(b"x" * (LIMIT + 1)), length=None, secret_version=version,
+            node_id=None, stream=io.BytesIO(b"x" * (LIMIT + 1)), length=None,
+            secret_version=version,
         )  # fmt: skip
     assert stored_files(hub_app) == [] and ExecutionArtifact.select().count() == 0
     folder = hub_app.hub.settings.data_path / "artifacts" / str(ex["id"])
