@@ -8,7 +8,7 @@ from typing import Any
 
 from workflows.statuses import (
     ACTIVE_EXECUTION_STATUSES,
-    FINAL_EXECUTION_STATUSES,
+    UNFINISHED_EXECUTION_STATUSES,
     ExecutionStatus,
     LicenseStatus,
     RunnerStatus,
@@ -119,8 +119,7 @@ def duration(seconds: Any) -> str:
     return f"{hours}h {minutes:02d}m"
 
 
-#: the execution statuses not final yet: a stop still changes them, the log may still grow
-UNFINISHED = frozenset(ExecutionStatus) - FINAL_EXECUTION_STATUSES
+UNFINISHED = UNFINISHED_EXECUTION_STATUSES
 
 
 def can_stop(execution: dict[str, Any] | None) -> bool:

@@ -21,6 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from workflows.statuses import ExecutionStatus
+
 from . import __version__
 from .activities.base import ExecutionScope
 from .background import BackgroundLoop
@@ -336,7 +338,7 @@ class Agent:
         log.info("execution %s (attempt %s): starting", exec_id, attempt)
         stop = threading.Event()
         try:
-            self.client.status(exec_id, {"attempt": attempt, "status": "RUNNING"})
+            self.client.status(exec_id, {"attempt": attempt, "status": ExecutionStatus.RUNNING})
         except WriteRefused as exc:
             log.warning("execution %s: hub refused RUNNING (%s); skipping", exec_id, exc)
             return
@@ -354,7 +356,11 @@ class Agent:
             result = self.executor(payload, shipper.add, stop)
         except Exception as exc:  # noqa: BLE001 - an engine crash is a FAILED execution
             log.exception("execution %s: engine crashed", exec_id)
-            result = {"status": "FAILED", "error": f"runner error: {exc}", "reason": "runner_error"}
+            result = {
+                "status": ExecutionStatus.FAILED,
+                "error": f"runner error: {exc}",
+                "reason": "runner_error",
+            }
         rest = shipper.close()
         if shipper.refused:
             log.warning("execution %s: no longer ours; dropping its result", exec_id)

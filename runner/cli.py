@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 import click
 
+from workflows.statuses import ExecutionStatus
+
 from .client import AuthRejected, HubClient, HubUnavailable
 from .lock import DataFolderBusy, DataFolderLock
 from .secrets_store import SecretStore, SecretStoreError
@@ -247,7 +249,8 @@ def execute_cmd(
     if repairs is not None:
         click.echo(f"selector repairs: {repairs}")
     click.echo(f"{report['status']}" + (f": {report['error']}" if report.get("error") else ""))
-    sys.exit({"COMPLETED": 0, "STOPPED": 130}.get(str(report["status"]), 1))
+    codes: dict[str, int] = {ExecutionStatus.COMPLETED: 0, ExecutionStatus.STOPPED: 130}
+    sys.exit(codes.get(str(report["status"]), 1))
 
 
 @runner_group.command("install-service")

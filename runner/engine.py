@@ -30,7 +30,6 @@ import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 import psutil
@@ -41,6 +40,7 @@ from workflows.graph import Graph, Node
 from workflows.inputs import InputsRejected, check_inputs
 from workflows.params import CREDENTIAL_PARAM, RAW_PARAM_TYPES, resolve_params
 from workflows.problems import InvalidGraph
+from workflows.statuses import ExecutionStatus
 
 from . import activities
 from .activities import (
@@ -75,10 +75,8 @@ ERROR_VARIABLE = "last_error"
 UNTAINTED_OUTPUTS = ("http.", "database.", "email.", "mail.", "ftp.", "sftp.")
 
 
-class Status(StrEnum):
-    COMPLETED = "COMPLETED"
-    FAILED = "FAILED"
-    STOPPED = "STOPPED"
+#: how an execution can end on the runner (the final states of the platform's lifecycle)
+Status = ExecutionStatus
 
 
 @dataclass(frozen=True)

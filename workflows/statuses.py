@@ -31,6 +31,12 @@ FINAL_EXECUTION_STATUSES = (
     ExecutionStatus.FAILED,
     ExecutionStatus.STOPPED,
 )
+#: the states an execution still leaves: a stop still changes it, its log may still grow
+UNFINISHED_EXECUTION_STATUSES = (
+    ExecutionStatus.QUEUED,
+    ExecutionStatus.ASSIGNED,
+    ExecutionStatus.RUNNING,
+)
 #: the states in which a runner holds the execution
 ACTIVE_EXECUTION_STATUSES = (ExecutionStatus.ASSIGNED, ExecutionStatus.RUNNING)
 
@@ -70,6 +76,7 @@ __all__ = [
     "ACTIVE_EXECUTION_STATUSES",
     "FINAL_EXECUTION_STATUSES",
     "ExecutionStatus",
+    "UNFINISHED_EXECUTION_STATUSES",
     "LicenseStatus",
     "RunnerStatus",
     "TriggerType",

@@ -22,12 +22,10 @@ times are previewed as you type), **WEBHOOK** (a URL that other systems POST to;
 secret the body must be signed) and **MANUAL**. `n` new, `e` edit, `space` enables or
 disables, `w` shows a webhook's URL, `delete` removes."""
 
-#: the hub's third trigger type; workflows.statuses.TriggerType does not name it yet
-MANUAL = "MANUAL"
 TYPES: list[tuple[str, str]] = [
     ("Schedule (cron)", TriggerType.SCHEDULE),
     ("Webhook", TriggerType.WEBHOOK),
-    ("Manual", MANUAL),
+    ("Manual", TriggerType.MANUAL),
 ]
 
 

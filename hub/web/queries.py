@@ -10,7 +10,7 @@ from typing import Any
 
 import peewee as pw
 
-from workflows.statuses import ExecutionStatus, RunnerStatus
+from workflows.statuses import UNFINISHED_EXECUTION_STATUSES, RunnerStatus
 
 from ..models import (
     EXECUTION_STATUSES,
@@ -28,8 +28,8 @@ from ..services import analytics
 from ..services.executions import ExecutionService
 from ..services.workflows import version_status
 
-#: what the pages refresh for: every status an execution still leaves
-ACTIVE = tuple(s for s in ExecutionStatus if not s.final)
+#: what the pages refresh for
+ACTIVE = UNFINISHED_EXECUTION_STATUSES
 
 
 def _tuples(query: Any) -> list[tuple[Any, ...]]:

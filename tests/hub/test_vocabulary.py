@@ -1,6 +1,6 @@
-"""The status vocabulary is typed once (workflows/statuses.py): the hub spells no status as a
-string literal, and every status its hand-written SQL quotes is one the enums define (so a typo
-in a claim query cannot slip through)."""
+"""The status vocabulary is typed once (workflows/statuses.py): the hub and the runner spell no
+status as a string literal, and every status the hub's hand-written SQL quotes is one the enums
+define (so a typo in a claim query cannot slip through)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from workflows.statuses import ExecutionStatus, LicenseStatus, RunnerStatus, TriggerType
 
-HUB = Path(__file__).resolve().parents[2] / "hub"
+ROOT = Path(__file__).resolve().parents[2]
 VOCABULARY = {
     s.value for enum in (ExecutionStatus, RunnerStatus, TriggerType, LicenseStatus) for s in enum
 }
@@ -26,15 +26,21 @@ def _strings(path: Path) -> list[tuple[int, str]]:
     ]
 
 
-def _modules() -> list[Path]:
+def _modules(*packages: str) -> list[Path]:
     # migrations are frozen history: they keep the literals they were written with
-    return [p for p in sorted(HUB.rglob("*.py")) if "migrations" not in p.parts]
+    return [
+        p
+        for package in packages or ("hub",)
+        for p in sorted((ROOT / package).rglob("*.py"))
+        if "migrations" not in p.parts
+    ]
 
 
-def test_no_status_is_spelled_as_a_string_in_the_hub() -> None:
+def test_no_status_is_spelled_as_a_string_in_the_hub_or_the_runner() -> None:
+    # (the console has its own check: tests/console/test_vocabulary.py)
     found = [
-        f"{path.relative_to(HUB.parent)}:{line}: {value!r}"
-        for path in _modules()
+        f"{path.relative_to(ROOT)}:{line}: {value!r}"
+        for path in _modules("hub", "runner")
         for line, value in _strings(path)
         if value in VOCABULARY
     ]
@@ -43,7 +49,7 @@ def test_no_status_is_spelled_as_a_string_in_the_hub() -> None:
 
 def test_statuses_quoted_in_sql_are_known() -> None:
     unknown = [
-        f"{path.relative_to(HUB.parent)}:{line}: {token!r}"
+        f"{path.relative_to(ROOT)}:{line}: {token!r}"
         for path in _modules()
         for line, value in _strings(path)
         for token in SQL_QUOTED.findall(value)
