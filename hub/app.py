@@ -34,7 +34,7 @@ from .middleware import (
     SecurityHeadersMiddleware,
 )
 from .migrations import migrate
-from .queue import DispatchQueue, redrive_queued
+from .queue import DispatchQueue
 from .ratelimit import RateLimiter
 from .services.artifacts import ArtifactService
 from .services.credentials import CredentialService
@@ -143,7 +143,6 @@ def build_hub(settings: Settings, *, serve_channel: bool = False) -> Hub:
     )
     dispatcher = Dispatcher(executions, runners, fleet_cache)
     queue = DispatchQueue(dispatcher, settings.redis_url, redis_client=redis_client)
-    queue.on_recover.append(lambda: redrive_queued(queue))
     triggers = TriggerService(sealer, executions)
     scheduler = Scheduler(triggers.fire_schedule, interval=settings.scheduler_interval)
     workflows = WorkflowService()

@@ -22,7 +22,6 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
@@ -109,7 +108,6 @@ class DispatchQueue:
         self.task = register_task(self.broker, dispatcher, backoff_scale)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self.on_recover: list[Callable[[], object]] = []
 
     def state(self) -> str:
         return "degraded" if self.degraded else self.mode
@@ -198,7 +196,7 @@ class DispatchQueue:
             self.degraded = True
 
     def _probe_once(self, _now: Any = None) -> None:
-        """While degraded: is Redis back? Then restore the queue and run the recovery hooks."""
+        """While degraded: is Redis back? Then restore the queue and publish what is QUEUED."""
         if not self.degraded:
             return
         try:
@@ -210,11 +208,10 @@ class DispatchQueue:
             return
         log.warning("queue: Redis is back; queue restored")
         self.degraded = False
-        for fn in self.on_recover:
-            try:
-                fn()
-            except Exception:  # noqa: BLE001
-                log.exception("queue: recovery hook failed")
+        try:  # what was queued while Redis was away was assigned directly or waits in the table
+            redrive_queued(self)
+        except Exception:  # noqa: BLE001 - the sweeper and the polls take it anyway
+            log.exception("queue: re-publishing the queued executions failed")
 
 
 def redrive_queued(queue: DispatchQueue, older_than: float = 0.0) -> int:
