@@ -8,7 +8,7 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from rich.markup import escape
 from textual import on, work
@@ -35,6 +35,12 @@ from textual.widgets.option_list import Option
 from .client import HubError
 
 CSS_PATH = "modals.tcss"
+
+# what an Input accepts as typed, per field kind (textual's InputType; it is not exported)
+INPUT_TYPES: dict[str, Literal["integer", "number", "text"]] = {
+    "int": "integer",
+    "number": "number",
+}
 
 
 @dataclass
@@ -169,7 +175,7 @@ class FormModal(ModalScreen[Any]):
                 )
                 yield Button("Cancel esc", id="cancel", compact=True)
 
-    def _widget(self, f: Field) -> Any:
+    def _widget(self, f: Field) -> Select[Any] | Switch | TextArea | Input:
         wid = f"f-{f.name}"
         if f.kind == "select":
             value = f.value if f.value is not None else Select.NULL
@@ -197,12 +203,11 @@ class FormModal(ModalScreen[Any]):
                 str(text or ""), id=wid, classes="field-area", show_line_numbers=False, compact=True
             )
         value = "" if f.value is None else str(f.value)
-        input_type = {"int": "integer", "number": "number"}.get(f.kind, "text")
         return Input(
             value,
             placeholder=f.placeholder,
             password=f.kind == "password",
-            type=input_type,  # type: ignore[arg-type]
+            type=INPUT_TYPES.get(f.kind, "text"),
             id=wid,
             suggester=f.suggester,
             compact=True,
@@ -294,8 +299,8 @@ class FormModal(ModalScreen[Any]):
                 out[f.name] = widget.value
             elif isinstance(widget, TextArea):
                 out[f.name] = widget.text
-            else:
-                out[f.name] = widget.value  # type: ignore[attr-defined]
+            elif isinstance(widget, Input):  # the four kinds of widget _widget makes
+                out[f.name] = widget.value
         return out
 
     def values(self) -> dict[str, Any] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from rich.text import Text
@@ -53,22 +54,10 @@ class Grid:
     def line(self, points: list[tuple[int, int]], style: str) -> None:
         for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
             if y0 == y1 and x0 != x1:
-                step = 1 if x1 > x0 else -1
-                for x in range(x0, x1 + step, step):
-                    bits = 0
-                    if x != x0:
-                        bits |= L if step > 0 else R
-                    if x != x1:
-                        bits |= R if step > 0 else L
+                for x, bits in _run(x0, x1, L, R):
                     self._bit(x, y0, bits, style)
             elif x0 == x1 and y0 != y1:
-                step = 1 if y1 > y0 else -1
-                for y in range(y0, y1 + step, step):
-                    bits = 0
-                    if y != y0:
-                        bits |= U if step > 0 else D
-                    if y != y1:
-                        bits |= D if step > 0 else U
+                for y, bits in _run(y0, y1, U, D):
                     self._bit(x0, y, bits, style)
 
     def flatten_lines(self) -> None:
@@ -92,6 +81,16 @@ class Grid:
             if y < self.h - 1:
                 out.append("\n")
         return out
+
+
+def _run(start: int, end: int, low: int, high: int) -> Iterator[tuple[int, int]]:
+    """The cells of a straight run from ``start`` to ``end`` on one axis, each with the line bits
+    that join it to its neighbours on the run (``low`` points toward smaller coordinates, ``high``
+    toward larger: L and R across, U and D down)."""
+    step = 1 if end > start else -1
+    back, ahead = (low, high) if step > 0 else (high, low)
+    for at in range(start, end + step, step):
+        yield at, (back if at != start else 0) | (ahead if at != end else 0)
 
 
 def _clip(text: str, width: int) -> str:

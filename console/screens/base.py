@@ -17,6 +17,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from ..client import HubClient, HubError
+from ..modals import ConfirmModal
 
 if TYPE_CHECKING:
     from ..app import ExekraConsole
@@ -241,6 +242,19 @@ class TableScreen(HubScreen):
             column.label = Text(f"{name} {arrow}" if i == self.sort_col else name)
             column.content_width = max(column.content_width, column.label.cell_len)
         table.refresh()
+
+    def confirm_delete(self, what: str, delete: Callable[[], Awaitable[Any]]) -> None:
+        """Ask "Delete {what}?"; on yes, run ``delete`` (the hub call), say "deleted {what}" and
+        reload the table. A hub error is reported like any other hub call's, with no reload."""
+        self.app.push_screen(
+            ConfirmModal(f"Delete {what}?"), lambda ok: self._delete(what, delete) if ok else None
+        )
+
+    @hub_work()
+    async def _delete(self, what: str, delete: Callable[[], Awaitable[Any]]) -> None:
+        await delete()
+        self.notify(f"deleted {what}")
+        self.reload()
 
     def selected(self) -> dict[str, Any] | None:
         table = self.query_one("#table", DataTable)

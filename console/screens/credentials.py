@@ -8,7 +8,7 @@ from rich.markup import escape
 from textual.binding import Binding
 
 from .. import fmt
-from ..modals import ConfirmModal, Field, FormModal
+from ..modals import Field, FormModal
 from .base import TableScreen, hub_work
 
 HELP = """# Credentials
@@ -135,13 +135,6 @@ class CredentialsScreen(TableScreen):
     def action_delete(self) -> None:
         c = self.selected()
         if c:
-            self.app.push_screen(
-                ConfirmModal(f"Delete credential {c['name']}?"),
-                lambda ok: self.delete_item(c) if ok else None,
+            self.confirm_delete(
+                f"credential {c['name']}", lambda: self.api.delete_credential(c["id"])
             )
-
-    @hub_work()
-    async def delete_item(self, c: dict[str, Any]) -> None:
-        await self.api.delete_credential(c["id"])
-        self.notify(f"deleted credential {c['name']}")
-        self.reload()

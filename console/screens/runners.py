@@ -208,13 +208,6 @@ class RunnersScreen(TableScreen):
     def action_delete(self) -> None:
         runner = self.selected()
         if runner:
-            self.app.push_screen(
-                ConfirmModal(f"Delete runner {runner['name']}?"),
-                lambda ok: self.delete_item(runner) if ok else None,
+            self.confirm_delete(
+                f"runner {runner['name']}", lambda: self.api.delete_runner(runner["id"])
             )
-
-    @hub_work()
-    async def delete_item(self, runner: dict[str, Any]) -> None:
-        await self.api.delete_runner(runner["id"])
-        self.notify(f"deleted runner {runner['name']}")
-        self.reload()

@@ -13,7 +13,7 @@ from workflows.statuses import TriggerType
 
 from .. import fmt
 from ..client import HubClient, HubError
-from ..modals import ConfirmModal, Field, FormModal, TextModal
+from ..modals import Field, FormModal, TextModal
 from .base import TableScreen, hub_work
 
 HELP = """# Triggers
@@ -237,13 +237,4 @@ class TriggersScreen(TableScreen):
     def action_delete(self) -> None:
         t = self.selected()
         if t:
-            self.app.push_screen(
-                ConfirmModal(f"Delete trigger {t['id']}?"),
-                lambda ok: self.delete_item(t) if ok else None,
-            )
-
-    @hub_work()
-    async def delete_item(self, t: dict[str, Any]) -> None:
-        await self.api.delete_trigger(t["id"])
-        self.notify(f"deleted trigger {t['id']}")
-        self.reload()
+            self.confirm_delete(f"trigger {t['id']}", lambda: self.api.delete_trigger(t["id"]))

@@ -8,7 +8,7 @@ from rich.markup import escape
 from textual.binding import Binding
 
 from .. import fmt
-from ..modals import ConfirmModal, Field, FormModal
+from ..modals import Field, FormModal
 from .base import TableScreen, hub_work
 
 HELP = """# Users
@@ -120,13 +120,4 @@ class UsersScreen(TableScreen):
     def action_delete(self) -> None:
         user = self.selected()
         if user:
-            self.app.push_screen(
-                ConfirmModal(f"Delete {user['email']}?"),
-                lambda ok: self.delete_item(user) if ok else None,
-            )
-
-    @hub_work()
-    async def delete_item(self, user: dict[str, Any]) -> None:
-        await self.api.delete_user(user["id"])
-        self.notify(f"deleted {user['email']}")
-        self.reload()
+            self.confirm_delete(user["email"], lambda: self.api.delete_user(user["id"]))

@@ -137,9 +137,11 @@ class TestUsers:
             await settle(pilot)
             assert live_hub.call("GET", f"/api/users/{users[0]['id']}")["active"] is False
             await pilot.press("delete")
-            await wait_screen(pilot, ConfirmModal)
+            confirm = await wait_screen(pilot, ConfirmModal)
+            assert confirm.question == f"Delete {email}?"
             await pilot.press("y")
             await settle(pilot)
+            assert f"deleted {email}" in notes(app)
             with live_hub.http() as client:
                 assert client.get(f"/api/users/{users[0]['id']}").status_code == 404
 
@@ -390,9 +392,11 @@ class TestRunners:
             )
             assert sorted(runner["labels"]) == ["excel", "windows"]
             await pilot.press("delete")
-            await wait_screen(pilot, ConfirmModal)
+            confirm = await wait_screen(pilot, ConfirmModal)
+            assert confirm.question == f"Delete runner {name}?"
             await pilot.press("y")
             await settle(pilot)
+            assert f"deleted runner {name}" in notes(app)
             names = [r["name"] for r in live_hub.call("GET", "/api/runners")["items"]]
             assert name not in names
 
@@ -446,9 +450,11 @@ class TestTriggers:
             await settle(pilot)
             assert live_hub.call("GET", f"/api/triggers/{trig['id']}")["enabled"] is False
             await pilot.press("delete")
-            await wait_screen(pilot, ConfirmModal)
+            confirm = await wait_screen(pilot, ConfirmModal)
+            assert confirm.question == f"Delete trigger {trig['id']}?"
             await pilot.press("y")
             await settle(pilot)
+            assert f"deleted trigger {trig['id']}" in notes(app)
             with live_hub.http() as client:
                 assert client.get(f"/api/triggers/{trig['id']}").status_code == 404
             assert screen.is_attached
@@ -490,9 +496,11 @@ class TestCredentials:
             )
             assert cred["username"] == "robot2"
             await pilot.press("delete")
-            await wait_screen(pilot, ConfirmModal)
+            confirm = await wait_screen(pilot, ConfirmModal)
+            assert confirm.question == f"Delete credential {name}?"
             await pilot.press("y")
             await settle(pilot)
+            assert f"deleted credential {name}" in notes(app)
             names = [
                 c["name"] for c in live_hub.call("GET", "/api/credentials", "DEVELOPER")["items"]
             ]
