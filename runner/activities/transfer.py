@@ -81,6 +81,16 @@ def _entry(folder: str, name: str, kind: str, size: Any, modified: str | None) -
     }
 
 
+def _pump(
+    read: Callable[[int], bytes], write: Callable[[bytes], Any], tick: Callable[[], None]
+) -> None:
+    """Move blocks of ``CHUNK`` bytes from ``read`` to ``write`` until ``read`` gives none,
+    calling ``tick`` (a stop request, the deadline) before each block."""
+    while block := read(CHUNK):
+        tick()
+        write(block)
+
+
 # ---------------------------------------------------------------------------------------------
 # FTP / FTPS
 
@@ -200,17 +210,13 @@ class Ftp(Remote):
 
     def put(self, source: BinaryIO, path: str, tick: Callable[[], None]) -> None:
         def send(conn: Any) -> None:
-            while block := source.read(CHUNK):
-                tick()
-                conn.sendall(block)
+            _pump(source.read, conn.sendall, tick)
 
         self._call(f"cannot upload {path}", self._transfer, f"STOR {path}", send)
 
     def get(self, path: str, target: BinaryIO, tick: Callable[[], None]) -> None:
         def receive(conn: Any) -> None:
-            while block := conn.recv(CHUNK):
-                tick()
-                target.write(block)
+            _pump(conn.recv, target.write, tick)
 
         self._call(f"cannot download {path}", self._transfer, f"RETR {path}", receive)
 
