@@ -63,6 +63,44 @@ def _destination(params: dict[str, Any], default: Path | None = None) -> Path:
     return fs.path(params, "destination")
 
 
+def _of_kind(destination: Path, suffix: str) -> Path:
+    if destination.suffix.lower() != suffix:
+        raise ActivityError(f"destination must be a {suffix} file: {destination}")
+    return destination
+
+
+def _open(
+    load: Callable[[str], Any],
+    path: Path,
+    damaged: tuple[type[Exception], ...],
+    what: str,
+    action: str,
+) -> Any:
+    """``load(path)`` (python-docx, python-pptx), its errors as node errors: ``damaged`` are
+    the library's for a file that is not ``what``, an OSError says ``cannot {action}``."""
+    try:
+        return load(str(path))
+    except damaged as exc:
+        raise ActivityError(f"not a {what}: {path.name} ({exc})") from None
+    except OSError as exc:
+        raise fs.os_error(action, exc) from None
+
+
+def _to_extend(
+    params: dict[str, Any], suffix: str, load: Callable[[Path], Any], new: Callable[[], Any]
+) -> tuple[Path, Any]:
+    """The ``path`` param and its document: loaded when the file exists, else a new one."""
+    path = fs.path(params)
+    if path.suffix.lower() != suffix:
+        raise ActivityError(f"expected a {suffix} file, got {path.name}")
+    return path, load(path) if path.is_file() else new()
+
+
+def _save(doc: Any, destination: Path) -> None:
+    with _atomic(destination) as tmp:
+        doc.save(str(tmp))
+
+
 def page_numbers(spec: Any, count: int, *, required: bool = False) -> list[int]:
     """0-based page indexes from ``"1-3,5"``, ``[1, 2]`` or nothing (all pages)."""
     if spec in (None, "", []):
@@ -357,9 +395,7 @@ def _to_pdf(
     fmt: str,
     infilter: str | None = None,
 ) -> None:
-    if destination.suffix.lower() != ".pdf":
-        raise ActivityError(f"destination must be a .pdf file: {destination}")
-    with _atomic(destination) as tmp:
+    with _atomic(_of_kind(destination, ".pdf")) as tmp:
         office.convert(source, fmt, tmp, ctx, timeout, infilter)
 
 
@@ -367,16 +403,15 @@ def _to_pdf(
 # Word
 
 
+WORD = (".docx", ".docm", ".dotx")
+
+
 def _docx(path: Path) -> Any:
     import docx
     from docx.opc.exceptions import PackageNotFoundError
 
-    try:
-        return docx.Document(str(path))
-    except (PackageNotFoundError, KeyError, ValueError) as exc:
-        raise ActivityError(f"not a Word .docx document: {path.name} ({exc})") from None
-    except OSError as exc:
-        raise fs.os_error("open document", exc) from None
+    damaged = (PackageNotFoundError, KeyError, ValueError)
+    return _open(docx.Document, path, damaged, "Word .docx document", "open document")
 
 
 def _all_paragraphs(doc: Any) -> Iterator[Any]:
@@ -427,7 +462,7 @@ def _fill(params: dict[str, Any], paragraphs: Callable[[], Iterator[Any]]) -> Fi
 
 @activity("word.read_text")
 def word_read_text(params: dict[str, Any], ctx: Context) -> str:
-    doc = _docx(_existing(params, kinds=(".docx", ".docm", ".dotx")))
+    doc = _docx(_existing(params, kinds=WORD))
     return "\n".join(p.text for p in doc.paragraphs)
 
 
@@ -435,7 +470,7 @@ def word_read_text(params: dict[str, Any], ctx: Context) -> str:
 def word_read_tables(params: dict[str, Any], ctx: Context) -> list[Any]:
     from .base import boolean
 
-    doc = _docx(_existing(params, kinds=(".docx", ".docm", ".dotx")))
+    doc = _docx(_existing(params, kinds=WORD))
     header = boolean(params, "header", True)
     tables = []
     for table in doc.tables:
@@ -462,14 +497,10 @@ def _unique(names: list[str]) -> list[str]:
 
 @activity("word.fill_template")
 def word_fill_template(params: dict[str, Any], ctx: Context) -> list[str]:
-    path = _existing(params, kinds=(".docx", ".docm", ".dotx"))
+    path = _existing(params, kinds=WORD)
     doc = _docx(path)
     filler = _fill(params, lambda: _all_paragraphs(doc))
-    destination = _destination(params)
-    if destination.suffix.lower() != ".docx":
-        raise ActivityError(f"destination must be a .docx file: {destination}")
-    with _atomic(destination) as tmp:
-        doc.save(str(tmp))
+    _save(doc, _of_kind(_destination(params), ".docx"))
     return filler.result()
 
 
@@ -490,10 +521,7 @@ def _table_rows(rows: Any) -> list[list[str]]:
 def word_append(params: dict[str, Any], ctx: Context) -> None:
     import docx
 
-    path = fs.path(params)
-    if path.suffix.lower() != ".docx":
-        raise ActivityError(f"expected a .docx file, got {path.name}")
-    doc = _docx(path) if path.is_file() else docx.Document()
+    path, doc = _to_extend(params, ".docx", _docx, docx.Document)
     paragraphs = params.get("paragraphs")
     table = params.get("table")
     if paragraphs in (None, "", []) and table in (None, "", []):
@@ -517,8 +545,7 @@ def word_append(params: dict[str, Any], ctx: Context) -> None:
         for r, row in enumerate(grid):
             for c, value in enumerate(row):
                 t.cell(r, c).text = value
-    with _atomic(path) as tmp:
-        doc.save(str(tmp))
+    _save(doc, path)
 
 
 @activity("word.to_pdf")
@@ -531,16 +558,15 @@ def word_to_pdf(params: dict[str, Any], ctx: Context) -> None:
 # PowerPoint
 
 
+POWERPOINT = (".pptx", ".pptm", ".potx")
+
+
 def _pptx(path: Path) -> Any:
     import pptx
     from pptx.exc import PackageNotFoundError
 
-    try:
-        return pptx.Presentation(str(path))
-    except (PackageNotFoundError, KeyError, ValueError) as exc:
-        raise ActivityError(f"not a PowerPoint .pptx file: {path.name} ({exc})") from None
-    except OSError as exc:
-        raise fs.os_error("open presentation", exc) from None
+    damaged = (PackageNotFoundError, KeyError, ValueError)
+    return _open(pptx.Presentation, path, damaged, "PowerPoint .pptx file", "open presentation")
 
 
 def _shape_paragraphs(shapes: Any) -> Iterator[Any]:
@@ -557,7 +583,7 @@ def _shape_paragraphs(shapes: Any) -> Iterator[Any]:
 
 @activity("powerpoint.read_text")
 def powerpoint_read_text(params: dict[str, Any], ctx: Context) -> list[dict[str, Any]]:
-    prs = _pptx(_existing(params, kinds=(".pptx", ".pptm", ".potx")))
+    prs = _pptx(_existing(params, kinds=POWERPOINT))
     slides = []
     for number_, slide in enumerate(prs.slides, start=1):
         title_shape = slide.shapes.title
@@ -570,7 +596,7 @@ def powerpoint_read_text(params: dict[str, Any], ctx: Context) -> list[dict[str,
 
 @activity("powerpoint.fill_template")
 def powerpoint_fill_template(params: dict[str, Any], ctx: Context) -> list[str]:
-    path = _existing(params, kinds=(".pptx", ".pptm", ".potx"))
+    path = _existing(params, kinds=POWERPOINT)
     prs = _pptx(path)
 
     def paragraphs() -> Iterator[Any]:
@@ -578,11 +604,7 @@ def powerpoint_fill_template(params: dict[str, Any], ctx: Context) -> list[str]:
             yield from _shape_paragraphs(slide.shapes)
 
     filler = _fill(params, paragraphs)
-    destination = _destination(params)
-    if destination.suffix.lower() != ".pptx":
-        raise ActivityError(f"destination must be a .pptx file: {destination}")
-    with _atomic(destination) as tmp:
-        prs.save(str(tmp))
+    _save(prs, _of_kind(_destination(params), ".pptx"))
     return filler.result()
 
 
@@ -591,10 +613,7 @@ def powerpoint_add_slide(params: dict[str, Any], ctx: Context) -> None:
     import pptx
     from pptx.util import Emu
 
-    path = fs.path(params)
-    if path.suffix.lower() != ".pptx":
-        raise ActivityError(f"expected a .pptx file, got {path.name}")
-    prs = _pptx(path) if path.is_file() else pptx.Presentation()
+    path, prs = _to_extend(params, ".pptx", _pptx, pptx.Presentation)
     title = params.get("title")
     body = params.get("text")
     image = params.get("image")
@@ -635,5 +654,4 @@ def powerpoint_add_slide(params: dict[str, Any], ctx: Context) -> None:
             )
         except Exception as exc:  # noqa: BLE001 - Pillow's errors for a damaged image vary
             raise ActivityError(f"cannot add the picture {image_path.name}: {exc}") from None
-    with _atomic(path) as tmp:
-        prs.save(str(tmp))
+    _save(prs, path)
