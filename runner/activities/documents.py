@@ -19,6 +19,7 @@ from . import _fs as fs
 from . import _office as office
 from ._placeholders import Filler, fill_all
 from .base import ActivityError, Context, activity, integer, number, text
+from .tables import column_keys
 
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 HTML_FILTER = "HTML (StarWriter)"
@@ -476,23 +477,11 @@ def word_read_tables(params: dict[str, Any], ctx: Context) -> list[Any]:
     for table in doc.tables:
         grid = [[cell.text for cell in row.cells] for row in table.rows]
         if header and grid:
-            keys = _unique(grid[0])
+            keys = column_keys(grid[0])
             tables.append([dict(zip(keys, row, strict=False)) for row in grid[1:]])
         else:
             tables.append(grid)
     return tables
-
-
-def _unique(names: list[str]) -> list[str]:
-    keys: list[str] = []
-    for i, name in enumerate(names, start=1):
-        key = name.strip() or f"column_{i}"
-        base, n = key, 1
-        while key in keys:
-            n += 1
-            key = f"{base}_{n}"
-        keys.append(key)
-    return keys
 
 
 @activity("word.fill_template")

@@ -90,7 +90,7 @@ def csv_read(params: dict[str, Any], ctx: Context) -> list[Any]:
         return records
     if not records:
         return []
-    keys = _keys([str(h) for h in records[0]], trim=boolean(params, "trim_header"))
+    keys = column_keys([str(h) for h in records[0]], trim=boolean(params, "trim_header"))
     rows = []
     for record in records[1:]:
         row = {k: (record[i] if i < len(record) else None) for i, k in enumerate(keys)}
@@ -100,7 +100,9 @@ def csv_read(params: dict[str, Any], ctx: Context) -> list[Any]:
     return rows
 
 
-def _keys(names: list[str], *, trim: bool) -> list[str]:
+def column_keys(names: list[str], *, trim: bool = True) -> list[str]:
+    """Header texts as row keys (``trim``: stripped): a blank one is ``column_N``, a repeat
+    gets ``_2``, ``_3``. Also word.read_tables's."""
     keys: list[str] = []
     for i, name in enumerate(names, start=1):
         key = name.strip() if trim else name
