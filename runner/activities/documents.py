@@ -10,7 +10,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from workflows.catalog.documents import MISSING, ROTATIONS
 from workflows.expressions import format_value
@@ -20,6 +20,11 @@ from . import _office as office
 from ._placeholders import Filler, fill_all
 from .base import ActivityError, Context, activity, integer, number, text
 from .tables import column_keys
+
+if TYPE_CHECKING:
+    from pptx.presentation import Presentation
+
+D = TypeVar("D")
 
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 HTML_FILTER = "HTML (StarWriter)"
@@ -88,8 +93,8 @@ def _open(
 
 
 def _to_extend(
-    params: dict[str, Any], suffix: str, load: Callable[[Path], Any], new: Callable[[], Any]
-) -> tuple[Path, Any]:
+    params: dict[str, Any], suffix: str, load: Callable[[Path], D], new: Callable[[], D]
+) -> tuple[Path, D]:
     """The ``path`` param and its document: loaded when the file exists, else a new one."""
     path = fs.path(params)
     if path.suffix.lower() != suffix:
@@ -550,12 +555,15 @@ def word_to_pdf(params: dict[str, Any], ctx: Context) -> None:
 POWERPOINT = (".pptx", ".pptm", ".potx")
 
 
-def _pptx(path: Path) -> Any:
+def _pptx(path: Path) -> Presentation:
     import pptx
     from pptx.exc import PackageNotFoundError
 
     damaged = (PackageNotFoundError, KeyError, ValueError)
-    return _open(pptx.Presentation, path, damaged, "PowerPoint .pptx file", "open presentation")
+    prs: Presentation = _open(
+        pptx.Presentation, path, damaged, "PowerPoint .pptx file", "open presentation"
+    )
+    return prs
 
 
 def _shape_paragraphs(shapes: Any) -> Iterator[Any]:
@@ -619,28 +627,45 @@ def powerpoint_add_slide(params: dict[str, Any], ctx: Context) -> None:
     slide = prs.slides.add_slide(layouts[index])
     if title not in (None, "") and slide.shapes.title is not None:
         slide.shapes.title.text = format_value(title)
-    top = Emu(int(prs.slide_height * 0.25))
+    top = 0.25  # of the slide's height: where a text box or the picture goes
     if body not in (None, "", []):
         lines = body if isinstance(body, list | tuple) else format_value(body).split("\n")
         holder = next((s for s in slide.placeholders if s.placeholder_format.idx == 1), None)
         if holder is None:
+            width, height = _slide_size(prs, path, "a text box")
             holder = slide.shapes.add_textbox(
-                Emu(int(prs.slide_width * 0.08)),
-                top,
-                Emu(int(prs.slide_width * 0.84)),
-                Emu(int(prs.slide_height * 0.3)),
+                Emu(int(width * 0.08)),
+                Emu(int(height * top)),
+                Emu(int(width * 0.84)),
+                Emu(int(height * 0.3)),
             )
         frame = holder.text_frame
         frame.text = format_value(lines[0]) if lines else ""
         for line in lines[1:]:
             frame.add_paragraph().text = format_value(line)
-        top = Emu(int(prs.slide_height * 0.6))
+        top = 0.6
     if image_path is not None:
-        height = Emu(int(prs.slide_height - top - prs.slide_height * 0.05))
+        width, height = _slide_size(prs, path, "the picture")
+        y = int(height * top)
         try:
             slide.shapes.add_picture(
-                str(image_path), Emu(int(prs.slide_width * 0.08)), top, height=height
+                str(image_path),
+                Emu(int(width * 0.08)),
+                Emu(y),
+                height=Emu(int(height - y - height * 0.05)),
             )
         except Exception as exc:  # noqa: BLE001 - Pillow's errors for a damaged image vary
             raise ActivityError(f"cannot add the picture {image_path.name}: {exc}") from None
     _save(prs, path)
+
+
+def _slide_size(prs: Presentation, path: Path, what: str) -> tuple[int, int]:
+    """The slides' width and height in EMU, to place ``what`` by; ``p:sldSz`` is optional in
+    a .pptx, and without it there is nothing to place by."""
+    width, height = prs.slide_width, prs.slide_height
+    if width is None or height is None:
+        raise ActivityError(
+            f"cannot place {what}: {path.name} declares no slide size (save it once from "
+            "PowerPoint or LibreOffice Impress to give it one)"
+        )
+    return int(width), int(height)
