@@ -478,7 +478,7 @@ def word_read_tables(params: dict[str, Any], ctx: Context) -> list[Any]:
 
     doc = _docx(_existing(params, kinds=WORD))
     header = boolean(params, "header", True)
-    tables = []
+    tables: list[list[Any]] = []  # of row objects with a header, else of rows
     for table in doc.tables:
         grid = [[cell.text for cell in row.cells] for row in table.rows]
         if header and grid:

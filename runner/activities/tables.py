@@ -8,7 +8,7 @@ import io
 import os
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -251,6 +251,10 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     return (1, format_value(value).casefold())
 
 
+def _by(column: str) -> Callable[[dict[str, Any]], tuple[int, Any]]:
+    return lambda row: _sort_key(row.get(column))
+
+
 @activity("table.sort")
 def table_sort(params: dict[str, Any], ctx: Context) -> list[dict[str, Any]]:
     rows = object_rows(params)
@@ -261,7 +265,7 @@ def table_sort(params: dict[str, Any], ctx: Context) -> list[dict[str, Any]]:
         column = spec[1:] if descending else spec
         present = [r for r in ordered if r.get(column) is not None]
         missing = [r for r in ordered if r.get(column) is None]
-        present.sort(key=lambda r, c=column: _sort_key(r.get(c)), reverse=descending)
+        present.sort(key=_by(column), reverse=descending)
         ordered = present + missing
     return ordered
 
