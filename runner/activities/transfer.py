@@ -585,16 +585,26 @@ def _do_download(session: Remote, params: dict[str, Any], ctx: Context) -> str:
     return str(target)
 
 
+def _there_to_delete(
+    session: Remote, params: dict[str, Any], path: str, kind: str, other_verb: str
+) -> bool:
+    """Whether ``path`` is a ``kind`` (file, folder) to delete: False when it is missing and
+    missing_ok is set; a node error when it is missing otherwise, or is of the other kind
+    (``other_verb`` deletes that)."""
+    found = session.stat(path)
+    if found is None:
+        if boolean(params, "missing_ok"):
+            return False
+        raise ActivityError(f"no {kind} {path} on {session.where}")
+    if found != kind:
+        raise ActivityError(f"{path} is a {found}: use {other_verb}")
+    return True
+
+
 def _do_delete(session: Remote, params: dict[str, Any], ctx: Context) -> None:
     path = _remote_path(params, "path")
-    kind = session.stat(path)
-    if kind is None:
-        if boolean(params, "missing_ok"):
-            return
-        raise ActivityError(f"no file {path} on {session.where}")
-    if kind == "folder":
-        raise ActivityError(f"{path} is a folder: use delete_folder")
-    session.remove(path)
+    if _there_to_delete(session, params, path, "file", "delete_folder"):
+        session.remove(path)
 
 
 def _do_rename(session: Remote, params: dict[str, Any], ctx: Context) -> None:
@@ -639,13 +649,8 @@ def _do_delete_folder(session: Remote, params: dict[str, Any], ctx: Context) -> 
     path = _remote_path(params, "path")
     if posixpath.normpath(path) in ("/", ".", ""):
         raise ActivityError(f"refusing to delete the top folder {path!r}")
-    kind = session.stat(path)
-    if kind is None:
-        if boolean(params, "missing_ok"):
-            return
-        raise ActivityError(f"no folder {path} on {session.where}")
-    if kind == "file":
-        raise ActivityError(f"{path} is a file: use delete")
+    if not _there_to_delete(session, params, path, "folder", "delete"):
+        return
     if boolean(params, "recursive"):
         _remove_tree(session, path, ctx)
     else:
