@@ -149,6 +149,13 @@ def _password(params: dict[str, Any], ctx: Context, name: str = "password") -> s
     return secret
 
 
+def _required_password(params: dict[str, Any], ctx: Context) -> str:
+    password = _password(params, ctx)
+    if not password:
+        raise ActivityError("param 'password' must not be empty")
+    return password
+
+
 # ---------------------------------------------------------------------------------------------
 # PDF
 
@@ -273,9 +280,7 @@ def pdf_encrypt(params: dict[str, Any], ctx: Context) -> None:
     from pypdf import PdfWriter
 
     path = _existing(params)
-    password = _password(params, ctx)
-    if not password:
-        raise ActivityError("param 'password' must not be empty")
+    password = _required_password(params, ctx)
     owner = _password(params, ctx, "owner_password") or password
     reader = _reader(path, None)
     writer = PdfWriter(clone_from=reader)
@@ -288,9 +293,7 @@ def pdf_decrypt(params: dict[str, Any], ctx: Context) -> None:
     from pypdf import PdfWriter
 
     path = _existing(params)
-    password = _password(params, ctx)
-    if not password:
-        raise ActivityError("param 'password' must not be empty")
+    password = _required_password(params, ctx)
     reader = _reader(path, password)
     writer = PdfWriter(clone_from=reader)
     _write_pdf(writer, _destination(params, path))
