@@ -20,7 +20,7 @@ PYTEST_WORKERS ?= 4
 help:
 	@echo "make run    - set up .venv, initialise the hub and serve it at http://$(HOST):$(PORT)"
 	@echo "make test   - set up .venv + system packages/services, lint, type-check, run all tests"
-	@echo "make lint   - ruff (lint + format check) and mypy on workflows/, hub/ and console/"
+	@echo "make lint   - ruff (lint + format check) and mypy on workflows/, hub/, runner/ and console/"
 	@echo "make format - ruff format + fixes"
 	@echo "make bench  - run the benchmarks in bench/ (prints figures)"
 

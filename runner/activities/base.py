@@ -441,34 +441,32 @@ def boolean(params: Mapping[str, Any], name: str, default: bool = False) -> bool
 
 
 def number(params: Mapping[str, Any], name: str, default: float | None = None) -> float:
-    value = params.get(name)
-    if value is None or value == "":
-        if default is None:
-            raise ActivityError(f"param {name!r} is required")
-        return default
-    if isinstance(value, bool):
-        raise ActivityError(f"param {name!r} must be a number, got {value!r}")
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ActivityError(f"param {name!r} must be a number, got {value!r}") from None
+    return _numeric(params, name, default, "a number")
 
 
 def integer(params: Mapping[str, Any], name: str, default: int | None = None) -> int:
+    value = _numeric(params, name, default, "a whole number")
+    if isinstance(value, int):  # the default, as given
+        return value
+    if not value.is_integer():
+        raise ActivityError(f"param {name!r} must be a whole number, got {params.get(name)!r}")
+    return int(value)
+
+
+def _numeric(params: Mapping[str, Any], name: str, default: float | None, what: str) -> float:
+    """The param as a float, or ``default`` unchanged when it is not given (required when
+    ``default`` is None); ``what`` names the kind in the error for anything else."""
     value = params.get(name)
     if value is None or value == "":
         if default is None:
             raise ActivityError(f"param {name!r} is required")
         return default
     if isinstance(value, bool):
-        raise ActivityError(f"param {name!r} must be a whole number, got {value!r}")
+        raise ActivityError(f"param {name!r} must be {what}, got {value!r}")
     try:
-        as_float = float(value)
+        return float(value)
     except (TypeError, ValueError):
-        raise ActivityError(f"param {name!r} must be a whole number, got {value!r}") from None
-    if not as_float.is_integer():
-        raise ActivityError(f"param {name!r} must be a whole number, got {value!r}")
-    return int(as_float)
+        raise ActivityError(f"param {name!r} must be {what}, got {value!r}") from None
 
 
 def condition(params: dict[str, Any], ctx: Context) -> bool:

@@ -10,7 +10,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from workflows.catalog.documents import MISSING, ROTATIONS
 from workflows.expressions import format_value
@@ -19,6 +19,12 @@ from . import _fs as fs
 from . import _office as office
 from ._placeholders import Filler, fill_all
 from .base import ActivityError, Context, activity, integer, number, text
+from .tables import column_keys
+
+if TYPE_CHECKING:
+    from pptx.presentation import Presentation
+
+D = TypeVar("D")
 
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 HTML_FILTER = "HTML (StarWriter)"
@@ -63,6 +69,44 @@ def _destination(params: dict[str, Any], default: Path | None = None) -> Path:
     return fs.path(params, "destination")
 
 
+def _of_kind(destination: Path, suffix: str) -> Path:
+    if destination.suffix.lower() != suffix:
+        raise ActivityError(f"destination must be a {suffix} file: {destination}")
+    return destination
+
+
+def _open(
+    load: Callable[[str], Any],
+    path: Path,
+    damaged: tuple[type[Exception], ...],
+    what: str,
+    action: str,
+) -> Any:
+    """``load(path)`` (python-docx, python-pptx), its errors as node errors: ``damaged`` are
+    the library's for a file that is not ``what``, an OSError says ``cannot {action}``."""
+    try:
+        return load(str(path))
+    except damaged as exc:
+        raise ActivityError(f"not a {what}: {path.name} ({exc})") from None
+    except OSError as exc:
+        raise fs.os_error(action, exc) from None
+
+
+def _to_extend(
+    params: dict[str, Any], suffix: str, load: Callable[[Path], D], new: Callable[[], D]
+) -> tuple[Path, D]:
+    """The ``path`` param and its document: loaded when the file exists, else a new one."""
+    path = fs.path(params)
+    if path.suffix.lower() != suffix:
+        raise ActivityError(f"expected a {suffix} file, got {path.name}")
+    return path, load(path) if path.is_file() else new()
+
+
+def _save(doc: Any, destination: Path) -> None:
+    with _atomic(destination) as tmp:
+        doc.save(str(tmp))
+
+
 def page_numbers(spec: Any, count: int, *, required: bool = False) -> list[int]:
     """0-based page indexes from ``"1-3,5"``, ``[1, 2]`` or nothing (all pages)."""
     if spec in (None, "", []):
@@ -103,6 +147,13 @@ def _password(params: dict[str, Any], ctx: Context, name: str = "password") -> s
     secret = text(params, name)
     ctx.add_secret(secret)
     return secret
+
+
+def _required_password(params: dict[str, Any], ctx: Context) -> str:
+    password = _password(params, ctx)
+    if not password:
+        raise ActivityError("param 'password' must not be empty")
+    return password
 
 
 # ---------------------------------------------------------------------------------------------
@@ -229,9 +280,7 @@ def pdf_encrypt(params: dict[str, Any], ctx: Context) -> None:
     from pypdf import PdfWriter
 
     path = _existing(params)
-    password = _password(params, ctx)
-    if not password:
-        raise ActivityError("param 'password' must not be empty")
+    password = _required_password(params, ctx)
     owner = _password(params, ctx, "owner_password") or password
     reader = _reader(path, None)
     writer = PdfWriter(clone_from=reader)
@@ -244,9 +293,7 @@ def pdf_decrypt(params: dict[str, Any], ctx: Context) -> None:
     from pypdf import PdfWriter
 
     path = _existing(params)
-    password = _password(params, ctx)
-    if not password:
-        raise ActivityError("param 'password' must not be empty")
+    password = _required_password(params, ctx)
     reader = _reader(path, password)
     writer = PdfWriter(clone_from=reader)
     _write_pdf(writer, _destination(params, path))
@@ -357,9 +404,7 @@ def _to_pdf(
     fmt: str,
     infilter: str | None = None,
 ) -> None:
-    if destination.suffix.lower() != ".pdf":
-        raise ActivityError(f"destination must be a .pdf file: {destination}")
-    with _atomic(destination) as tmp:
+    with _atomic(_of_kind(destination, ".pdf")) as tmp:
         office.convert(source, fmt, tmp, ctx, timeout, infilter)
 
 
@@ -367,16 +412,15 @@ def _to_pdf(
 # Word
 
 
+WORD = (".docx", ".docm", ".dotx")
+
+
 def _docx(path: Path) -> Any:
     import docx
     from docx.opc.exceptions import PackageNotFoundError
 
-    try:
-        return docx.Document(str(path))
-    except (PackageNotFoundError, KeyError, ValueError) as exc:
-        raise ActivityError(f"not a Word .docx document: {path.name} ({exc})") from None
-    except OSError as exc:
-        raise fs.os_error("open document", exc) from None
+    damaged = (PackageNotFoundError, KeyError, ValueError)
+    return _open(docx.Document, path, damaged, "Word .docx document", "open document")
 
 
 def _all_paragraphs(doc: Any) -> Iterator[Any]:
@@ -427,7 +471,7 @@ def _fill(params: dict[str, Any], paragraphs: Callable[[], Iterator[Any]]) -> Fi
 
 @activity("word.read_text")
 def word_read_text(params: dict[str, Any], ctx: Context) -> str:
-    doc = _docx(_existing(params, kinds=(".docx", ".docm", ".dotx")))
+    doc = _docx(_existing(params, kinds=WORD))
     return "\n".join(p.text for p in doc.paragraphs)
 
 
@@ -435,41 +479,25 @@ def word_read_text(params: dict[str, Any], ctx: Context) -> str:
 def word_read_tables(params: dict[str, Any], ctx: Context) -> list[Any]:
     from .base import boolean
 
-    doc = _docx(_existing(params, kinds=(".docx", ".docm", ".dotx")))
+    doc = _docx(_existing(params, kinds=WORD))
     header = boolean(params, "header", True)
-    tables = []
+    tables: list[list[Any]] = []  # of row objects with a header, else of rows
     for table in doc.tables:
         grid = [[cell.text for cell in row.cells] for row in table.rows]
         if header and grid:
-            keys = _unique(grid[0])
+            keys = column_keys(grid[0])
             tables.append([dict(zip(keys, row, strict=False)) for row in grid[1:]])
         else:
             tables.append(grid)
     return tables
 
 
-def _unique(names: list[str]) -> list[str]:
-    keys: list[str] = []
-    for i, name in enumerate(names, start=1):
-        key = name.strip() or f"column_{i}"
-        base, n = key, 1
-        while key in keys:
-            n += 1
-            key = f"{base}_{n}"
-        keys.append(key)
-    return keys
-
-
 @activity("word.fill_template")
 def word_fill_template(params: dict[str, Any], ctx: Context) -> list[str]:
-    path = _existing(params, kinds=(".docx", ".docm", ".dotx"))
+    path = _existing(params, kinds=WORD)
     doc = _docx(path)
     filler = _fill(params, lambda: _all_paragraphs(doc))
-    destination = _destination(params)
-    if destination.suffix.lower() != ".docx":
-        raise ActivityError(f"destination must be a .docx file: {destination}")
-    with _atomic(destination) as tmp:
-        doc.save(str(tmp))
+    _save(doc, _of_kind(_destination(params), ".docx"))
     return filler.result()
 
 
@@ -490,10 +518,7 @@ def _table_rows(rows: Any) -> list[list[str]]:
 def word_append(params: dict[str, Any], ctx: Context) -> None:
     import docx
 
-    path = fs.path(params)
-    if path.suffix.lower() != ".docx":
-        raise ActivityError(f"expected a .docx file, got {path.name}")
-    doc = _docx(path) if path.is_file() else docx.Document()
+    path, doc = _to_extend(params, ".docx", _docx, docx.Document)
     paragraphs = params.get("paragraphs")
     table = params.get("table")
     if paragraphs in (None, "", []) and table in (None, "", []):
@@ -517,8 +542,7 @@ def word_append(params: dict[str, Any], ctx: Context) -> None:
         for r, row in enumerate(grid):
             for c, value in enumerate(row):
                 t.cell(r, c).text = value
-    with _atomic(path) as tmp:
-        doc.save(str(tmp))
+    _save(doc, path)
 
 
 @activity("word.to_pdf")
@@ -531,16 +555,18 @@ def word_to_pdf(params: dict[str, Any], ctx: Context) -> None:
 # PowerPoint
 
 
-def _pptx(path: Path) -> Any:
+POWERPOINT = (".pptx", ".pptm", ".potx")
+
+
+def _pptx(path: Path) -> Presentation:
     import pptx
     from pptx.exc import PackageNotFoundError
 
-    try:
-        return pptx.Presentation(str(path))
-    except (PackageNotFoundError, KeyError, ValueError) as exc:
-        raise ActivityError(f"not a PowerPoint .pptx file: {path.name} ({exc})") from None
-    except OSError as exc:
-        raise fs.os_error("open presentation", exc) from None
+    damaged = (PackageNotFoundError, KeyError, ValueError)
+    prs: Presentation = _open(
+        pptx.Presentation, path, damaged, "PowerPoint .pptx file", "open presentation"
+    )
+    return prs
 
 
 def _shape_paragraphs(shapes: Any) -> Iterator[Any]:
@@ -557,7 +583,7 @@ def _shape_paragraphs(shapes: Any) -> Iterator[Any]:
 
 @activity("powerpoint.read_text")
 def powerpoint_read_text(params: dict[str, Any], ctx: Context) -> list[dict[str, Any]]:
-    prs = _pptx(_existing(params, kinds=(".pptx", ".pptm", ".potx")))
+    prs = _pptx(_existing(params, kinds=POWERPOINT))
     slides = []
     for number_, slide in enumerate(prs.slides, start=1):
         title_shape = slide.shapes.title
@@ -570,7 +596,7 @@ def powerpoint_read_text(params: dict[str, Any], ctx: Context) -> list[dict[str,
 
 @activity("powerpoint.fill_template")
 def powerpoint_fill_template(params: dict[str, Any], ctx: Context) -> list[str]:
-    path = _existing(params, kinds=(".pptx", ".pptm", ".potx"))
+    path = _existing(params, kinds=POWERPOINT)
     prs = _pptx(path)
 
     def paragraphs() -> Iterator[Any]:
@@ -578,11 +604,7 @@ def powerpoint_fill_template(params: dict[str, Any], ctx: Context) -> list[str]:
             yield from _shape_paragraphs(slide.shapes)
 
     filler = _fill(params, paragraphs)
-    destination = _destination(params)
-    if destination.suffix.lower() != ".pptx":
-        raise ActivityError(f"destination must be a .pptx file: {destination}")
-    with _atomic(destination) as tmp:
-        prs.save(str(tmp))
+    _save(prs, _of_kind(_destination(params), ".pptx"))
     return filler.result()
 
 
@@ -591,10 +613,7 @@ def powerpoint_add_slide(params: dict[str, Any], ctx: Context) -> None:
     import pptx
     from pptx.util import Emu
 
-    path = fs.path(params)
-    if path.suffix.lower() != ".pptx":
-        raise ActivityError(f"expected a .pptx file, got {path.name}")
-    prs = _pptx(path) if path.is_file() else pptx.Presentation()
+    path, prs = _to_extend(params, ".pptx", _pptx, pptx.Presentation)
     title = params.get("title")
     body = params.get("text")
     image = params.get("image")
@@ -611,29 +630,45 @@ def powerpoint_add_slide(params: dict[str, Any], ctx: Context) -> None:
     slide = prs.slides.add_slide(layouts[index])
     if title not in (None, "") and slide.shapes.title is not None:
         slide.shapes.title.text = format_value(title)
-    top = Emu(int(prs.slide_height * 0.25))
+    top = 0.25  # of the slide's height: where a text box or the picture goes
     if body not in (None, "", []):
         lines = body if isinstance(body, list | tuple) else format_value(body).split("\n")
         holder = next((s for s in slide.placeholders if s.placeholder_format.idx == 1), None)
         if holder is None:
+            width, height = _slide_size(prs, path, "a text box")
             holder = slide.shapes.add_textbox(
-                Emu(int(prs.slide_width * 0.08)),
-                top,
-                Emu(int(prs.slide_width * 0.84)),
-                Emu(int(prs.slide_height * 0.3)),
+                Emu(int(width * 0.08)),
+                Emu(int(height * top)),
+                Emu(int(width * 0.84)),
+                Emu(int(height * 0.3)),
             )
         frame = holder.text_frame
         frame.text = format_value(lines[0]) if lines else ""
         for line in lines[1:]:
             frame.add_paragraph().text = format_value(line)
-        top = Emu(int(prs.slide_height * 0.6))
+        top = 0.6
     if image_path is not None:
-        height = Emu(int(prs.slide_height - top - prs.slide_height * 0.05))
+        width, height = _slide_size(prs, path, "the picture")
+        y = int(height * top)
         try:
             slide.shapes.add_picture(
-                str(image_path), Emu(int(prs.slide_width * 0.08)), top, height=height
+                str(image_path),
+                Emu(int(width * 0.08)),
+                Emu(y),
+                height=Emu(int(height - y - height * 0.05)),
             )
         except Exception as exc:  # noqa: BLE001 - Pillow's errors for a damaged image vary
             raise ActivityError(f"cannot add the picture {image_path.name}: {exc}") from None
-    with _atomic(path) as tmp:
-        prs.save(str(tmp))
+    _save(prs, path)
+
+
+def _slide_size(prs: Presentation, path: Path, what: str) -> tuple[int, int]:
+    """The slides' width and height in EMU, to place ``what`` by; ``p:sldSz`` is optional in
+    a .pptx, and without it there is nothing to place by."""
+    width, height = prs.slide_width, prs.slide_height
+    if width is None or height is None:
+        raise ActivityError(
+            f"cannot place {what}: {path.name} declares no slide size (save it once from "
+            "PowerPoint or LibreOffice Impress to give it one)"
+        )
+    return int(width), int(height)

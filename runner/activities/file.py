@@ -29,16 +29,14 @@ def file_write(params: dict[str, Any], ctx: Context) -> None:
     content = fs.content(params)
     encoding = fs.encoding(params)
     overwrite = boolean(params, "overwrite", True)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w" if overwrite else "x", encoding=encoding) as fh:
-            fh.write(content)
-    except FileExistsError:
-        raise ActivityError(f"file exists and overwrite is false: {path}") from None
-    except UnicodeEncodeError as exc:
-        raise ActivityError(f"cannot write the content as {encoding}: {exc.reason}") from None
-    except OSError as exc:
-        raise fs.os_error("write file", exc) from None
+    _put(
+        path,
+        content,
+        encoding,
+        "w" if overwrite else "x",
+        "write file",
+        exists=f"file exists and overwrite is false: {path}",
+    )
 
 
 @activity("file.append")
@@ -46,14 +44,25 @@ def file_append(params: dict[str, Any], ctx: Context) -> None:
     path = fs.path(params)
     content = fs.content(params)
     encoding = fs.encoding(params)
+    _put(path, content, encoding, "a", "append to file")
+
+
+def _put(
+    path: Path, content: str, encoding: str, mode: str, action: str, *, exists: str = ""
+) -> None:
+    """Write ``content`` to ``path`` opened with ``mode``, its folder made first; failures as
+    node errors (``action`` names what failed; ``exists``, when given, is the message for a
+    FileExistsError)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding=encoding) as fh:
+        with path.open(mode, encoding=encoding) as fh:
             fh.write(content)
+    except FileExistsError as exc:
+        raise (ActivityError(exists) if exists else fs.os_error(action, exc)) from None
     except UnicodeEncodeError as exc:
         raise ActivityError(f"cannot write the content as {encoding}: {exc.reason}") from None
     except OSError as exc:
-        raise fs.os_error("append to file", exc) from None
+        raise fs.os_error(action, exc) from None
 
 
 def _target(params: dict[str, Any]) -> tuple[Path, Path]:

@@ -500,13 +500,19 @@ def _move(client: Any, uids: list[int], destination: str, *, create: bool) -> No
             client.move(uids, destination)
         else:
             client.copy(uids, destination)
-            client.delete_messages(uids)
-            if client.has_capability("UIDPLUS"):
-                client.uid_expunge(uids)
-            else:
-                client.expunge()
+            _expunge(client, uids)
     except IMAPClientError as exc:
         raise ActivityError(f"cannot move to {destination!r}: {_imap_text(exc)}") from None
+
+
+def _expunge(client: Any, uids: list[int]) -> None:
+    """Delete these messages for good: flag them deleted and expunge only them where the
+    server can (UIDPLUS), else the folder's deleted messages."""
+    client.delete_messages(uids)
+    if client.has_capability("UIDPLUS"):
+        client.uid_expunge(uids)
+    else:
+        client.expunge()
 
 
 @activity("email.get")
@@ -609,11 +615,7 @@ def delete(params: dict[str, Any], ctx: Context) -> int:
         uids = _existing(client, _uids(params, folder, validity), folder, ctx)
         if uids:
             try:
-                client.delete_messages(uids)
-                if client.has_capability("UIDPLUS"):
-                    client.uid_expunge(uids)
-                else:
-                    client.expunge()
+                _expunge(client, uids)
             except IMAPClientError as exc:
                 raise ActivityError(f"cannot delete: {_imap_text(exc)}") from None
     ctx.log("info", f"deleted {len(uids)} message(s) from {folder}")

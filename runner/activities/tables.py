@@ -8,7 +8,7 @@ import io
 import os
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,7 +90,7 @@ def csv_read(params: dict[str, Any], ctx: Context) -> list[Any]:
         return records
     if not records:
         return []
-    keys = _keys([str(h) for h in records[0]], trim=boolean(params, "trim_header"))
+    keys = column_keys([str(h) for h in records[0]], trim=boolean(params, "trim_header"))
     rows = []
     for record in records[1:]:
         row = {k: (record[i] if i < len(record) else None) for i, k in enumerate(keys)}
@@ -100,7 +100,9 @@ def csv_read(params: dict[str, Any], ctx: Context) -> list[Any]:
     return rows
 
 
-def _keys(names: list[str], *, trim: bool) -> list[str]:
+def column_keys(names: list[str], *, trim: bool = True) -> list[str]:
+    """Header texts as row keys (``trim``: stripped): a blank one is ``column_N``, a repeat
+    gets ``_2``, ``_3``. Also word.read_tables's."""
     keys: list[str] = []
     for i, name in enumerate(names, start=1):
         key = name.strip() if trim else name
@@ -249,6 +251,10 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     return (1, format_value(value).casefold())
 
 
+def _by(column: str) -> Callable[[dict[str, Any]], tuple[int, Any]]:
+    return lambda row: _sort_key(row.get(column))
+
+
 @activity("table.sort")
 def table_sort(params: dict[str, Any], ctx: Context) -> list[dict[str, Any]]:
     rows = object_rows(params)
@@ -259,7 +265,7 @@ def table_sort(params: dict[str, Any], ctx: Context) -> list[dict[str, Any]]:
         column = spec[1:] if descending else spec
         present = [r for r in ordered if r.get(column) is not None]
         missing = [r for r in ordered if r.get(column) is None]
-        present.sort(key=lambda r, c=column: _sort_key(r.get(c)), reverse=descending)
+        present.sort(key=_by(column), reverse=descending)
         ordered = present + missing
     return ordered
 

@@ -81,6 +81,16 @@ def _entry(folder: str, name: str, kind: str, size: Any, modified: str | None) -
     }
 
 
+def _pump(
+    read: Callable[[int], bytes], write: Callable[[bytes], Any], tick: Callable[[], None]
+) -> None:
+    """Move blocks of ``CHUNK`` bytes from ``read`` to ``write`` until ``read`` gives none,
+    calling ``tick`` (a stop request, the deadline) before each block."""
+    while block := read(CHUNK):
+        tick()
+        write(block)
+
+
 # ---------------------------------------------------------------------------------------------
 # FTP / FTPS
 
@@ -200,17 +210,13 @@ class Ftp(Remote):
 
     def put(self, source: BinaryIO, path: str, tick: Callable[[], None]) -> None:
         def send(conn: Any) -> None:
-            while block := source.read(CHUNK):
-                tick()
-                conn.sendall(block)
+            _pump(source.read, conn.sendall, tick)
 
         self._call(f"cannot upload {path}", self._transfer, f"STOR {path}", send)
 
     def get(self, path: str, target: BinaryIO, tick: Callable[[], None]) -> None:
         def receive(conn: Any) -> None:
-            while block := conn.recv(CHUNK):
-                tick()
-                target.write(block)
+            _pump(conn.recv, target.write, tick)
 
         self._call(f"cannot download {path}", self._transfer, f"RETR {path}", receive)
 
@@ -579,16 +585,26 @@ def _do_download(session: Remote, params: dict[str, Any], ctx: Context) -> str:
     return str(target)
 
 
+def _there_to_delete(
+    session: Remote, params: dict[str, Any], path: str, kind: str, other_verb: str
+) -> bool:
+    """Whether ``path`` is a ``kind`` (file, folder) to delete: False when it is missing and
+    missing_ok is set; a node error when it is missing otherwise, or is of the other kind
+    (``other_verb`` deletes that)."""
+    found = session.stat(path)
+    if found is None:
+        if boolean(params, "missing_ok"):
+            return False
+        raise ActivityError(f"no {kind} {path} on {session.where}")
+    if found != kind:
+        raise ActivityError(f"{path} is a {found}: use {other_verb}")
+    return True
+
+
 def _do_delete(session: Remote, params: dict[str, Any], ctx: Context) -> None:
     path = _remote_path(params, "path")
-    kind = session.stat(path)
-    if kind is None:
-        if boolean(params, "missing_ok"):
-            return
-        raise ActivityError(f"no file {path} on {session.where}")
-    if kind == "folder":
-        raise ActivityError(f"{path} is a folder: use delete_folder")
-    session.remove(path)
+    if _there_to_delete(session, params, path, "file", "delete_folder"):
+        session.remove(path)
 
 
 def _do_rename(session: Remote, params: dict[str, Any], ctx: Context) -> None:
@@ -633,13 +649,8 @@ def _do_delete_folder(session: Remote, params: dict[str, Any], ctx: Context) -> 
     path = _remote_path(params, "path")
     if posixpath.normpath(path) in ("/", ".", ""):
         raise ActivityError(f"refusing to delete the top folder {path!r}")
-    kind = session.stat(path)
-    if kind is None:
-        if boolean(params, "missing_ok"):
-            return
-        raise ActivityError(f"no folder {path} on {session.where}")
-    if kind == "file":
-        raise ActivityError(f"{path} is a file: use delete")
+    if not _there_to_delete(session, params, path, "folder", "delete"):
+        return
     if boolean(params, "recursive"):
         _remove_tree(session, path, ctx)
     else:

@@ -370,6 +370,30 @@ def test_powerpoint_template_and_slides(tmp_path: Path, lo_profile: Path) -> Non
     )
 
 
+def test_a_presentation_without_a_slide_size(tmp_path: Path) -> None:
+    """p:sldSz is optional in a .pptx: slides whose placeholders hold everything are still
+    added; a text box or picture, placed by the slide size, is a clear node error."""
+    prs = pptx.Presentation()
+    size = prs.part._element.sldSz
+    size.getparent().remove(size)
+    path = tmp_path / "no-size.pptx"
+    prs.save(str(path))
+    assert pptx.Presentation(str(path)).slide_height is None
+
+    result, _ = one(
+        "powerpoint.add_slide", output=None, path=str(path), title="Agenda", text="One\nTwo"
+    )
+    assert result.status == "COMPLETED", result.error
+    slides = value("powerpoint.read_text", path=str(path))
+    assert [s["title"] for s in slides] == ["Agenda"] and "One\nTwo" in slides[0]["text"]
+    image = _png(tmp_path / "chart.png")
+    for params in ({"image": str(image)}, {"text": "x", "layout": 6}):
+        error = failure("powerpoint.add_slide", output=None, path=str(path), **params)
+        assert "no-size.pptx declares no slide size" in error, error
+        assert "TypeError" not in error
+    assert len(pptx.Presentation(str(path)).slides) == 1  # a failed node leaves the file
+
+
 def test_without_libreoffice_the_error_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
