@@ -12,7 +12,7 @@ from .. import errors
 from ..api import Routes, endpoint, read_body, send
 from ..models import User
 from ..services import audit
-from ..services.license import RUNNABLE, LicenseService
+from ..services.license import RUNNABLE, LicenseService, LicenseState
 from ..services.users import UserService
 from ..services.users import to_dict as user_dict
 
@@ -20,14 +20,9 @@ if TYPE_CHECKING:
     from ..app import Hub
 
 
-class LicenseOut(msgspec.Struct):
-    status: str
-    organization: str | None = None
-    email: str | None = None
-    max_runners: int | None = None
-    expires_at: str | None = None
-    issued_at: str | None = None
-    license_id: str | None = None
+class LicenseOut(LicenseState):
+    # the service's own state, under the name the OpenAPI document has always used
+    pass
 
 
 class AdminSetup(msgspec.Struct, forbid_unknown_fields=True):

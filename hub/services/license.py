@@ -16,10 +16,10 @@ import secrets
 import threading
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -113,8 +113,8 @@ class LicenseRejected(errors.BadRequest):
     code, title = "invalid_license", "Invalid license"
 
 
-@dataclass
-class LicenseState:
+class LicenseState(msgspec.Struct):
+    # the API's schema of the license is this struct (hub/resources/license.py LicenseOut)
     status: str
     organization: str | None = None
     email: str | None = None
@@ -127,15 +127,7 @@ class LicenseState:
         return {"status": self.status}
 
     def details(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "organization": self.organization,
-            "email": self.email,
-            "max_runners": self.max_runners,
-            "expires_at": self.expires_at,
-            "issued_at": self.issued_at,
-            "license_id": self.license_id,
-        }
+        return msgspec.structs.asdict(self)
 
 
 def _parse_time(value: Any) -> dt.datetime:
