@@ -61,14 +61,16 @@ def make_broker(redis_url: str, *, worker: bool = False) -> Any:
 
 
 def assign_once(dispatcher: Dispatcher, execution_id: int) -> str:
-    """One try: ``assigned``, ``gone`` (no longer QUEUED) or ``waiting`` (no runner free)."""
+    """One try: ``assigned``, ``gone`` (no longer QUEUED) or ``waiting`` (still QUEUED: no
+    runner was free, or the one that was took work queued ahead of this one)."""
     from .models import Execution
 
     with db.connection():
-        if dispatcher.assign(execution_id) is not None:
-            return "assigned"
+        runner_id = dispatcher.assign(execution_id)
         row = Execution.select(Execution.status).where(Execution.id == execution_id).first()
-        return "waiting" if row is not None and row.status == ExecutionStatus.QUEUED else "gone"
+        if row is not None and row.status == ExecutionStatus.QUEUED:
+            return "waiting"
+        return "assigned" if runner_id is not None else "gone"
 
 
 def register_task(broker: Any, dispatcher: Dispatcher, backoff_scale: float = 1.0) -> Any:

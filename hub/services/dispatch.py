@@ -225,7 +225,9 @@ class Dispatcher:
             return int(found[0])
 
     def assign(self, execution_id: int, now: dt.datetime | None = None) -> int | None:
-        """Give this QUEUED execution to the best free runner; the runner id, or None."""
+        """A free runner for this QUEUED execution takes the best one it may run: this one,
+        or one queued before it or with a higher priority (so a dispatch retry never lets
+        newer or lower work jump the queue). The runner id, or None."""
         now = now or utcnow()
         try:
             runner_id = self._assign(execution_id, now)
@@ -250,14 +252,18 @@ class Dispatcher:
                 target = " AND id = ?"
                 params.append(execution[1])
             runner = sql.one(
-                "SELECT id FROM runners WHERE status = 'ONLINE' AND current_execution_id IS NULL"
-                f" AND {sql.labels_match('?', 'labels')}{target}"
+                "SELECT id, labels FROM runners WHERE status = 'ONLINE'"
+                f" AND current_execution_id IS NULL AND {sql.labels_match('?', 'labels')}{target}"
                 " ORDER BY last_seen DESC LIMIT 1" + _lock(),
                 params,
             )
             if runner is None:
                 return None
-            if not self._take(execution_id, runner[0], now):
+            # the head of the queue for this runner (this execution is locked by us and
+            # qualifies, so there is one); work locked by another claim is skipped
+            head = sql.one(next_queued_statement(), (runner[0], runner[1] or "[]"))
+            taken = int(head[0]) if head is not None else execution_id
+            if not self._take(taken, runner[0], now):
                 return None
             return int(runner[0])
 

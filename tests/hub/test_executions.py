@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from hub.models import utcnow
 from tests.hub.test_runners_support import (
@@ -400,3 +401,34 @@ def test_retried_report_with_logs_is_a_duplicate(licensed_api: Api) -> None:
     res = _status(api, token, ex["id"], attempt, "RUNNING", logs=[_line(2, "late")])
     assert res.status_code == 409
     assert len(api.get(f"/api/executions/{ex['id']}/logs", as_="OPERATOR").json["items"]) == 2
+
+
+def test_a_dispatch_retry_never_lets_later_or_lower_work_jump_the_queue(
+    licensed_api: Api, hub_app: Any
+) -> None:
+    """The queue retries "assign execution N" per execution; when a runner comes online, the
+    retry of a newer or lower-priority execution may fire first. The free runner still takes
+    the head of the queue (priority, then age), as a poll would."""
+    api = licensed_api
+    wf = published_workflow(api)
+    first = run(api, wf, inputs={"n": 1})
+    urgent = run(api, wf, inputs={"n": 2}, priority=5)
+    later = run(api, wf, inputs={"n": 3})
+    runner, token = online_runner(api, "fresh")  # online, but it has not polled yet
+    dispatcher = hub_app.hub.dispatcher
+    with hub_app.hub.database.connection_context():
+        assert dispatcher.assign(later["id"]) == runner["id"]  # the retry of the newest one
+    got = {
+        e: api.get(f"/api/executions/{e}", as_="OPERATOR").json
+        for e in (first["id"], urgent["id"], later["id"])
+    }
+    assert (
+        got[urgent["id"]]["status"] == "ASSIGNED" and got[urgent["id"]]["runner_id"] == runner["id"]
+    )
+    assert got[first["id"]]["status"] == got[later["id"]]["status"] == "QUEUED"
+    # the queue's task sees its own execution still waiting, so it keeps retrying it
+    from hub.queue import assign_once
+
+    assert assign_once(dispatcher, later["id"]) == "waiting"  # the only runner is busy now
+    payload = api.get("/api/runner/poll", token=token).json["execution"]
+    assert payload["id"] == urgent["id"]
