@@ -135,7 +135,9 @@ def test_schedule_created_over_the_api_fires_on_time_once(
                     interval=0.5,
                     what=f"the {name} schedule to fire",
                 )
-                run = runs[0]
+                # the first fire (the list is newest first: on a loaded machine setting up the
+                # other hub can take past the next minute, and "* * * * *" fires again)
+                run = min(runs, key=lambda r: r["id"])
                 assert run["trigger"]["type"] == "SCHEDULE", run
                 assert run["trigger"]["trigger_id"] == trig["id"]
                 assert _parse(run["trigger"]["scheduled_for"]) == due
