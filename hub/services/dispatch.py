@@ -115,10 +115,17 @@ class Dispatcher:
                 "the runner token is no longer valid; authenticate again", code="invalid_token"
             )
         _, status, current, waiting = row
-        if current is None and waiting and sql.pg():
-            return self._claim_payload(runner_id)
         if current is None and waiting:
-            current = self.claim_for_runner(runner_id)
+            if sql.pg():
+                payload = self._claim_payload(runner_id)
+                if payload is not None:
+                    return payload
+            else:
+                current = self.claim_for_runner(runner_id)
+            if current is None:
+                # the claim lost a race: perhaps to the queue, handing this very runner the
+                # work between the read above and the claim; then that is the answer, not 204
+                current = self._current_execution(runner_id)
         elif current is None and status == RunnerStatus.ONLINE:
             cache.remember_idle(runner_id, version, generation)
         if current is None:
@@ -132,6 +139,11 @@ class Dispatcher:
             self._stop_unstarted(execution)
             return None
         return self.executions.payload(execution.id, runner_id)
+
+    @staticmethod
+    def _current_execution(runner_id: int) -> int | None:
+        row = sql.one("SELECT current_execution_id FROM runners WHERE id = ?", (runner_id,))
+        return int(row[0]) if row is not None and row[0] is not None else None
 
     def report_and_claim(
         self, runner_id: int, execution_id: int, attempt: int, status: str, **report: Any

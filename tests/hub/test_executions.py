@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
+
 from hub.models import utcnow
 from tests.hub.test_runners_support import (
     GRAPH_WITH_CREDENTIAL,
@@ -432,3 +434,31 @@ def test_a_dispatch_retry_never_lets_later_or_lower_work_jump_the_queue(
     assert assign_once(dispatcher, later["id"]) == "waiting"  # the only runner is busy now
     payload = api.get("/api/runner/poll", token=token).json["execution"]
     assert payload["id"] == urgent["id"]
+
+
+def test_a_poll_that_loses_its_claim_to_the_queue_still_answers_with_the_work(
+    licensed_api: Api, hub_app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The poll reads "idle, work waiting", then claims. If the queue hands this very runner
+    the execution in between, the claim finds the runner busy; the poll must answer with
+    that execution, not 204 (the runner would wait for its next poll). The interleaving is
+    forced by running the queue's assignment inside the claim; the database is real."""
+    api = licensed_api
+    wf = published_workflow(api)
+    ex = run(api, wf)
+    runner, token = online_runner(api, "racer")
+    dispatcher = hub_app.hub.dispatcher
+    real_claim, real_claim_pg = dispatcher.claim_for_runner, dispatcher._claim_pg
+
+    def queue_first(claim: Any) -> Any:
+        def claimed(runner_id: int, *args: Any) -> Any:
+            assert dispatcher.assign(ex["id"]) == runner_id  # the queue's task wins the race
+            return claim(runner_id, *args)  # and the claim finds the runner BUSY
+
+        return claimed
+
+    monkeypatch.setattr(dispatcher, "claim_for_runner", queue_first(real_claim))
+    monkeypatch.setattr(dispatcher, "_claim_pg", queue_first(real_claim_pg))
+    res = api.get("/api/runner/poll", token=token)
+    assert res.status_code == 200, res.text
+    assert res.json["execution"]["id"] == ex["id"]
