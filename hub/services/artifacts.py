@@ -142,6 +142,12 @@ def primary_selector(target: Any) -> str | None:
     return None
 
 
+def _fallbacks(target: Any) -> list[Any]:
+    """A target object's fallbacks when they are a list (a graph is the DEVELOPER's text)."""
+    value = target.get("fallbacks") if isinstance(target, dict) else None
+    return value if isinstance(value, list) else []
+
+
 def repaired_target(current: Any, new: dict[str, Any]) -> dict[str, Any]:
     """``current`` (what the node has now) with ``new`` written over it: the new primary,
     the old primary first among the fallbacks (then the old fallbacks), a fresh fingerprint,
@@ -150,9 +156,7 @@ def repaired_target(current: Any, new: dict[str, Any]) -> dict[str, Any]:
     merged.update(copy.deepcopy(new))
     primary = merged.get("selector")
     fallbacks: list[Any] = []
-    old_primary = primary_selector(current)
-    old_fallbacks = current.get("fallbacks", []) if isinstance(current, dict) else []
-    for candidate in [old_primary, *(new.get("fallbacks") or []), *(old_fallbacks or [])]:
+    for candidate in [primary_selector(current), *_fallbacks(new), *_fallbacks(current)]:
         if isinstance(candidate, str) and candidate and candidate != primary:
             if candidate not in fallbacks:
                 fallbacks.append(candidate)
@@ -301,6 +305,11 @@ class ArtifactService:
             raise errors.ValidationFailed(
                 "the new target must be an object with a non-empty 'selector'",
                 code="invalid_target",
+            )
+        fallbacks = new.get("fallbacks", [])
+        if not isinstance(fallbacks, list) or not all(isinstance(f, str) for f in fallbacks):
+            raise errors.ValidationFailed(
+                "the new target's 'fallbacks' must be a list of selectors", code="invalid_target"
             )
         self._writable(runner_id, execution_id, attempt, secret_version)
         count = SelectorRepair.select().where(SelectorRepair.execution == execution_id).count()

@@ -352,8 +352,14 @@ def test_repairs_become_a_draft(licensed_api: Api, hub_app) -> None:
         {"attempt": attempt, "node_id": "fill", "new": {"fallbacks": []}, "score": 0.5},
         {"attempt": attempt, "node_id": "fill", "new": {"selector": "#a"}, "score": 1.5},
         {"attempt": attempt, "node_id": "", "new": {"selector": "#a"}, "score": 0.5},
+        {"attempt": attempt, "node_id": "fill", "new": {"selector": "#a", "fallbacks": 7}},
+        {"attempt": attempt, "node_id": "fill", "new": {"selector": "#a", "fallbacks": "#b"}},
+        {"attempt": attempt, "node_id": "fill", "new": {"selector": "#a", "fallbacks": [1]}},
     ):
-        assert api.post(url, bad, token=token).status_code == 400, bad
+        res = api.post(url, {"score": 0.5, **bad}, token=token)
+        assert res.status_code == 400, bad
+        if "fallbacks" in bad["new"]:
+            assert res.json["code"] == "invalid_target", res.json
     repairs = api.get(f"/api/executions/{ex['id']}", as_="OPERATOR").json["selector_repairs"]
     assert [r["node_id"] for r in repairs] == ["fill", "fill", "submit", "vanished"]
     assert repairs[1]["score"] == 0.92
@@ -386,6 +392,34 @@ def test_repairs_become_a_draft(licensed_api: Api, hub_app) -> None:
     assert api.post(f"/api/workflows/{wf_id}/publish", {}, as_="DEVELOPER").status_code == 200
     audit = api.get("/api/audit", as_="ADMIN", params={"action": "workflow.apply_repairs"}).json
     assert audit["items"] and audit["items"][0]["details"]["version"] == 2
+
+
+def test_a_target_with_odd_fallbacks_in_the_graph_is_repaired_not_a_500(licensed_api: Api) -> None:
+    # the graph is a DEVELOPER's text: its target's fallbacks may be anything the schema lets by
+    graph = {**GRAPH, "nodes": [dict(n) for n in GRAPH["nodes"]]}
+    graph["nodes"][0] = {
+        "id": "fill",
+        "type": "variable.set",
+        "params": {"name": "t", "value": {"selector": "#email-123", "fallbacks": 7}},
+    }
+    api = licensed_api
+    ex, token, attempt = running(api, "odd", graph)
+    res = api.post(
+        f"/api/runner/executions/{ex['id']}/repairs",
+        {
+            "attempt": attempt,
+            "node_id": "fill",
+            "param": "value",
+            "new": {"selector": "#e"},
+            "score": 0.9,
+        },
+        token=token,
+    )
+    assert res.status_code == 201, res.text
+    res = api.post(f"/api/executions/{ex['id']}/repairs/apply", as_="DEVELOPER")
+    assert res.status_code == 201, res.text
+    value = {n["id"]: n for n in res.json["graph"]["nodes"]}["fill"]["params"]["value"]
+    assert value["selector"] == "#e" and value["fallbacks"] == ["#email-123"]
 
 
 def test_repairs_of_nodes_not_in_the_version_answer_409(licensed_api: Api) -> None:
