@@ -19,7 +19,7 @@ from ..api import Routes, endpoint, send
 from ..services import audit
 from ..services.artifacts import ArtifactService, served_type
 from ..services.executions import ExecutionService
-from ..services.workflows import WorkflowService, version_to_dict
+from ..services.workflows import version_to_dict
 from .runner_api import runner_identity
 from .workflows import VersionOut
 
@@ -194,9 +194,8 @@ class ArtifactFile:
 
 
 class ApplyRepairs:
-    def __init__(self, artifacts: ArtifactService, workflows: WorkflowService) -> None:
+    def __init__(self, artifacts: ArtifactService) -> None:
         self.artifacts = artifacts
-        self.workflows = workflows
 
     @endpoint(
         "Turn an execution's selector repairs into a new draft",
@@ -215,7 +214,7 @@ class ApplyRepairs:
     def on_post(self, req: falcon.Request, resp: falcon.Response, execution_id: int) -> None:
         user = req.context.user
         out = self.artifacts.apply_repairs(user, execution_id, ip=req.context.ip)
-        wf, version = self.workflows.version(out["workflow_id"], out["version"])
+        wf, version = out["workflow"], out["draft"]  # as saved: no second read
         audit.record(
             user,
             "workflow.apply_repairs",
@@ -243,5 +242,5 @@ def register(routes: Routes, hub: Hub) -> None:
     )
     routes.add(
         "/api/executions/{execution_id:int}/repairs/apply",
-        ApplyRepairs(artifacts, hub.workflows),
+        ApplyRepairs(artifacts),
     )

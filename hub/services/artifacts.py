@@ -407,8 +407,8 @@ class ArtifactService:
             actor, execution.workflow_id, graph, comment=comment, ip=ip
         )
         return {
-            "workflow_id": wf.id,
-            "version": version.number,
+            "workflow": wf,
+            "draft": version,
             "based_on": execution.version,
             "applied": applied,
             "comment": comment,
