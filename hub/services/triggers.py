@@ -33,7 +33,7 @@ from workflows.statuses import TriggerType
 from .. import errors
 from ..crypto import Sealer, TamperedData
 from ..db import database_proxy
-from ..models import Trigger, User, Workflow, WorkflowVersion, iso, utcnow
+from ..models import Trigger, User, Workflow, iso, utcnow
 from . import audit
 from .executions import ExecutionService, check_declared_inputs
 from .scheduler import MAX_PREVIEW, next_fire, parse_cron, parse_timezone, preview
@@ -80,20 +80,6 @@ def _check_inputs(value: Any, what: str = "inputs") -> dict[str, Any]:
     if not isinstance(value, dict):
         raise errors.ValidationFailed(f"{what} must be a JSON object", code="invalid_inputs")
     return value
-
-
-def _check_declared(workflow: Workflow, inputs: dict[str, Any]) -> dict[str, Any]:
-    """A trigger's saved inputs must be inputs its workflow declares (checked against the
-    version it would run: the published one, else the latest); required ones may come with
-    each run, so they are not demanded here."""
-    number = workflow.published_version or workflow.latest_version
-    version = WorkflowVersion.get_or_none(
-        (WorkflowVersion.workflow == workflow.id) & (WorkflowVersion.number == number)
-    )
-    check_declared_inputs(
-        workflow, (version.graph if version else None) or {}, inputs, partial=True
-    )
-    return inputs
 
 
 def _check_priority(value: Any) -> int:
@@ -148,6 +134,15 @@ class TriggerService:
         self.sealer = sealer
         self.executions = executions
         self.clock = clock
+
+    def _check_declared(self, workflow: Workflow, inputs: dict[str, Any]) -> dict[str, Any]:
+        """A trigger's saved inputs must be inputs its workflow declares (checked against the
+        version it would run: the published one, else the latest); required ones may come
+        with each run, so they are not demanded here."""
+        number = workflow.published_version or workflow.latest_version
+        graph = self.executions.graph(workflow.id, number) if number else {}
+        check_declared_inputs(workflow, graph, inputs, partial=True)
+        return inputs
 
     # -- serialisation ----------------------------------------------------------------------
     def to_dict(self, t: Trigger, base_url: str = "") -> dict[str, Any]:
@@ -252,7 +247,7 @@ class TriggerService:
             "type": ttype,
             "name": _check_name(fields.get("name")),
             "enabled": bool(fields.get("enabled", True)),
-            "inputs": _check_declared(workflow, _check_inputs(fields.get("inputs"))),
+            "inputs": self._check_declared(workflow, _check_inputs(fields.get("inputs"))),
             "priority": _check_priority(fields.get("priority", 0)),
             "misfire": _check_misfire(fields.get("misfire") or "once"),
             "timezone": "UTC",
@@ -316,7 +311,7 @@ class TriggerService:
             if "name" in changes:
                 row["name"] = _check_name(changes["name"])
             if "inputs" in changes:
-                row["inputs"] = _check_declared(t.workflow, _check_inputs(changes["inputs"]))
+                row["inputs"] = self._check_declared(t.workflow, _check_inputs(changes["inputs"]))
             if "priority" in changes:
                 row["priority"] = _check_priority(changes["priority"])
             if "misfire" in changes:
