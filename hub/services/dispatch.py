@@ -396,12 +396,13 @@ class Dispatcher:
             limit = now - dt.timedelta(seconds=grace)
             if awake < offline_after or self.started >= limit:
                 continue
-            for execution in Execution.select().where(Execution.status == status):
-                runner = (
-                    Runner.get_or_none(Runner.id == execution.runner_id)
-                    if execution.runner_id is not None
-                    else None
-                )
+            held = list(Execution.select().where(Execution.status == status))
+            wanted = {e.runner_id for e in held if e.runner_id is not None}
+            runners = (
+                {r.id: r for r in Runner.select().where(Runner.id.in_(wanted))} if wanted else {}
+            )
+            for execution in held:
+                runner = runners.get(execution.runner_id or 0)
                 if runner is not None:
                     if runner.status != RunnerStatus.OFFLINE:
                         continue
@@ -410,17 +411,11 @@ class Dispatcher:
                         continue
                 elif (execution.updated_at or now) >= limit:
                     continue
-                if status == ExecutionStatus.ASSIGNED and execution.requeue_count == 0:
-                    if self.executions.requeue(execution):
-                        stats["requeued"] += 1
-                    continue
-                if self.executions.fail(
-                    execution,
-                    "runner_lost",
-                    "the runner went offline and did not come back in time",
-                    expect=status,
-                ):
-                    stats["failed"] += 1
+                outcome = self.executions.settle_lost(
+                    execution, "the runner went offline and did not come back in time"
+                )
+                if outcome:
+                    stats[outcome] += 1
         try:
             self.dispatch_waiting()
         except Exception:  # noqa: BLE001 - the re-drive must not fail the sweep
