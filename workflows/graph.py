@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .inputs import InputDecl, legacy_declaration
+from .inputs import InputDecl
 from .problems import InvalidGraph, Problem
 from .schema import FORMAT, schema_problems
 
@@ -143,13 +143,6 @@ class Graph:
         if self.inputs is not None:
             out["inputs"] = [i.to_dict() for i in self.inputs]
         return out
-
-    def accepted_inputs(self, legacy: list[str] | None = None) -> list[InputDecl]:
-        """What may be set from outside: the declared inputs, or for a legacy graph (no
-        ``inputs``) the names its workflow passed before declarations existed."""
-        if self.inputs is not None:
-            return list(self.inputs)
-        return legacy_declaration(legacy or [])
 
     def input_defaults(self) -> dict[str, Any]:
         """Each declared input's default, by name (inputs without one are left out)."""

@@ -77,10 +77,6 @@ def configure(concurrency: int, wait: float = 5.0) -> None:
     _gate = BcryptGate(concurrency, wait)
 
 
-def gate() -> BcryptGate:
-    return _gate
-
-
 def hash_secret(secret: str, rounds: int = 12) -> str:
     raw = secret.encode()
     if len(raw) > MAX_BYTES:

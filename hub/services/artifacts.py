@@ -21,7 +21,6 @@ import logging
 import os
 import re
 import secrets
-import shutil
 import unicodedata
 from pathlib import Path
 from typing import Any, Protocol
@@ -415,19 +414,6 @@ class ArtifactService:
         }
 
     # -- retention ----------------------------------------------------------------------------
-    def delete_for(self, execution_ids: builtins.list[int]) -> int:
-        """Remove the artifacts (rows and files) of these executions; returns the files gone."""
-        if not execution_ids:
-            return 0
-        ExecutionArtifact.delete().where(ExecutionArtifact.execution.in_(execution_ids)).execute()
-        gone = 0
-        for execution_id in execution_ids:
-            folder = self.folder(execution_id)
-            if folder.is_dir():
-                gone += sum(1 for p in folder.iterdir() if p.is_file())
-                shutil.rmtree(folder, ignore_errors=True)
-        return gone
-
     def retention(self, now: dt.datetime) -> dict[str, int]:
         """Delete artifacts older than ``retention_days``, and files no row describes (their
         execution was deleted, or an upload died between rename and insert)."""

@@ -293,14 +293,6 @@ def test_retention_job_and_deletion_with_the_execution(licensed_api: Api, hub_ap
     )
 
 
-def test_delete_for_removes_rows_and_files(licensed_api: Api, hub_app) -> None:
-    api = licensed_api
-    ex, token, attempt = running(api)
-    upload(api, token, ex["id"], attempt, PNG)
-    assert hub_app.hub.artifacts.delete_for([ex["id"]]) == 1
-    assert stored_files(hub_app) == [] and ExecutionArtifact.select().count() == 0
-
-
 def test_repairs_become_a_draft(licensed_api: Api, hub_app) -> None:
     api = licensed_api
     ex, token, attempt = running(api)

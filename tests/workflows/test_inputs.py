@@ -53,14 +53,14 @@ def test_old_graphs_stay_valid_and_say_they_declare_nothing() -> None:
     assert workflows.validate(doc) == []
     g = workflows.Graph.from_dict(doc)
     assert g.inputs is None and "inputs" not in g.to_dict()
-    assert g.accepted_inputs() == []
-    assert [(d.name, d.type, d.legacy) for d in g.accepted_inputs(["b", "a", "a"])] == [
+    assert accepted_inputs(doc) == []
+    assert [(d.name, d.type, d.legacy) for d in accepted_inputs(doc, ["b", "a", "a"])] == [
         ("a", "any", True),
         ("b", "any", True),
     ]
     # an explicit empty declaration is not legacy: it accepts nothing, learned names or not
     empty = workflows.Graph.from_dict(graph(inputs=[]))
-    assert empty.inputs == [] and empty.accepted_inputs(["a"]) == []
+    assert empty.inputs == [] and accepted_inputs(graph(inputs=[]), ["a"]) == []
     assert workflows.canonical(graph(inputs=[]))["inputs"] == []
 
 
