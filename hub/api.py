@@ -102,9 +102,13 @@ def read_body(req: falcon.Request, limit: int) -> bytes:
     return data
 
 
-def decode_body(req: falcon.Request, typ: Any) -> Any:
+def decode_body(req: falcon.Request, typ: Any, *, required: bool = True) -> Any:
+    """The JSON body as ``typ``; an empty body is 400 ``missing_body``, or None when the body
+    may be left out (``required=False``)."""
     raw = read_body(req, req.context.max_body_bytes)
     if not raw.strip():
+        if not required:
+            return None
         raise errors.BadRequest("a JSON body is required", code="missing_body")
     try:
         value = msgspec.json.decode(raw, type=typ)
@@ -120,20 +124,6 @@ def decode_body(req: falcon.Request, typ: Any) -> Any:
     if bad:
         raise errors.ValidationFailed(bad)
     return value
-
-
-def decode_optional_body(req: falcon.Request, typ: Any) -> Any | None:
-    """A body that may be left out: None when it is empty, else decoded as ``typ`` (400 for
-    malformed JSON, 422 for a body that does not fit ``typ``)."""
-    raw = read_body(req, req.context.max_body_bytes)
-    if not raw.strip():
-        return None
-    try:
-        return msgspec.json.decode(raw, type=typ)
-    except msgspec.ValidationError as exc:
-        raise errors.ValidationFailed(str(exc)) from None
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
-        raise errors.BadRequest(f"malformed JSON: {exc}", code="malformed_json") from None
 
 
 _INT_TEXT = re.compile(r"-?[0-9]+")

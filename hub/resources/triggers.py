@@ -14,7 +14,7 @@ import falcon
 import msgspec
 
 from .. import errors
-from ..api import Routes, decode_optional_body, endpoint, page, read_body, send
+from ..api import Routes, decode_body, endpoint, page, read_body, send
 from ..config import Settings
 from ..models import parse_iso
 from ..ratelimit import RateLimiter
@@ -242,7 +242,7 @@ class Run:
         },
     )
     def on_post(self, req: falcon.Request, resp: falcon.Response, trigger_id: int) -> None:
-        body: RunBody | None = decode_optional_body(req, RunBody)
+        body: RunBody | None = decode_body(req, RunBody, required=False)
         inputs = body.inputs if body is not None else None
         execution, duplicate = self.triggers.run(
             req.context.user, trigger_id, inputs, ip=req.context.ip

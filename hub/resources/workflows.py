@@ -13,7 +13,7 @@ import falcon
 import msgspec
 
 from .. import errors
-from ..api import Routes, decode_optional_body, endpoint, page, send
+from ..api import Routes, decode_body, endpoint, page, send
 from ..services.workflows import (
     WorkflowService,
     author_emails,
@@ -366,7 +366,7 @@ class Publish:
         responses={409: "Already published, no versions, archived, or not the latest"},
     )
     def on_post(self, req: falcon.Request, resp: falcon.Response, workflow_id: int) -> None:
-        body: PublishBody | None = decode_optional_body(req, PublishBody)
+        body: PublishBody | None = decode_body(req, PublishBody, required=False)
         version = body.version if body is not None else None
         wf, v = self.svc.publish(req.context.user, workflow_id, version=version, ip=req.context.ip)
         send(resp, version_to_dict(wf, v))

@@ -786,3 +786,13 @@ def test_concurrent_creates_of_one_name_one_wins(licensed_api, hub_app):
     assert sorted(r.status_code for r in results) == [201, 409], [r.text for r in results]
     assert next(r for r in results if r.status_code == 409).json["code"] == "name_taken"
     assert api.get("/api/workflows", as_="OPERATOR").json["total"] == 1
+
+
+def test_an_optional_body_is_refused_like_every_other_body(licensed_api):
+    wf = create(licensed_api, "Orders", graph())
+    url = f"/api/workflows/{wf['id']}/publish"
+    res = licensed_api.post(url, {"versoin": 1}, as_="DEVELOPER")
+    assert res.status_code == 400 and res.json["code"] == "unknown_field", res.json
+    res = licensed_api.request("POST", url, body=b"{", as_="DEVELOPER")
+    assert res.status_code == 400 and res.json["code"] == "malformed_json", res.json
+    assert licensed_api.post(url, as_="DEVELOPER").status_code == 200  # no body: the latest
