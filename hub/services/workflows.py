@@ -85,6 +85,16 @@ def author_emails(user_ids: list[int | None]) -> dict[int, str]:
     return {u.id: u.email for u in User.select(User.id, User.email).where(User.id.in_(ids))}
 
 
+def inputs_view(graph: Any, legacy: list[str] | None) -> dict[str, Any]:
+    """Who may set what from outside, as the API and the web view show it: the graph's
+    declaration, or for a graph without one the names its workflow passed before."""
+    doc = graph if isinstance(graph, dict) else {}
+    return {
+        "inputs_declared": isinstance(doc.get("inputs"), list),
+        "inputs": [d.describe() for d in accepted_inputs(doc, legacy)],
+    }
+
+
 def version_to_dict(
     workflow: Workflow,
     version: WorkflowVersion,
@@ -108,10 +118,7 @@ def version_to_dict(
         "published_at": iso(version.published_at),
         "published_by": version.published_by,
     }
-    doc = version.graph or {}
-    # who may set what from outside: the declaration, or the learned legacy names
-    out["inputs_declared"] = isinstance(doc.get("inputs"), list)
-    out["inputs"] = [d.describe() for d in accepted_inputs(doc, workflow.legacy_inputs)]
+    out.update(inputs_view(version.graph, workflow.legacy_inputs))
     if graph:
         out["graph"] = version.graph
     return out

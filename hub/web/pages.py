@@ -12,7 +12,6 @@ from typing import Any
 
 import falcon
 
-from workflows.inputs import accepted_inputs
 from workflows.statuses import ExecutionStatus, RunnerStatus
 
 from .. import errors
@@ -30,6 +29,7 @@ from ..services.executions import ExecutionService
 from ..services.license import LicenseService
 from ..services.triggers import TriggerService
 from ..services.users import UserService
+from ..services.workflows import inputs_view
 from . import queries
 from .render import make_env
 from .security import CSRF_COOKIE, Tokens, page_headers, safe_next
@@ -258,13 +258,7 @@ class WorkflowDetail(Page):
             "shown": shown,
             "drawing": layout_graph(graph) if graph is not None else None,
             "variables": graph.get("variables") if isinstance(graph, dict) else None,
-            # who may set what from outside: the declaration, or the learned legacy names
-            "inputs": (
-                [d.describe() for d in accepted_inputs(graph, wf.legacy_inputs)]
-                if isinstance(graph, dict)
-                else []
-            ),
-            "inputs_declared": isinstance(graph, dict) and isinstance(graph.get("inputs"), list),
+            **inputs_view(graph, wf.legacy_inputs),
             "recent": recent,
             "execution_total": total,
             "triggers": queries.triggers(self.view.triggers, base_url(req), workflow_id),
