@@ -64,12 +64,11 @@ def size(value: int | None) -> str:
     """Bytes for people: 512 B, 3.4 KB, 12.0 MB."""
     if value is None:
         return "—"
-    amount = float(value)
-    for unit in ("B", "KB", "MB"):
-        if amount < 1024 or unit == "MB":
-            return f"{int(amount)} B" if unit == "B" else f"{amount:.1f} {unit}"
-        amount /= 1024
-    return f"{amount:.1f} GB"  # pragma: no cover - the loop returns
+    if value < 1024:
+        return f"{value} B"
+    if value < 1024 * 1024:
+        return f"{value / 1024:.1f} KB"
+    return f"{value / (1024 * 1024):.1f} MB"
 
 
 def pretty_json(value: Any) -> str:
