@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from ...settings import RunnerConfigError, load_runner_settings
 from ..base import ActivityError, Context, activity, boolean, integer, number, text
 from . import evidence, resolve, tables, targets
 from .session import BrowserSession, Options, open_session
@@ -181,13 +180,6 @@ class Step:
 # Session activities
 
 
-def _settings() -> Any:
-    try:
-        return load_runner_settings()
-    except RunnerConfigError as exc:
-        raise ActivityError(f"runner settings: {exc}") from None
-
-
 def _viewport(value: Any) -> dict[str, int] | None:
     if value in (None, "", {}):
         return None
@@ -249,19 +241,19 @@ def _closer(ctx: Context, name: str) -> Callable[[BrowserSession], None]:
 
 @activity("browser.open")
 def browser_open(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    settings = _settings()
+    policy = ctx.policy
     name = text(params, "session", DEFAULT) or DEFAULT
     url = params.get("url")
     options = Options(
         name=name,
-        headless=boolean(params, "headless", settings.browser_headless),
-        executable=settings.browser_executable,
+        headless=boolean(params, "headless", policy.browser_headless),
+        executable=policy.browser_executable,
         channel=params.get("channel") or None,
         viewport=_viewport(params.get("viewport")),
         user_data_dir=params.get("user_data_dir") or None,
         trace=boolean(params, "trace", False),
-        timeout=float(settings.browser_timeout),
-        downloads=settings.browser_downloads or str(settings.data_path / "downloads"),
+        timeout=float(policy.browser_timeout),
+        downloads=policy.browser_downloads,
     )
     if options.user_data_dir:
         Path(options.user_data_dir).expanduser().mkdir(parents=True, exist_ok=True)
