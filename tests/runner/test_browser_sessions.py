@@ -137,6 +137,9 @@ def test_persistent_profile_viewport_and_bad_params(site, tmp_path):
 
     r = _run(chain(_open(site, viewport={"width": "wide"})))
     assert "param 'viewport' must be" in r.result.error
+    for param in ("channel", "user_data_dir"):  # a template may render any value
+        r = _run(chain(_open(site, **{param: {"a": 1}})))
+        assert f"param {param!r} must be text, got dict" in r.result.error, r.text()
     r = _run(chain(_open(site, channel="msedge")))
     assert r.result.status == Status.FAILED
     assert "could not start the browser" in r.result.error and r.alive() == []

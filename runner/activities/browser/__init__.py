@@ -248,9 +248,9 @@ def browser_open(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
         name=name,
         headless=boolean(params, "headless", policy.browser_headless),
         executable=policy.browser_executable,
-        channel=params.get("channel") or None,
+        channel=text(params, "channel", "") or None,
         viewport=_viewport(params.get("viewport")),
-        user_data_dir=params.get("user_data_dir") or None,
+        user_data_dir=text(params, "user_data_dir", "") or None,
         trace=boolean(params, "trace", False),
         timeout=float(policy.browser_timeout),
         downloads=policy.browser_downloads,
@@ -655,8 +655,8 @@ def browser_execute_js(params: dict[str, Any], ctx: Context) -> Any:
 @activity("browser.switch_tab")
 def browser_switch_tab(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     index = params.get("index")
-    title = params.get("title") or ""
-    url = params.get("url") or ""
+    title = text(params, "title", "")
+    url = text(params, "url", "")
     newest = boolean(params, "newest")
     if index in (None, "") and not title and not url and not newest:
         raise ActivityError("give 'index', 'title', 'url' or 'newest: true'")
