@@ -9,7 +9,7 @@ import zipfile
 import pytest
 
 from runner.activities.base import ActivityError
-from runner.activities.browser import evidence, safe_filename, tables, targets
+from runner.activities.browser import evidence, tables, targets
 from runner.activities.browser.session import find_executable, launch_args
 
 FP = {"tag": "button", "text": "Save", "attributes": {"id": "save-1", "type": "button"}, "index": 2}
@@ -127,12 +127,6 @@ def test_scrubbing_every_form_of_a_secret():
     clean = evidence.scrub_zip(data.getvalue(), {secret})
     with zipfile.ZipFile(io.BytesIO(clean)) as zf:
         assert zf.read("trace.trace") == b'{"value": "***"}'
-
-
-def test_safe_filename():
-    assert safe_filename("../../etc/passwd") == "passwd"
-    assert safe_filename("..\\a<b>.txt") == "ab.txt"
-    assert safe_filename("...") == "download"
 
 
 def test_launch_flags_and_executable(tmp_path):

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 import time
-import unicodedata
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from .._filenames import safe_name, unique_path
 from ..base import ActivityError, Context, activity, boolean, integer, number, text
 from . import evidence, resolve, tables, targets
 from .session import BrowserSession, Options, open_session
@@ -744,23 +744,6 @@ def browser_upload(params: dict[str, Any], ctx: Context) -> None:
     ctx.log("debug", f"uploaded {len(resolved)} file(s)")
 
 
-def safe_filename(name: str) -> str:
-    """A downloaded file's suggested name, safe as a file name (the page chose it)."""
-    name = unicodedata.normalize("NFC", name).replace("\\", "/").split("/")[-1]
-    name = "".join(ch for ch in name if ch.isprintable() and ch not in '<>:"|?*').strip(" .")
-    return name[:200] or "download"
-
-
-def _unique(path: Path) -> Path:
-    if not path.exists():
-        return path
-    for n in range(1, 10000):
-        candidate = path.with_name(f"{path.stem} ({n}){path.suffix}")
-        if not candidate.exists():
-            return candidate
-    raise ActivityError(f"too many files named like {path}")
-
-
 @activity("browser.download")
 def browser_download(params: dict[str, Any], ctx: Context) -> str:
     where = params.get("path")
@@ -777,14 +760,14 @@ def browser_download(params: dict[str, Any], ctx: Context) -> str:
         failure = await item.failure()
         if failure:
             raise ActivityError(f"the download failed: {failure}")
-        name = safe_filename(item.suggested_filename)
+        name = safe_name(item.suggested_filename, "download")
         if where not in (None, ""):
             dest = Path(str(where)).expanduser()
             if dest.is_dir() or str(where).endswith(("/", "\\")):
-                dest = _unique(dest / name)
+                dest = unique_path(dest, name, first=1)
         else:
             folder = Path(settings_downloads or s.session.options.downloads).expanduser()
-            dest = _unique(folder / name)
+            dest = unique_path(folder, name, first=1)
         dest.parent.mkdir(parents=True, exist_ok=True)
         await item.save_as(str(dest))
         return str(dest)
