@@ -294,10 +294,6 @@ class Engine:
         """Ask the execution to stop (thread-safe); it ends as STOPPED."""
         self._stop.set()
 
-    def redact(self, value: Any) -> Any:
-        """``value`` with every secret of this execution, in any form it knows, replaced."""
-        return self._redact.value(value)
-
     def run(self) -> Result:
         if self._ran:
             raise RuntimeError("an Engine runs once; create a new one for the next execution")

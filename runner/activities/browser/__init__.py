@@ -8,6 +8,7 @@ evidence (:mod:`.evidence`) before the node fails.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -148,10 +149,7 @@ class Step:
 
         try:
             value = self.session.run(self.ctx, body())
-        except ActivityError as exc:
-            self._report()
-            self._fail(str(exc))
-        except resolve.NotFound as exc:
+        except (ActivityError, resolve.NotFound) as exc:
             self._report()
             self._fail(str(exc))
         except Exception as exc:
@@ -609,7 +607,7 @@ def browser_extract_table(params: dict[str, Any], ctx: Context) -> list[dict[str
                         break
                 except Exception:  # noqa: BLE001,S112 - the table is being re-rendered
                     continue
-                await asyncio_sleep(0.05)
+                await asyncio.sleep(0.05)
             else:
                 raise ActivityError(
                     f"the table did not change after clicking 'next' (page {page_no + 1})"
@@ -619,12 +617,6 @@ def browser_extract_table(params: dict[str, Any], ctx: Context) -> list[dict[str
     result = Step(params, ctx).run(extract)
     ctx.log("debug", f"read {len(result)} row(s)")
     return result
-
-
-async def asyncio_sleep(seconds: float) -> None:
-    import asyncio
-
-    await asyncio.sleep(seconds)
 
 
 @activity("browser.execute_js")
@@ -691,7 +683,7 @@ def browser_switch_tab(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
                 )
                 count = len(s.session.context.pages)
                 raise ActivityError(f"no tab with {what} ({count} open)")
-            await asyncio_sleep(0.05)
+            await asyncio.sleep(0.05)
         await page.wait_for_load_state("domcontentloaded", timeout=s.timeout_ms)
         await page.bring_to_front()
         s.session.page, s.session.frame = page, None
@@ -748,7 +740,6 @@ def browser_upload(params: dict[str, Any], ctx: Context) -> None:
 def browser_download(params: dict[str, Any], ctx: Context) -> str:
     where = params.get("path")
     keep = boolean(params, "artifact")
-    settings_downloads = None
     step = Step(params, ctx)
 
     async def download(s: Step) -> str:
@@ -766,7 +757,7 @@ def browser_download(params: dict[str, Any], ctx: Context) -> str:
             if dest.is_dir() or str(where).endswith(("/", "\\")):
                 dest = unique_path(dest, name, first=1)
         else:
-            folder = Path(settings_downloads or s.session.options.downloads).expanduser()
+            folder = Path(s.session.options.downloads).expanduser()
             dest = unique_path(folder, name, first=1)
         dest.parent.mkdir(parents=True, exist_ok=True)
         await item.save_as(str(dest))
