@@ -343,7 +343,8 @@ def browser_type(params: dict[str, Any], ctx: Context) -> None:
     step = Step(params, ctx)
     secret = bool(ctx.credential and ctx.credential.secret and ctx.credential.secret in value)
     if secret and ctx.credential is not None:
-        ctx.add_secret(ctx.credential.secret)
+        # the engine's redactor knows every credential's secret already; the session's
+        # artifacts (screenshots, traces) are masked with what was typed into them
         step.session.secrets.add(ctx.credential.secret)
 
     async def type_(s: Step) -> None:
