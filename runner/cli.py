@@ -212,18 +212,34 @@ def _input(value: str) -> tuple[str, Any]:
     help="Folder for the run's artifacts (screenshots, attached files) and repairs.json.",
 )
 @click.option("--timeout", type=float, default=None, help="Seconds before the run is stopped.")
+@click.option(
+    "--data-dir",
+    envvar="EXEKRA_RUNNER_DATA_DIR",
+    help="Runner data folder whose settings apply (browser, script sandbox, ZIP limits).",
+)
 def execute_cmd(
-    workflow: Path, inputs: tuple[str, ...], artifacts_dir: Path, timeout: float | None
+    workflow: Path,
+    inputs: tuple[str, ...],
+    artifacts_dir: Path,
+    timeout: float | None,
+    data_dir: str | None,
 ) -> None:
     """Run a workflow file here, without a hub, printing its log.
 
     WORKFLOW is a graph (the WORKFLOW_FORMAT.md document) or a hub export (its "graph").
     Artifacts the nodes produce are saved as numbered files in the --artifacts folder and
     selector repairs in its repairs.json. Credentials are not available in a local run. The
-    exit status is 0 when the run completed, 1 when it failed, 130 when it was stopped.
+    runner's settings apply as they do to `start` (the script sandbox, the data folder hidden
+    from scripts, ZIP limits, the browser). The exit status is 0 when the run completed, 1
+    when it failed, 130 when it was stopped.
     """
     from .activities.base import ExecutionScope
     from .execute import FolderArtifacts, run_execution
+
+    try:
+        policy = _settings(data_dir).activity_policy()
+    except RunnerConfigError as exc:
+        raise click.UsageError(str(exc)) from None
 
     try:
         doc = json.loads(workflow.read_text(encoding="utf-8"))
@@ -242,7 +258,7 @@ def execute_cmd(
         click.echo(f"{line['at'][11:19]} {line['level']:<7} {node}{line['message']}")
 
     payload = {"graph": graph, "inputs": dict(_input(v) for v in inputs), "credentials": {}}
-    report = run_execution(payload, show, stop, timeout=timeout, scope=scope)
+    report = run_execution(payload, show, stop, timeout=timeout, policy=policy, scope=scope)
     for record in scope.artifacts:
         click.echo(f"artifact: {record['path']} ({record['kind']}, {record['size']} bytes)")
     repairs = folder.write_repairs(scope.repairs)

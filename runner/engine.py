@@ -72,7 +72,7 @@ ERROR_VARIABLE = "last_error"
 #: activities that send a credential to a service: their output is the service's answer, not
 #: a transformation of the secret, so it is not tainted (an answer that echoes the secret is
 #: still caught by the redactor, which knows the secret itself)
-UNTAINTED_OUTPUTS = ("http.", "database.", "email.", "mail.", "ftp.", "sftp.")
+UNTAINTED_OUTPUTS = ("http.", "database.", "email.", "ftp.", "sftp.")
 
 
 #: how an execution can end on the runner (the final states of the platform's lifecycle)
@@ -293,10 +293,6 @@ class Engine:
     def stop(self) -> None:
         """Ask the execution to stop (thread-safe); it ends as STOPPED."""
         self._stop.set()
-
-    def redact(self, value: Any) -> Any:
-        """``value`` with every secret of this execution, in any form it knows, replaced."""
-        return self._redact.value(value)
 
     def run(self) -> Result:
         if self._ran:
@@ -562,15 +558,17 @@ class Engine:
         self, node: Node, spec: catalog.Activity | None, params: dict[str, Any]
     ) -> None:
         """Mark ``node`` tainted when its params carry a secret: the ``{{credential}}`` token, a
-        tainted variable, or rendered text holding a known secret. Cheap when nothing is
+        tainted variable, or rendered text holding a known secret. A ``secret`` param (a PDF's
+        password) is what the activity unlocks or signs in with, not what it computes its
+        output from, so it taints nothing, like the credential's name. Cheap when nothing is
         secret: no secrets and no tainted variables means two empty checks."""
         self._tainted_nodes.discard(node.id)  # a node in a loop is judged on each run
         if node.type.startswith(UNTAINTED_OUTPUTS):
             return
         for name, raw in node.params.items():
-            if name == CREDENTIAL_PARAM:
-                continue
             pspec = spec.param(name) if spec else None
+            if name == CREDENTIAL_PARAM or (pspec is not None and pspec.secret):
+                continue
             kind = pspec.type if pspec is not None else None
             if kind in RAW_PARAM_TYPES and kind != "condition":
                 continue  # code and variable names are not rendered

@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 import os
 import threading
-import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .activities._filenames import safe_name
 from .activities.base import ExecutionScope, RunnerPolicy
 from .engine import Engine, LogLine, Status
 
@@ -74,7 +74,7 @@ class FolderArtifacts:
             self._count += 1
             number = self._count
         self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / f"{number:03d}-{plain_name(name)}"
+        path = self.folder / f"{number:03d}-{safe_name(name, 'artifact', control='')}"
         tmp = path.with_name(f".{path.name}.partial")
         tmp.write_bytes(data)
         os.replace(tmp, path)
@@ -95,9 +95,3 @@ class FolderArtifacts:
         path = self.folder / "repairs.json"
         path.write_text(json.dumps(repairs, indent=2, ensure_ascii=False, default=str) + "\n")
         return path
-
-
-def plain_name(name: str) -> str:
-    base = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
-    cleaned = "".join(c for c in base if unicodedata.category(c)[0] != "C").strip().lstrip(".")
-    return cleaned[:200] or "artifact"

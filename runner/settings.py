@@ -149,6 +149,10 @@ class RunnerSettings:
             zip_max_ratio=float(self.zip_max_ratio),
             script_sandbox=self.script_sandbox,
             protected_paths=(str(self.data_path.resolve()),),
+            browser_headless=bool(self.browser_headless),
+            browser_executable=self.browser_executable,
+            browser_timeout=float(self.browser_timeout),
+            browser_downloads=self.browser_downloads or str(self.data_path / "downloads"),
         )
 
     def save(self) -> Path:

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 from workflows import catalog
@@ -282,6 +283,15 @@ class RunnerPolicy:
     script_sandbox: str = "auto"
     #: folders scripts must never see (the runner's data folder: its keys and credentials)
     protected_paths: tuple[str, ...] = ()
+    #: ``browser.open``'s defaults (the runner's ``browser_*`` settings): start without a
+    #: window, the browser to drive (empty: one Playwright installed or one on PATH), seconds
+    #: an action waits for its element
+    browser_headless: bool = True
+    browser_executable: str = ""
+    browser_timeout: float = 30.0
+    #: where ``browser.download`` saves files (the agent's: its setting, else ``downloads``
+    #: in its data folder)
+    browser_downloads: str = str(Path.home() / ".exekra-runner" / "downloads")
 
 
 @dataclass

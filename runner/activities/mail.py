@@ -16,7 +16,6 @@ import mimetypes
 import re
 import smtplib
 import ssl
-import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email.header import decode_header, make_header
@@ -28,6 +27,8 @@ from typing import Any
 from workflows.catalog.mail import IMAP_SECURITY, SMTP_SECURITY
 
 from . import _remote as remote
+from ._filenames import safe_name
+from ._filenames import unique_path as _unique
 from .base import ActivityError, Context, activity, boolean, integer, text
 
 POLICY = email.policy.default
@@ -405,27 +406,6 @@ def _part_name(part: Message, index: int) -> str:
     return f"attachment-{index}{ext}"
 
 
-_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
-_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10))}
-_RESERVED |= {f"LPT{i}" for i in range(1, 10)}
-
-
-def safe_name(name: str, fallback: str = "attachment") -> str:
-    """``name`` as a plain file name: no folder parts (``../``, ``C:\\``), no control or
-    reserved characters, not hidden, at most 200 characters (the extension kept)."""
-    name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
-    name = _UNSAFE.sub("_", name).strip().lstrip(".").strip()
-    if not name:
-        name = fallback
-    stem, dot, ext = name.rpartition(".")
-    if not dot:
-        stem, ext = name, ""
-    if stem.upper() in _RESERVED:
-        stem = f"_{stem}"
-    ext = f".{ext[:20]}" if ext else ""
-    return stem[: 200 - len(ext)] + ext
-
-
 def _summary(uid: int, folder: str, validity: int, raw: bytes, flags: Any) -> dict[str, Any]:
     msg = email.message_from_bytes(raw, policy=POLICY)
     assert isinstance(msg, EmailMessage)
@@ -624,18 +604,6 @@ def delete(params: dict[str, Any], ctx: Context) -> int:
 
 # ---------------------------------------------------------------------------------------------
 # email.save_attachments
-
-
-def _unique(folder: Path, name: str, overwrite: bool, taken: set[Path]) -> Path:
-    target = folder / name
-    if overwrite and target not in taken:
-        return target
-    stem, ext = Path(name).stem, Path(name).suffix
-    n = 1
-    while target.exists() or target in taken:
-        n += 1
-        target = folder / f"{stem} ({n}){ext}"
-    return target
 
 
 def _save_parts(

@@ -85,7 +85,7 @@ def bwrap_problem() -> str | None:
     return None
 
 
-def _environment(workdir: str, marker: str) -> dict[str, str]:
+def _environment(marker: str) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
@@ -140,7 +140,7 @@ def _bwrap_command(bwrap: str, command: list[str], workdir: str, ctx: Context) -
 def prepare(command: list[str], workdir: str, ctx: Context) -> Launch:
     """The launch of ``command`` under the runner's ``script_sandbox`` setting."""
     marker = secrets.token_hex(8)
-    env = _environment(workdir, marker)
+    env = _environment(marker)
     mode = ctx.policy.script_sandbox
     if mode == "off":
         return Launch(command, env, marker, sandboxed=False)

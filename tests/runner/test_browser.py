@@ -163,13 +163,18 @@ def test_popup_and_tabs(browser, site):
         node("back", "browser.switch_tab", index=0, output="first"),
         node("title", "browser.switch_tab", title="popup PAGE", output="by_title"),
         node("url", "browser.switch_tab", url="/popup-target", output="by_url"),
+        # a template that renders a number (here the port, in every tab's URL) is text too
+        node("port", "browser.switch_tab", url=int(site.rsplit(":", 1)[1]), output="by_port"),
+        node("bad", "browser.switch_tab", title={"not": "text"}),
     )
-    assert r.result.status == Status.COMPLETED, r.text()
+    assert r.result.failed_node == "bad", r.text()
+    assert "param 'title' must be text, got dict" in r.result.error
     v = r.result.variables
     assert v["popup"]["title"] == "Popup page" and v["popup"]["index"] == 1
     assert v["msg"] == "inside the popup"
     assert v["first"]["title"] == "Opener"
     assert v["by_title"]["index"] == 1 and v["by_url"]["index"] == 1
+    assert v["by_port"]["index"] == 1
 
 
 def test_upload_and_download(browser, site, tmp_path):

@@ -5,6 +5,7 @@ sessions; persistent profiles; a trace kept as an artifact with the credential m
 from __future__ import annotations
 
 import io
+import sys
 import threading
 import time
 import zipfile
@@ -12,7 +13,9 @@ import zipfile
 import psutil
 import pytest
 
+from runner.activities.base import RunnerPolicy
 from runner.engine import Status
+from runner.settings import load_runner_settings
 
 from . import browserkit
 from .browserkit import CHROMIUM, TreeRun
@@ -22,11 +25,18 @@ site = browserkit.site
 SECRET = "Trace-Secret-4711"
 
 
+#: browser.open's settings, as the agent hands them to the engine (set for each test)
+POLICY = RunnerPolicy()
+
+
 @pytest.fixture(autouse=True)
-def chromium_setting(monkeypatch, tmp_path):
-    monkeypatch.setenv("EXEKRA_RUNNER_DATA_DIR", str(tmp_path / "runner"))
-    monkeypatch.setenv("EXEKRA_RUNNER_BROWSER_EXECUTABLE", CHROMIUM)
-    monkeypatch.setenv("EXEKRA_RUNNER_BROWSER_TIMEOUT", "2")
+def chromium_policy(monkeypatch, tmp_path):
+    policy = RunnerPolicy(
+        browser_executable=CHROMIUM,
+        browser_timeout=2,
+        browser_downloads=str(tmp_path / "runner" / "downloads"),
+    )
+    monkeypatch.setattr(sys.modules[__name__], "POLICY", policy)
 
 
 def _open(site: str, **params) -> dict:
@@ -34,6 +44,7 @@ def _open(site: str, **params) -> dict:
 
 
 def _run(g, **kw) -> TreeRun:
+    kw.setdefault("policy", POLICY)
     r = TreeRun(g, **kw)
     r.run()
     return r
@@ -65,7 +76,7 @@ def test_closed_on_a_stop_request_while_waiting(site):
         _open(site),
         node("wait", "browser.wait_for", target="#never", timeout=120),
     )
-    r = TreeRun(g)
+    r = TreeRun(g, policy=POLICY)
     stopper = threading.Thread(
         target=lambda: (
             _wait_for(lambda: r.pids and any("wait" == ln.node_id for ln in r.lines)),
@@ -126,9 +137,42 @@ def test_persistent_profile_viewport_and_bad_params(site, tmp_path):
 
     r = _run(chain(_open(site, viewport={"width": "wide"})))
     assert "param 'viewport' must be" in r.result.error
+    for param in ("channel", "user_data_dir"):  # a template may render any value
+        r = _run(chain(_open(site, **{param: {"a": 1}})))
+        assert f"param {param!r} must be text, got dict" in r.result.error, r.text()
     r = _run(chain(_open(site, channel="msedge")))
     assert r.result.status == Status.FAILED
     assert "could not start the browser" in r.result.error and r.alive() == []
+
+
+def test_the_agents_settings_reach_browser_open_not_the_environments(site, tmp_path, monkeypatch):
+    """browser.open takes its settings from the policy the agent built from its own data
+    folder (`runner start --data-dir X`), not from EXEKRA_RUNNER_* or ~/.exekra-runner."""
+    monkeypatch.setenv("EXEKRA_RUNNER_DATA_DIR", str(tmp_path / "elsewhere"))
+    monkeypatch.setenv("EXEKRA_RUNNER_BROWSER_EXECUTABLE", str(tmp_path / "no-such-browser"))
+    r = _run(chain(_open(site)))
+    assert r.result.status == Status.COMPLETED, r.text()
+    assert r.alive() == []
+
+    missing = str(tmp_path / "not-chromium")
+    r = _run(chain(_open(site)), policy=RunnerPolicy(browser_executable=missing))
+    assert r.result.status == Status.FAILED
+    assert f"browser_executable={missing!r} is no file" in r.result.error
+
+
+def test_activity_policy_carries_the_browser_settings_of_its_data_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv("EXEKRA_RUNNER_DATA_DIR", raising=False)
+    folder = tmp_path / "agent"
+    folder.mkdir()
+    (folder / "runner-config.json").write_text(
+        '{"browser_headless": false, "browser_executable": "/opt/c", "browser_timeout": 7}'
+    )
+    policy = load_runner_settings(str(folder)).activity_policy()
+    assert (policy.browser_headless, policy.browser_executable) == (False, "/opt/c")
+    assert policy.browser_timeout == 7.0
+    assert policy.browser_downloads == str(folder / "downloads")
+    policy = load_runner_settings(str(folder), browser_downloads="/srv/dl").activity_policy()
+    assert policy.browser_downloads == "/srv/dl"
 
 
 def test_trace_artifact_with_the_credential_masked(site):

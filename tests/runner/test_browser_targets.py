@@ -7,9 +7,11 @@ import io
 import zipfile
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from runner.activities.base import ActivityError
-from runner.activities.browser import evidence, safe_filename, tables, targets
+from runner.activities.browser import evidence, tables, targets
 from runner.activities.browser.session import find_executable, launch_args
 
 FP = {"tag": "button", "text": "Save", "attributes": {"id": "save-1", "type": "button"}, "index": 2}
@@ -74,6 +76,34 @@ def test_threshold_just_above_at_and_just_below():
     assert match is None and best == below
 
 
+def _score_all(fp, elements):
+    """best_match as it was: the exact score of every element."""
+    scored = sorted(((targets.similarity(fp, e), i) for i, e in enumerate(elements)), reverse=True)
+    if not scored:
+        return None, 0.0, 0.0
+    return scored[0][1], scored[0][0], scored[1][0] if len(scored) > 1 else 0.0
+
+
+_texts = st.text(alphabet="abc d1", max_size=12)
+_elements = st.fixed_dictionaries(
+    {"tag": st.sampled_from(["a", "b"]), "text": _texts, "index": st.integers(0, 4)},
+    optional={"attributes": st.dictionaries(st.sampled_from(["id", "class", "name"]), _texts)},
+)
+
+
+@given(fp=_elements, elements=st.lists(_elements, max_size=12))
+@settings(max_examples=300, deadline=None)
+def test_best_match_scores_only_what_can_win_and_answers_the_same(fp, elements):
+    index, best, second = _score_all(fp, elements)
+    found, top = targets.best_match(fp, elements, threshold=0.0, margin=0.0)
+    assert top == best
+    if index is None:
+        assert found is None
+    else:
+        assert found is not None and found.element is elements[index]
+        assert (found.score, found.runner_up) == (best, second)
+
+
 def test_near_twins_are_refused():
     twin = {"tag": "button", "text": "Save", "attributes": {"id": "save-1", "type": "button"}}
     match, best = targets.best_match(FP, [dict(twin, index=2), dict(twin, index=2)])
@@ -127,12 +157,6 @@ def test_scrubbing_every_form_of_a_secret():
     clean = evidence.scrub_zip(data.getvalue(), {secret})
     with zipfile.ZipFile(io.BytesIO(clean)) as zf:
         assert zf.read("trace.trace") == b'{"value": "***"}'
-
-
-def test_safe_filename():
-    assert safe_filename("../../etc/passwd") == "passwd"
-    assert safe_filename("..\\a<b>.txt") == "ab.txt"
-    assert safe_filename("...") == "download"
 
 
 def test_launch_flags_and_executable(tmp_path):

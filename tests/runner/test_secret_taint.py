@@ -121,6 +121,39 @@ def test_an_untainted_value_is_not_redacted() -> None:
     assert result.to_dict()["variables"]["plain"] == "ORDINARY WORDS"
 
 
+def test_a_secret_param_does_not_taint_what_it_unlocks(tmp_path: Any) -> None:
+    """A PDF's password is a secret param: the text read with it is the document's, not a
+    form of the secret, so it stays readable (the password itself is still redacted)."""
+    plain, locked = tmp_path / "plain.pdf", tmp_path / "locked.pdf"
+    g = chain(
+        node("make", "pdf.from_text", text="quarterly figures 2024", destination=str(plain)),
+        node(
+            "lock",
+            "pdf.encrypt",
+            path=str(plain),
+            destination=str(locked),
+            password="{{credential}}",
+            credential="erp",
+        ),
+        node(
+            "read",
+            "pdf.read_text",
+            path=str(locked),
+            password="{{credential}}",
+            credential="erp",
+            output="text",
+        ),
+        node("say", "log.write", message="read: {text}"),
+        node("oops", "log.write", message="pw is {{credential}}", credential="erp"),
+    )
+    result, r = run(g, credentials=CREDS)
+    assert result.status == Status.COMPLETED, r.text()
+    assert "quarterly figures 2024" in result.variables["text"]
+    assert "quarterly figures 2024" in result.to_dict()["variables"]["text"]
+    assert any("quarterly figures 2024" in m for m in r.messages("say")), r.text()
+    assert not leaks(r.text()) and r.messages("oops") == ["pw is ***"]
+
+
 @pytest.mark.parametrize(
     "form",
     [

@@ -8,15 +8,15 @@ evidence (:mod:`.evidence`) before the node fails.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
-import unicodedata
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from ...settings import RunnerConfigError, load_runner_settings
+from .._filenames import safe_name, unique_path
 from ..base import ActivityError, Context, activity, boolean, integer, number, text
 from . import evidence, resolve, tables, targets
 from .session import BrowserSession, Options, open_session
@@ -149,10 +149,7 @@ class Step:
 
         try:
             value = self.session.run(self.ctx, body())
-        except ActivityError as exc:
-            self._report()
-            self._fail(str(exc))
-        except resolve.NotFound as exc:
+        except (ActivityError, resolve.NotFound) as exc:
             self._report()
             self._fail(str(exc))
         except Exception as exc:
@@ -179,13 +176,6 @@ class Step:
 
 # ---------------------------------------------------------------------------------------------
 # Session activities
-
-
-def _settings() -> Any:
-    try:
-        return load_runner_settings()
-    except RunnerConfigError as exc:
-        raise ActivityError(f"runner settings: {exc}") from None
 
 
 def _viewport(value: Any) -> dict[str, int] | None:
@@ -249,19 +239,19 @@ def _closer(ctx: Context, name: str) -> Callable[[BrowserSession], None]:
 
 @activity("browser.open")
 def browser_open(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    settings = _settings()
+    policy = ctx.policy
     name = text(params, "session", DEFAULT) or DEFAULT
     url = params.get("url")
     options = Options(
         name=name,
-        headless=boolean(params, "headless", settings.browser_headless),
-        executable=settings.browser_executable,
-        channel=params.get("channel") or None,
+        headless=boolean(params, "headless", policy.browser_headless),
+        executable=policy.browser_executable,
+        channel=text(params, "channel", "") or None,
         viewport=_viewport(params.get("viewport")),
-        user_data_dir=params.get("user_data_dir") or None,
+        user_data_dir=text(params, "user_data_dir", "") or None,
         trace=boolean(params, "trace", False),
-        timeout=float(settings.browser_timeout),
-        downloads=settings.browser_downloads or str(settings.data_path / "downloads"),
+        timeout=float(policy.browser_timeout),
+        downloads=policy.browser_downloads,
     )
     if options.user_data_dir:
         Path(options.user_data_dir).expanduser().mkdir(parents=True, exist_ok=True)
@@ -353,7 +343,8 @@ def browser_type(params: dict[str, Any], ctx: Context) -> None:
     step = Step(params, ctx)
     secret = bool(ctx.credential and ctx.credential.secret and ctx.credential.secret in value)
     if secret and ctx.credential is not None:
-        ctx.add_secret(ctx.credential.secret)
+        # the engine's redactor knows every credential's secret already; the session's
+        # artifacts (screenshots, traces) are masked with what was typed into them
         step.session.secrets.add(ctx.credential.secret)
 
     async def type_(s: Step) -> None:
@@ -617,7 +608,7 @@ def browser_extract_table(params: dict[str, Any], ctx: Context) -> list[dict[str
                         break
                 except Exception:  # noqa: BLE001,S112 - the table is being re-rendered
                     continue
-                await asyncio_sleep(0.05)
+                await asyncio.sleep(0.05)
             else:
                 raise ActivityError(
                     f"the table did not change after clicking 'next' (page {page_no + 1})"
@@ -627,12 +618,6 @@ def browser_extract_table(params: dict[str, Any], ctx: Context) -> list[dict[str
     result = Step(params, ctx).run(extract)
     ctx.log("debug", f"read {len(result)} row(s)")
     return result
-
-
-async def asyncio_sleep(seconds: float) -> None:
-    import asyncio
-
-    await asyncio.sleep(seconds)
 
 
 @activity("browser.execute_js")
@@ -663,8 +648,8 @@ def browser_execute_js(params: dict[str, Any], ctx: Context) -> Any:
 @activity("browser.switch_tab")
 def browser_switch_tab(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     index = params.get("index")
-    title = params.get("title") or ""
-    url = params.get("url") or ""
+    title = text(params, "title", "")
+    url = text(params, "url", "")
     newest = boolean(params, "newest")
     if index in (None, "") and not title and not url and not newest:
         raise ActivityError("give 'index', 'title', 'url' or 'newest: true'")
@@ -699,7 +684,7 @@ def browser_switch_tab(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
                 )
                 count = len(s.session.context.pages)
                 raise ActivityError(f"no tab with {what} ({count} open)")
-            await asyncio_sleep(0.05)
+            await asyncio.sleep(0.05)
         await page.wait_for_load_state("domcontentloaded", timeout=s.timeout_ms)
         await page.bring_to_front()
         s.session.page, s.session.frame = page, None
@@ -752,28 +737,10 @@ def browser_upload(params: dict[str, Any], ctx: Context) -> None:
     ctx.log("debug", f"uploaded {len(resolved)} file(s)")
 
 
-def safe_filename(name: str) -> str:
-    """A downloaded file's suggested name, safe as a file name (the page chose it)."""
-    name = unicodedata.normalize("NFC", name).replace("\\", "/").split("/")[-1]
-    name = "".join(ch for ch in name if ch.isprintable() and ch not in '<>:"|?*').strip(" .")
-    return name[:200] or "download"
-
-
-def _unique(path: Path) -> Path:
-    if not path.exists():
-        return path
-    for n in range(1, 10000):
-        candidate = path.with_name(f"{path.stem} ({n}){path.suffix}")
-        if not candidate.exists():
-            return candidate
-    raise ActivityError(f"too many files named like {path}")
-
-
 @activity("browser.download")
 def browser_download(params: dict[str, Any], ctx: Context) -> str:
     where = params.get("path")
     keep = boolean(params, "artifact")
-    settings_downloads = None
     step = Step(params, ctx)
 
     async def download(s: Step) -> str:
@@ -785,14 +752,14 @@ def browser_download(params: dict[str, Any], ctx: Context) -> str:
         failure = await item.failure()
         if failure:
             raise ActivityError(f"the download failed: {failure}")
-        name = safe_filename(item.suggested_filename)
+        name = safe_name(item.suggested_filename, "download")
         if where not in (None, ""):
             dest = Path(str(where)).expanduser()
             if dest.is_dir() or str(where).endswith(("/", "\\")):
-                dest = _unique(dest / name)
+                dest = unique_path(dest, name, first=1)
         else:
-            folder = Path(settings_downloads or s.session.options.downloads).expanduser()
-            dest = _unique(folder / name)
+            folder = Path(s.session.options.downloads).expanduser()
+            dest = unique_path(folder, name, first=1)
         dest.parent.mkdir(parents=True, exist_ok=True)
         await item.save_as(str(dest))
         return str(dest)

@@ -6,7 +6,8 @@ the primary selector and then each fallback, inside the target's frame path and 
 accepting only a selector that matches exactly one element (or that an anchor narrows to
 one). The selectors are polled until the action's timeout, so elements that appear late are
 found; after :data:`REPAIR_AFTER` seconds without a match, the page's elements are compared
-with the target's fingerprint (:func:`targets.best_match`) on every round.
+with the target's fingerprint (:func:`targets.best_match`) every :data:`REPAIR_EVERY` seconds,
+on a worker thread: scoring thousands of elements must not stall the session's event loop.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from .targets import Target
 
 #: seconds of fruitless polling before the fingerprint is consulted (late elements first)
 REPAIR_AFTER = 1.0
+#: seconds between two fingerprint comparisons (each collects and scores the whole page)
+REPAIR_EVERY = 1.0
 #: elements of the page compared with a fingerprint, at most
 MAX_CANDIDATES = 3000
 
@@ -168,7 +171,8 @@ async def by_fingerprint(root: Any, target: Target) -> tuple[Resolved | None, fl
             )
     except Exception:  # noqa: BLE001 - the frame or host is not there: nothing to compare
         return None, 0.0
-    match, best = targets.best_match(fp, elements)
+    loop = asyncio.get_running_loop()
+    match, best = await loop.run_in_executor(None, targets.best_match, fp, elements)
     if match is None:
         return None, best
     for selector in targets.selector_candidates(match.element):
@@ -194,14 +198,16 @@ async def resolve(root: Any, target: Target, timeout_ms: float) -> Resolved:
     deadline = start + timeout_ms / 1000.0
     pause = 0.025
     best = 0.0
+    next_repair = start + REPAIR_AFTER
     while True:
         found = await try_once(root, target)
         if found is not None:
             return found
-        if target.fingerprint and time.monotonic() - start >= REPAIR_AFTER:
+        if target.fingerprint and time.monotonic() >= next_repair:
             repaired, best = await by_fingerprint(root, target)
             if repaired is not None:
                 return repaired
+            next_repair = time.monotonic() + REPAIR_EVERY
         if time.monotonic() >= deadline:
             raise NotFound(await _explain(root, target, timeout_ms, best))
         await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))

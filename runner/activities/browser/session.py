@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -179,12 +179,6 @@ class BrowserSession:
                     ctx.check()
                 raise ActivityError("the browser call was cancelled") from None
 
-    def call(self, ctx: Context | None, fn: Callable[[], Awaitable[T]]) -> T:
-        async def wrapper() -> T:
-            return await fn()
-
-        return self.run(ctx, wrapper())
-
     def action_timeout(self, ctx: Context | None, seconds: float | None = None) -> float:
         """Milliseconds Playwright may wait: the session default (or ``seconds``), ending a
         little before the node's deadline so the failure is ours, with evidence."""
@@ -328,9 +322,8 @@ class BrowserSession:
             except Exception as exc:  # noqa: BLE001 - the trace is a bonus; closing is not
                 log.warning("could not save the browser trace: %s", exc)
         # closing the browser closes its contexts; a persistent profile is only a context
-        for closer in (self.context if self.options.user_data_dir else self.browser,):
-            if closer is None:
-                continue
+        closer = self.context if self.options.user_data_dir else self.browser
+        if closer is not None:
             try:
                 await asyncio.wait_for(closer.close(), CLOSE_TIMEOUT)
             except Exception as exc:  # noqa: BLE001 - the forced close below still runs

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Any
@@ -167,7 +168,31 @@ def _ratio(a: str, b: str) -> float:
     return SequenceMatcher(None, a, b, autojunk=False).ratio()
 
 
-def attribute_similarity(name: str, old: Any, new: Any) -> float:
+class _RatioBound:
+    """At least :func:`_ratio` ``(a, b)``, in linear time: ``quick_ratio`` counts the
+    characters the two share in any order, not the matching blocks. It is symmetric, so the
+    fingerprint's side ``a`` (a few texts, fixed for one search) is the matcher's cached
+    second sequence and each page element's text is only set as its first."""
+
+    def __init__(self) -> None:
+        self._matchers: dict[str, SequenceMatcher[str]] = {}
+
+    def __call__(self, a: str, b: str) -> float:
+        if a == b:
+            return 1.0
+        if not a or not b:
+            return 0.0
+        matcher = self._matchers.get(a)
+        if matcher is None:
+            matcher = self._matchers[a] = SequenceMatcher(None, "", a, autojunk=False)
+        matcher.set_seq1(b)
+        return matcher.quick_ratio()
+
+
+Ratio = Callable[[str, str], float]
+
+
+def attribute_similarity(name: str, old: Any, new: Any, ratio: Ratio = _ratio) -> float:
     """How alike two values of one attribute are (see the module docstring)."""
     if new is None:
         return 0.0
@@ -177,11 +202,14 @@ def attribute_similarity(name: str, old: Any, new: Any) -> float:
     if name == "class":
         a, b = set(old_s.split()), set(new_s.split())
         return len(a & b) / len(a | b) if a | b else 1.0
-    return _ratio(re.sub(r"\d+", "#", old_s), re.sub(r"\d+", "#", new_s))
+    return ratio(re.sub(r"\d+", "#", old_s), re.sub(r"\d+", "#", new_s))
 
 
-def similarity(fingerprint: dict[str, Any], element: dict[str, Any]) -> float:
-    """Score of ``element`` (tag, text, attributes, index) against ``fingerprint``: 0 to 1."""
+def similarity(
+    fingerprint: dict[str, Any], element: dict[str, Any], ratio: Ratio = _ratio
+) -> float:
+    """Score of ``element`` (tag, text, attributes, index) against ``fingerprint``: 0 to 1
+    (with ``ratio`` a :class:`_RatioBound`: a quick upper bound of that score)."""
     parts: dict[str, float] = {}
     tag = fingerprint.get("tag")
     if isinstance(tag, str) and tag:
@@ -189,11 +217,11 @@ def similarity(fingerprint: dict[str, Any], element: dict[str, Any]) -> float:
     old_text = normalize_text(fingerprint.get("text"))
     new_text = normalize_text(element.get("text"))
     if "text" in fingerprint or new_text:
-        parts["text"] = _ratio(old_text, new_text)
+        parts["text"] = ratio(old_text, new_text)
     attrs = fingerprint.get("attributes")
     if isinstance(attrs, dict) and attrs:
         have = element.get("attributes") or {}
-        scores = [attribute_similarity(k, v, have.get(k)) for k, v in attrs.items()]
+        scores = [attribute_similarity(k, v, have.get(k), ratio) for k, v in attrs.items()]
         parts["attributes"] = sum(scores) / len(scores)
     index = fingerprint.get("index")
     if isinstance(index, int) and not isinstance(index, bool):
@@ -219,12 +247,24 @@ def best_match(
     threshold: float = THRESHOLD,
     margin: float = MARGIN,
 ) -> tuple[Match | None, float]:
-    """The element that resembles ``fingerprint`` enough, or None; and the best score seen."""
-    scored = sorted(((similarity(fingerprint, e), i) for i, e in enumerate(elements)), reverse=True)
-    if not scored:
+    """The element that resembles ``fingerprint`` enough, or None; and the best score seen.
+
+    Only the best two scores matter, so each element is first given a quick upper bound of
+    its score, and the exact (slow) score is computed in the order of those bounds until no
+    bound left can reach the second best: the same answer as scoring every element."""
+    bound = _RatioBound()
+    bounds = sorted(
+        ((similarity(fingerprint, e, bound), i) for i, e in enumerate(elements)), reverse=True
+    )
+    top: list[tuple[float, int]] = []  # the best two (score, index), best first
+    for most, i in bounds:
+        if len(top) == 2 and most < top[1][0]:
+            break
+        top = sorted([*top, (similarity(fingerprint, elements[i]), i)], reverse=True)[:2]
+    if not top:
         return None, 0.0
-    best, index = scored[0]
-    second = scored[1][0] if len(scored) > 1 else 0.0
+    best, index = top[0]
+    second = top[1][0] if len(top) > 1 else 0.0
     if best < threshold or best - second < margin:
         return None, best
     return Match(elements[index], best, second), best
