@@ -412,27 +412,32 @@ def write_rows(
         ws.delete_rows(1, ws.max_row)
     last = last_used_row(ws) if append else 0
     existing = [c.value for c in ws[1]] if last and header else []
-    keys: list[str] = [str(k) for k in existing if k not in (None, "")]
-    for col in columns or []:
-        if col not in keys:
-            keys.append(col)
+    while existing and existing[-1] in (None, ""):
+        existing.pop()
+    # key -> column: the existing header's cells where they stand (a blank one names
+    # nothing), then each new key in a new column after them
+    index: dict[str, int] = {}
+    for c, name in enumerate(existing, start=1):
+        if name not in (None, ""):
+            index.setdefault(str(name), c)
+    wanted = list(columns or [])
     if columns is None:
         for row in rows:
             if isinstance(row, dict):
-                keys.extend(str(k) for k in row if str(k) not in keys)
+                wanted.extend(str(k) for k in row)
+    new_keys: list[str] = []
+    for key in wanted:
+        if key not in index:
+            new_keys.append(key)
+            index[key] = len(existing) + len(new_keys)
     has_objects = any(isinstance(r, dict) for r in rows)
     next_row = last + 1
     if header and has_objects:
+        for key in new_keys if last else index:
+            set_cell(ws, 1, index[key], key, formulas=False)
         if last == 0:
-            for c, key in enumerate(keys, start=1):
-                set_cell(ws, 1, c, key, formulas=False)
             next_row = 2
-        else:  # new keys become new columns of the existing header
-            for c, key in enumerate(keys, start=1):
-                if c > len(existing) or existing[c - 1] in (None, ""):
-                    set_cell(ws, 1, c, key, formulas=False)
-    order = columns if columns is not None else keys
-    index = {k: keys.index(k) + 1 for k in order}
+    order = columns if columns is not None else list(index)
     for row in rows:
         if isinstance(row, dict):
             items = [(index[k], row.get(k)) for k in order]

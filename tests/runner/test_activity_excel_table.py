@@ -125,6 +125,22 @@ def test_write_table_objects_then_append(tmp_path: Path) -> None:
     assert len(back) == 3
 
 
+def test_append_under_a_header_with_a_blank_cell(tmp_path: Path) -> None:
+    # Values go under the header cell that names them; the blank header cell stays blank
+    # and a new key becomes a column after the existing header.
+    path = _book(tmp_path / "gap.xlsx", [["a", None, "b"], [1, "x", 2]])
+    rows = [{"a": 10, "b": 20, "c": 30}]
+    value("excel.write_table", path=str(path), sheet="Data", rows=rows, mode="append")
+    ws = openpyxl.load_workbook(path)["Data"]
+    assert [c.value for c in ws[1]] == ["a", None, "b", "c"]
+    assert [c.value for c in ws[3]] == [10, None, 20, 30]
+    only = [{"b": 5}]
+    value(
+        "excel.write_table", path=str(path), sheet="Data", rows=only, mode="append", columns=["b"]
+    )
+    assert [c.value for c in openpyxl.load_workbook(path)["Data"][4]] == [None, None, 5, None]
+
+
 def test_write_table_lists_replace_and_new_sheet(tmp_path: Path) -> None:
     path = _book(tmp_path / "b.xlsx", [["old", "data"], [1, 2], [3, 4]])
     value("excel.write_table", path=str(path), sheet="Data", rows=[["a", "b"], [5, 6]])
