@@ -36,6 +36,7 @@ from workflows.catalog.excel import MACRO_ENGINES, WRITE_MODES
 
 from . import _fs as fs
 from .base import ActivityError, Context, activity, boolean, integer, number, text
+from .tables import column_keys
 
 #: what openpyxl opens; .xls goes to xlrd (read only)
 OPENPYXL_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm")
@@ -288,26 +289,6 @@ def to_grid(rows: list[list[Raw]], text_columns: set[int] | None = None) -> Grid
     return grid
 
 
-def header_keys(row: Sequence[Any], width: int, *, trim: bool) -> list[str]:
-    """Keys from a header row: as written (or trimmed), blanks → column letter, repeats → _2."""
-    keys: list[str] = []
-    seen: dict[str, int] = {}
-    for i in range(width):
-        raw = row[i] if i < len(row) else None
-        name = "" if raw is None else str(raw)
-        if trim:
-            name = name.strip()
-        if name.strip() == "":
-            name = get_column_letter(i + 1)
-        if name in seen:
-            seen[name] += 1
-            name = f"{name}_{seen[name]}"
-        else:
-            seen[name] = 1
-        keys.append(name)
-    return keys
-
-
 def column_indexes(names: Any, keys: Sequence[str], param: str) -> set[int] | None:
     """0-based indexes of columns named by header key or by letter (``C``)."""
     if names in (None, "", []):
@@ -336,7 +317,9 @@ def table(
     grid = to_grid(rows)
     width = max((len(r) for r in grid), default=0)
     if header:
-        keys = header_keys(grid[0] if grid else [], width, trim=trim)
+        first = grid[0] if grid else []
+        names = ["" if v is None else str(v) for v in first] + [""] * (width - len(first))
+        keys = column_keys(names, trim=trim, blank=get_column_letter)
     else:
         keys = [get_column_letter(i + 1) for i in range(width)]
     as_text = column_indexes(text_columns, keys, "text_columns")

@@ -91,6 +91,12 @@ def test_read_table_blank_and_repeated_header_names(tmp_path: Path) -> None:
     ]
 
 
+def test_read_table_repeat_that_meets_a_written_name(tmp_path: Path) -> None:
+    # the second 'a' must not become a second 'a_2' (one of the columns would be lost)
+    path = _book(tmp_path / "r.xlsx", [["a", "a", "a_2"], [1, 2, 3]])
+    assert value("excel.read_table", path=str(path)) == [{"a": 1, "a_2": 2, "a_2_2": 3}]
+
+
 def test_read_table_errors_name_the_cause(tmp_path: Path) -> None:
     path = _book(tmp_path / "a.xlsx", [["x"]])
     error = failure("excel.read_table", path=str(path), sheet="Nope")
