@@ -289,20 +289,31 @@ def to_grid(rows: list[list[Raw]], text_columns: set[int] | None = None) -> Grid
     return grid
 
 
-def column_indexes(names: Any, keys: Sequence[str], param: str) -> set[int] | None:
-    """0-based indexes of columns named by header key or by letter (``C``)."""
+def column_indexes(
+    names: Any, keys: Sequence[str], param: str, span: tuple[int, int] | None = None
+) -> set[int] | None:
+    """0-based indexes (within the rows read) of columns named by header key or by the
+    sheet's letter (``C``); ``span``: the first and last sheet column read, when the rows
+    are a range's, whose columns a letter must name."""
     if names in (None, "", []):
         return None
     if isinstance(names, str):
         names = [names]
     if not isinstance(names, list | tuple):
         raise ActivityError(f"param {param!r} must be a list of column names")
+    first, last = span or (1, None)
     indexes: set[int] = set()
     for name in (str(n) for n in names):
         if name in keys:
             indexes.add(list(keys).index(name))
         elif re.fullmatch(r"[A-Z]{1,3}", name):
-            indexes.add(column_index_from_string(name) - 1)
+            column = column_index_from_string(name)
+            if column < first or last is not None and column > last:
+                raise ActivityError(
+                    f"{param}: column {name!r} is outside the range (columns "
+                    f"{get_column_letter(first)} to {get_column_letter(last or first)})"
+                )
+            indexes.add(column - first)
         else:
             raise ActivityError(
                 f"{param}: no column {name!r} (columns: {', '.join(keys) or 'none'})"
@@ -311,18 +322,25 @@ def column_indexes(names: Any, keys: Sequence[str], param: str) -> set[int] | No
 
 
 def table(
-    rows: list[list[Raw]], *, header: bool, trim: bool, text_columns: Any = None
+    rows: list[list[Raw]],
+    *,
+    header: bool,
+    trim: bool,
+    text_columns: Any = None,
+    span: tuple[int, int] | None = None,
 ) -> list[dict[str, Any]]:
-    """Row objects from a sheet's cells; fully blank rows are skipped."""
+    """Row objects from a sheet's cells; fully blank rows are skipped. ``span``: the first
+    and last sheet column of a range's cells (a blank header is named by its own letter)."""
     grid = to_grid(rows)
     width = max((len(r) for r in grid), default=0)
+    offset = span[0] - 1 if span else 0
     if header:
         first = grid[0] if grid else []
         names = ["" if v is None else str(v) for v in first] + [""] * (width - len(first))
-        keys = column_keys(names, trim=trim, blank=get_column_letter)
+        keys = column_keys(names, trim=trim, blank=lambda i: get_column_letter(offset + i))
     else:
-        keys = [get_column_letter(i + 1) for i in range(width)]
-    as_text = column_indexes(text_columns, keys, "text_columns")
+        keys = [get_column_letter(offset + i + 1) for i in range(width)]
+    as_text = column_indexes(text_columns, keys, "text_columns", span)
     if as_text:
         grid = to_grid(rows, as_text)
     body = grid[1:] if header else grid
@@ -644,10 +662,11 @@ def read_range(params: dict[str, Any], ctx: Context) -> list[Any]:
             header=True,
             trim=boolean(params, "trim_header"),
             text_columns=params.get("text_columns"),
+            span=(c1, c2),
         )
     width = c2 - c1 + 1
     keys = [get_column_letter(c) for c in range(c1, c2 + 1)]
-    as_text = column_indexes(params.get("text_columns"), keys, "text_columns")
+    as_text = column_indexes(params.get("text_columns"), keys, "text_columns", (c1, c2))
     grid = [
         [plain(v, f, as_text=bool(as_text and i in as_text)) for i, (v, f) in enumerate(r)]
         for r in rows

@@ -126,6 +126,26 @@ def test_cells_ranges_formulas_seen_by_libreoffice(tmp_path: Path, lo_profile: P
     )
 
 
+def test_read_range_names_columns_by_the_sheet_letters(tmp_path: Path) -> None:
+    # A range that starts at column C: a blank header cell is 'C', and text_columns letters
+    # are the sheet's, not counted from the range's first column.
+    path = str(tmp_path / "off.xlsx")
+    one("excel.write_range", output=None, path=path, cell="C1", rows=[[None, "qty"], [7, 8]])
+    assert value("excel.read_range", path=path, range="C1:D2", header=True) == [{"C": 7, "qty": 8}]
+    assert value("excel.read_range", path=path, range="C1:D2", header=True, text_columns=["C"]) == [
+        {"C": "7", "qty": 8}
+    ]
+    assert value("excel.read_range", path=path, range="C1:D2", text_columns=["D"]) == [
+        [None, "qty"],
+        [7, "8"],
+    ]
+    for header in (True, False):
+        error = failure(
+            "excel.read_range", path=path, range="C1:D2", header=header, text_columns=["A"]
+        )
+        assert "text_columns: column 'A' is outside the range (columns C to D)" in error
+
+
 def test_empty_row_insert_delete_and_formats(tmp_path: Path, lo_profile: Path) -> None:
     path = str(tmp_path / "rows.xlsx")
     value(
