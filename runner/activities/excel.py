@@ -174,7 +174,7 @@ def worksheet(wb: Any, name: str | None, path: Path, *, create: bool = False) ->
         ws: Worksheet = wb[name]
         return ws
     if create:
-        return wb.create_sheet(name)
+        return wb.create_sheet(_valid_title(name))
     raise ActivityError(unknown_sheet(name, wb.sheetnames, path))
 
 
@@ -461,7 +461,7 @@ def write_table(params: dict[str, Any], ctx: Context) -> int:
     columns = _columns_param(params)
     with editing(path, create=True) as wb:
         if not path.exists() and sheet is not None:
-            wb.active.title = sheet
+            wb.active.title = _valid_title(sheet)
         ws = worksheet(wb, sheet, path, create=True)
         return write_rows(
             ws,

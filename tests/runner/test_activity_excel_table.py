@@ -187,6 +187,17 @@ def test_write_table_bad_input_changes_nothing(tmp_path: Path) -> None:
     assert not list(tmp_path.glob(".keep.*"))  # no temporary file left behind
 
 
+def test_write_to_an_invalid_sheet_name_is_a_clear_error(tmp_path: Path) -> None:
+    existing = _book(tmp_path / "has.xlsx", [["a"], [1]])
+    for path in (existing, tmp_path / "new.xlsx"):
+        for name in ("a/b", "x?y"):
+            for args in ({"rows": [{"a": 1}]}, {"cell": "A1", "value": 1}):
+                kind = "excel.write_table" if "rows" in args else "excel.write_cell"
+                error = failure(kind, output=None, path=str(path), sheet=name, **args)
+                assert f"invalid sheet name {name!r}" in error
+    assert not (tmp_path / "new.xlsx").exists()
+
+
 def test_read_then_write_in_one_workflow(tmp_path: Path) -> None:
     src = _book(tmp_path / "in.xlsx", [["name", "qty"], ["a", 1], ["b", 2]])
     result, r = run(
