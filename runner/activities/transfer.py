@@ -27,6 +27,7 @@ from typing import Any, BinaryIO
 
 from workflows.catalog.transfer import FTP_SECURITY, SERVER_PARAMS, VERBS
 
+from . import _fs as fs
 from . import _remote as remote
 from .base import ActivityError, Context, activity, boolean, text
 
@@ -532,7 +533,7 @@ def _do_list(session: Remote, params: dict[str, Any], ctx: Context) -> list[dict
 
 
 def _do_upload(session: Remote, params: dict[str, Any], ctx: Context) -> str:
-    source = Path(text(params, "source")).expanduser()
+    source = fs.path(params, "source")
     if not source.is_file():
         raise ActivityError(
             f"source {'is a folder' if source.is_dir() else 'does not exist'}: {source}"
@@ -566,7 +567,7 @@ def _do_download(session: Remote, params: dict[str, Any], ctx: Context) -> str:
         raise ActivityError(
             f"no file {source} on {session.where}" + (" (a folder)" if kind else "")
         )
-    target = Path(text(params, "destination")).expanduser()
+    target = fs.path(params, "destination")
     if target.is_dir() or str(params.get("destination", "")).endswith(("/", os.sep)):
         target = target / posixpath.basename(source)
     if target.exists() and not boolean(params, "overwrite", True):

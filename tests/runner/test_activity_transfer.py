@@ -230,6 +230,22 @@ def test_ftp_failures(ftpd: Ftpd, certs: Certs) -> None:
     )
 
 
+def test_an_empty_local_path_is_refused(
+    ftpd: Ftpd, certs: Certs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "" is not the runner's working folder: nothing is downloaded into it
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    t = _ftp(ftpd, certs, "none")
+    (t.local / "a.txt").write_text("a")
+    error = fail(t, "download", source=t.p("a.txt"), destination="")
+    assert "param 'destination' must not be empty" in error
+    error = fail(t, "upload", source="", destination=t.p("b.txt"))
+    assert "param 'source' must not be empty" in error
+    assert list(cwd.iterdir()) == []
+
+
 def test_sftp_host_key_is_never_silently_accepted(
     sshd: Sshd, known_hosts: Path, tmp_path: Path
 ) -> None:
