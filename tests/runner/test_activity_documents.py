@@ -306,6 +306,9 @@ def test_append_paragraphs_and_tables(tmp_path: Path, lo_profile: Path) -> None:
     assert "no paragraph style 'Nope'" in failure(
         "word.append", output=None, path=str(path), paragraphs=["x"], style="Nope"
     )
+    assert "no table style 'Fancy'" in failure(  # the style asked for, not the table's own
+        "word.append", output=None, path=str(path), table=[["a"]], table_style="Fancy"
+    )
     assert "give 'paragraphs' and/or 'table'" in failure("word.append", output=None, path=str(path))
 
 
