@@ -18,6 +18,7 @@ import hashlib
 import io
 import os
 import posixpath
+import re
 import ssl
 import stat
 import sys
@@ -80,6 +81,32 @@ def _entry(folder: str, name: str, kind: str, size: Any, modified: str | None) -
         "size": int(size) if size not in (None, "") and kind == "file" else None,
         "modified": modified,
     }
+
+
+_MLSD_TIME = re.compile(r"\d{14}(\.\d+)?", re.ASCII)
+
+
+def _mlsd_entry(folder: str, name: str, facts: dict[str, str]) -> dict[str, Any] | None:
+    """An entry from one MLSD line (None for the folder itself and its parent); a size or
+    time the server wrote in a form other than RFC 3659's is unknown (None)."""
+    kind = facts.get("type", "file")
+    if kind in ("cdir", "pdir") or name in (".", ".."):
+        return None
+    size = facts.get("size") or ""
+    modified = facts.get("modify") or ""
+    stamp = None
+    if _MLSD_TIME.fullmatch(modified):
+        try:
+            stamp = dt.datetime.strptime(modified[:14], "%Y%m%d%H%M%S").replace(tzinfo=dt.UTC)
+        except ValueError:  # 20241345...: the shape of a time, not one
+            pass
+    return _entry(
+        folder,
+        name,
+        "folder" if kind == "dir" else "file",
+        int(size) if size.isascii() and size.isdigit() else None,
+        stamp.isoformat() if stamp else None,
+    )
 
 
 def _pump(
@@ -181,21 +208,8 @@ class Ftp(Remote):
             return self._nlst(path)
         except (OSError, ftplib.Error) as exc:
             raise _ftp_error(f"cannot list {path}", self.where, exc) from None
-        out = []
-        for name, facts in listing:
-            kind = facts.get("type", "file")
-            if kind in ("cdir", "pdir") or name in (".", ".."):
-                continue
-            modified = facts.get("modify")
-            if modified:
-                stamp = dt.datetime.strptime(modified[:14], "%Y%m%d%H%M%S").replace(tzinfo=dt.UTC)
-                modified = stamp.isoformat()
-            out.append(
-                _entry(
-                    path, name, "folder" if kind == "dir" else "file", facts.get("size"), modified
-                )
-            )
-        return out
+        entries = (_mlsd_entry(path, name, facts) for name, facts in listing)
+        return [e for e in entries if e is not None]
 
     def _nlst(self, path: str) -> list[dict[str, Any]]:
         """Servers without MLSD: names only, each probed for its type."""

@@ -18,7 +18,7 @@ import pytest
 
 from runner.activities import Context, Credential, StopRequested
 from runner.activities.base import RunnerPolicy
-from runner.activities.transfer import Ftp, Sftp, _do_download, _do_upload
+from runner.activities.transfer import Ftp, Sftp, _do_download, _do_upload, _mlsd_entry
 from runner.engine import Status
 from tests.servers import Certs, Ftpd, Sshd, make_certs, run_until, start_ftpd, start_sshd
 from tests.support import free_port
@@ -244,6 +244,41 @@ def test_an_empty_local_path_is_refused(
     error = fail(t, "upload", source="", destination=t.p("b.txt"))
     assert "param 'source' must not be empty" in error
     assert list(cwd.iterdir()) == []
+
+
+def test_odd_mlsd_facts_are_unknown_not_a_crash() -> None:
+    # pyftpdlib, the server these tests run, always sends standard facts; servers in the wild
+    # send odd ones, so the parsing is checked on its own (and through a stub connection)
+    assert _mlsd_entry("/in", "a.csv", {"type": "file", "size": "12", "modify": "20240131093005"})
+    assert _mlsd_entry("/in", "a.csv", {"size": "12", "modify": "20240131093005.250"}) == {
+        "name": "a.csv",
+        "path": "/in/a.csv",
+        "type": "file",
+        "size": 12,
+        "modified": "2024-01-31T09:30:05+00:00",
+    }
+    for size, modify in [("12k", "yesterday"), ("-1", "20241345250000"), ("", "2024013109")]:
+        entry = _mlsd_entry("/in", "b", {"type": "file", "size": size, "modify": modify})
+        assert entry is not None and entry["size"] is None and entry["modified"] is None
+    assert _mlsd_entry("/in", "sub", {"type": "dir", "size": "4096"}) == {
+        "name": "sub",
+        "path": "/in/sub",
+        "type": "folder",
+        "size": None,
+        "modified": None,
+    }
+    assert _mlsd_entry("/in", ".", {"type": "cdir"}) is None
+    assert _mlsd_entry("/in", "..", {"type": "pdir"}) is None
+
+    class Listing:
+        def mlsd(self, path: str, facts: list[str]) -> Iterator[tuple[str, dict[str, str]]]:
+            yield "odd.txt", {"type": "file", "size": "n/a", "modify": "0"}
+
+    session = object.__new__(Ftp)
+    session.ftp = Listing()  # type: ignore[assignment]
+    assert session.entries("/in") == [
+        {"name": "odd.txt", "path": "/in/odd.txt", "type": "file", "size": None, "modified": None}
+    ]
 
 
 def test_sftp_host_key_is_never_silently_accepted(
