@@ -16,12 +16,12 @@ from pathlib import Path
 from .base import ActivityError, Context
 
 
-def soffice() -> str:
+def soffice(purpose: str = "convert documents to PDF") -> str:
     found = shutil.which("soffice") or shutil.which("libreoffice")
     if found is None:
         raise ActivityError(
-            "LibreOffice is not installed on this runner (soffice not found); install it to "
-            "convert documents to PDF"
+            f"LibreOffice is not installed on this runner (soffice not found); install it to "
+            f"{purpose}"
         )
     return found
 
@@ -64,10 +64,10 @@ def convert(
         )
         ctx.track(proc)
         try:
-            _wait(proc, ctx, limit)
+            wait(proc, ctx, limit, f"LibreOffice did not finish the conversion within {limit:g} s")
         finally:
             ctx.untrack(proc)
-            _kill_group(proc)  # oosplash's soffice.bin too, however the wait ended
+            kill_group(proc)  # oosplash's soffice.bin too, however the wait ended
         ctx.check()
         produced = outdir / f"{source.stem}.{fmt.split(':', 1)[0]}"
         if not produced.is_file():
@@ -77,24 +77,31 @@ def convert(
     return destination
 
 
-def _wait(proc: subprocess.Popen[bytes], ctx: Context, limit: float) -> None:
+def wait(
+    proc: subprocess.Popen[bytes], ctx: Context, limit: float, timeout_message: str
+) -> tuple[bytes, bytes]:
+    """The process's stdout and stderr (what of them is piped); its whole process group dies
+    on a stop request, the node's deadline or after ``limit`` seconds (then
+    ``timeout_message`` is the error)."""
     end = time.monotonic() + limit
     while True:
         try:
-            proc.communicate(timeout=0.2)
-            return
+            out, err = proc.communicate(timeout=0.2)
+            return out or b"", err or b""
         except subprocess.TimeoutExpired:
             pass
         if ctx.cancelled() or time.monotonic() > end:
-            _kill_group(proc)
+            kill_group(proc)
             ctx.check()
-            raise ActivityError(f"LibreOffice did not finish the conversion within {limit:g} s")
+            raise ActivityError(timeout_message)
 
 
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+def kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """Kill the process's group (started with ``start_new_session``), or the process where
+    there are no process groups (Windows)."""
     try:
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
+    except (ProcessLookupError, PermissionError, AttributeError):
         if proc.poll() is None:
             proc.kill()
     proc.wait()

@@ -14,11 +14,9 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -35,6 +33,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from workflows.catalog.excel import MACRO_ENGINES, WRITE_MODES
 
 from . import _fs as fs
+from . import _office as office
 from .base import ActivityError, Context, activity, boolean, integer, number, text
 from .tables import column_keys
 
@@ -922,13 +921,11 @@ def run_macro(params: dict[str, Any], ctx: Context) -> Any:
     return _libreoffice_macro(path, macro, args, save_after, ctx, timeout)
 
 
-def _uno_python() -> str:
+def _uno_python(soffice: str) -> str:
     """A Python that can ``import uno``: $EXEKRA_UNO_PYTHON, LibreOffice's own, or python3."""
     candidates = [os.environ.get(UNO_PYTHON_ENV, "")]
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    if soffice:
-        program = Path(os.path.realpath(soffice)).parent
-        candidates += [str(program / "python"), str(program / "python.exe")]
+    program = Path(os.path.realpath(soffice)).parent
+    candidates += [str(program / "python"), str(program / "python.exe")]
     candidates += [shutil.which("python3") or "", "/usr/bin/python3"]
     for candidate in dict.fromkeys(c for c in candidates if c):
         if not Path(candidate).is_file():
@@ -947,9 +944,7 @@ def _uno_python() -> str:
 def _libreoffice_macro(
     path: Path, macro: str, args: list[Any], save_after: bool, ctx: Context, timeout: float
 ) -> Any:
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    if soffice is None:
-        raise ActivityError("cannot run macros: LibreOffice (soffice) is not installed")
+    soffice = office.soffice("run macros with engine libreoffice")
     limit = ctx.remaining(timeout) or timeout
     request = {
         "soffice": soffice,
@@ -961,7 +956,7 @@ def _libreoffice_macro(
     }
     helper = Path(__file__).with_name("_uno_macro.py")
     proc = subprocess.Popen(
-        [_uno_python(), str(helper), json.dumps(request)],
+        [_uno_python(soffice), str(helper), json.dumps(request)],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -969,12 +964,13 @@ def _libreoffice_macro(
     )
     ctx.track(proc)
     try:
-        out = _wait(proc, ctx, limit + 15)
+        # the helper's own deadline is limit; 15 s more for it to report and clean up
+        out, _ = office.wait(proc, ctx, limit + 15, f"the macro did not finish within {limit:g} s")
     finally:
         ctx.untrack(proc)
         # LibreOffice shares the helper's process group: gone with it, however it ended
         # (the engine may have killed only the helper when the node timed out)
-        _kill_group(proc)
+        office.kill_group(proc)
     ctx.check()
     lines = [ln for ln in out.decode("utf-8", "replace").splitlines() if ln.startswith("{")]
     if not lines:
@@ -983,31 +979,6 @@ def _libreoffice_macro(
     if "error" in answer:
         raise ActivityError(f"macro {macro!r} in {path.name} failed: {answer['error']}")
     return answer.get("result")
-
-
-def _wait(proc: subprocess.Popen[bytes], ctx: Context, limit: float) -> bytes:
-    """The helper's output; its whole process group (LibreOffice too) dies on a stop
-    request, the node's deadline or ``limit``."""
-    end = time.monotonic() + limit
-    while True:
-        try:
-            out, _ = proc.communicate(timeout=0.2)
-            return out
-        except subprocess.TimeoutExpired:
-            pass
-        if ctx.cancelled() or time.monotonic() > end:
-            _kill_group(proc)
-            ctx.check()
-            raise ActivityError(f"the macro did not finish within {limit - 15:g} s")
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError, AttributeError):
-        if proc.poll() is None:
-            proc.kill()
-    proc.wait()
 
 
 def _excel_com_macro(path: Path, macro: str, args: list[Any], save_after: bool) -> Any:

@@ -362,7 +362,8 @@ def test_run_macro_without_libreoffice(tmp_path: Path, monkeypatch: pytest.Monke
     book.write_bytes(b"PK")  # never opened: the missing program is found first
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))  # a runner without soffice
     error = failure("excel.run_macro", path=str(book), macro="Module1.Main", engine="libreoffice")
-    assert "LibreOffice (soffice) is not installed" in error
+    assert "LibreOffice is not installed on this runner (soffice not found)" in error
+    assert error.endswith("install it to run macros with engine libreoffice")
 
 
 def _xlsm_with_vba(path: Path, vba: bytes) -> Path:
