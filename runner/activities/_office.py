@@ -64,14 +64,20 @@ def convert(
         )
         ctx.track(proc)
         try:
-            wait(proc, ctx, limit, f"LibreOffice did not finish the conversion within {limit:g} s")
+            _, errors = wait(
+                proc, ctx, limit, f"LibreOffice did not finish the conversion within {limit:g} s"
+            )
         finally:
             ctx.untrack(proc)
             kill_group(proc)  # oosplash's soffice.bin too, however the wait ended
         ctx.check()
         produced = outdir / f"{source.stem}.{fmt.split(':', 1)[0]}"
         if not produced.is_file():
-            raise ActivityError(f"LibreOffice could not convert {source.name} to {fmt}")
+            said = errors.decode("utf-8", "replace").strip().splitlines()[-3:]
+            raise ActivityError(
+                f"LibreOffice could not convert {source.name} to {fmt}"
+                + (f": {' '.join(said)[-300:]}" if said else "")
+            )
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(produced), destination)
     return destination
