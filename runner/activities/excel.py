@@ -213,9 +213,9 @@ Grid = list[list[Any]]
 Raw = tuple[Any, str]
 
 
-def _xls_rows(path: Path, sheet: str | None) -> tuple[str, list[list[Raw]]]:
-    """Cells of a legacy .xls sheet through xlrd (dates decoded with the book's date mode,
-    whole numbers as integers: .xls stores every number as a float)."""
+@contextmanager
+def _xls_book(path: Path) -> Iterator[Any]:
+    """A legacy .xls workbook opened with xlrd (sheets loaded when asked for)."""
     import xlrd
 
     try:
@@ -225,17 +225,27 @@ def _xls_rows(path: Path, sheet: str | None) -> tuple[str, list[list[Raw]]]:
     except OSError as exc:
         raise fs.os_error("open workbook", exc) from None
     try:
+        yield book
+    finally:
+        book.release_resources()
+
+
+def _xls_rows(path: Path, sheet: str | None) -> tuple[str, list[list[Raw]]]:
+    with _xls_book(path) as book:
         names = book.sheet_names()
         if sheet is not None and sheet not in names:
             raise ActivityError(unknown_sheet(sheet, names, path))
         sh = book.sheet_by_name(sheet) if sheet is not None else book.sheet_by_index(0)
-        rows = [
-            [(_xls_value(sh.cell(r, c), book.datemode), "General") for c in range(sh.ncols)]
-            for r in range(sh.nrows)
-        ]
-        return sh.name, rows
-    finally:
-        book.release_resources()
+        return sh.name, _xls_cells(sh, book.datemode)
+
+
+def _xls_cells(sh: Any, datemode: int) -> list[list[Raw]]:
+    """Cells of a legacy .xls sheet (dates decoded with the book's date mode, whole numbers
+    as integers: .xls stores every number as a float)."""
+    return [
+        [(_xls_value(sh.cell(r, c), datemode), "General") for c in range(sh.ncols)]
+        for r in range(sh.nrows)
+    ]
 
 
 def _xls_value(cell: Any, datemode: int) -> Any:
@@ -512,10 +522,11 @@ def open_(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     path = book_path(params)
     if path.suffix.lower() == LEGACY_SUFFIX:
         sheets = []
-        for name in _xls_sheet_names(path):
-            _, rows = _xls_rows(path, name)
-            grid = to_grid(rows)
-            sheets.append({"name": name, "rows": len(grid), "columns": _width(grid)})
+        with _xls_book(path) as book:
+            for i, name in enumerate(book.sheet_names()):
+                grid = to_grid(_xls_cells(book.sheet_by_index(i), book.datemode))
+                book.unload_sheet(i)  # one sheet's cells in memory at a time
+                sheets.append({"name": name, "rows": len(grid), "columns": _width(grid)})
         return {"path": str(path), "format": "xls", "sheets": sheets}
     wb = load(path, data_only=True, read_only=True)
     try:
@@ -533,16 +544,8 @@ def _width(grid: Grid) -> int:
 
 
 def _xls_sheet_names(path: Path) -> list[str]:
-    import xlrd
-
-    try:
-        book = xlrd.open_workbook(str(path), on_demand=True)
-    except xlrd.XLRDError as exc:
-        raise ActivityError(f"not a valid Excel workbook: {path} ({exc})") from None
-    try:
+    with _xls_book(path) as book:
         return list(book.sheet_names())
-    finally:
-        book.release_resources()
 
 
 @activity("excel.list_sheets")

@@ -9,6 +9,7 @@ import datetime as dt
 import os
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import psutil
@@ -271,6 +272,24 @@ def test_legacy_xls_reads_with_types(legacy: dict[str, Path]) -> None:
         "excel.write_cell", output=None, path=xls, cell="A1", value=1
     )
     assert "has no sheet 'Nope'" in failure("excel.read_table", path=xls, sheet="Nope")
+
+
+def test_open_reads_an_xls_once(legacy: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    import xlrd
+
+    opened: list[str] = []
+    real = xlrd.open_workbook
+
+    def counting(filename: str, *args: Any, **kwargs: Any) -> Any:
+        opened.append(filename)
+        return real(filename, *args, **kwargs)
+
+    monkeypatch.setattr(xlrd, "open_workbook", counting)
+    assert value("excel.open", path=str(legacy["xls"]))["sheets"] == [
+        {"name": "People", "rows": 3, "columns": 4},
+        {"name": "Empty", "rows": 0, "columns": 0},
+    ]
+    assert opened == [str(legacy["xls"])]
 
 
 def _with_vba_project(xls: Path, target: Path) -> Path:
