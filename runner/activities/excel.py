@@ -958,22 +958,30 @@ def _libreoffice_macro(
         "timeout": limit,
     }
     helper = Path(__file__).with_name("_uno_macro.py")
-    proc = subprocess.Popen(
-        [_uno_python(soffice), str(helper), json.dumps(request)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    ctx.track(proc)
-    try:
-        # the helper's own deadline is limit; 15 s more for it to report and clean up
-        out, _ = office.wait(proc, ctx, limit + 15, f"the macro did not finish within {limit:g} s")
-    finally:
-        ctx.untrack(proc)
-        # LibreOffice shares the helper's process group: gone with it, however it ended
-        # (the engine may have killed only the helper when the node timed out)
-        office.kill_group(proc)
+    python = _uno_python(soffice)
+    # the request (args may be rendered secrets) goes in a file in a folder only this user
+    # can read, never on the command line, which every user of the machine can see
+    with tempfile.TemporaryDirectory(prefix="exekra-macro-") as private:
+        request_file = Path(private) / "request.json"
+        request_file.write_text(json.dumps(request), encoding="utf-8")
+        proc = subprocess.Popen(
+            [python, str(helper), str(request_file)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        ctx.track(proc)
+        try:
+            # the helper's own deadline is limit; 15 s more for it to report and clean up
+            out, _ = office.wait(
+                proc, ctx, limit + 15, f"the macro did not finish within {limit:g} s"
+            )
+        finally:
+            ctx.untrack(proc)
+            # LibreOffice shares the helper's process group: gone with it, however it ended
+            # (the engine may have killed only the helper when the node timed out)
+            office.kill_group(proc)
     ctx.check()
     lines = [ln for ln in out.decode("utf-8", "replace").splitlines() if ln.startswith("{")]
     if not lines:

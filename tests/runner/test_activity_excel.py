@@ -7,6 +7,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import os
+import subprocess
+import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -353,6 +355,29 @@ def test_run_macro_in_libreoffice(
     assert "pywin32" in failure(
         "excel.run_macro", path=str(book), macro="Module1.Main", engine="excel"
     )
+
+
+def test_run_macro_keeps_its_args_off_the_command_line(
+    tmp_path: Path, legacy: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # args may be rendered secrets: any user of the machine can read a process's command line
+    book = tmp_path / "macro.ods"
+    book.write_bytes(legacy["ods"].read_bytes())
+    commands: list[str] = []
+    real = subprocess.Popen
+
+    def recording(args: Any, *rest: Any, **kwargs: Any) -> Any:
+        commands.append(" ".join(map(str, args)))
+        return real(args, *rest, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", recording)
+    private_tmp = tmp_path / "tmp"
+    private_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private_tmp))
+    assert value("excel.run_macro", path=str(book), macro="Module1.Twice", args=[4321]) == 8642
+    helper = [c for c in commands if "_uno_macro.py" in c]
+    assert len(helper) == 1 and "4321" not in helper[0] and "Twice" not in helper[0]
+    assert list(private_tmp.iterdir()) == []  # the request's folder is gone
 
 
 def _helper_offices() -> set[int]:
