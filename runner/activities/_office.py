@@ -43,7 +43,7 @@ def convert(
         work = Path(tmp)
         profile = work / "profile"
         outdir = work / "out"
-        proc = subprocess.Popen(
+        done = run(
             [
                 program,
                 f"-env:UserInstallation={profile.as_uri()}",
@@ -57,23 +57,14 @@ def convert(
                 str(outdir),
                 str(source),
             ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
+            ctx,
+            limit,
+            f"LibreOffice did not finish the conversion within {limit:g} s",
         )
-        ctx.track(proc)
-        try:
-            _, errors = wait(
-                proc, ctx, limit, f"LibreOffice did not finish the conversion within {limit:g} s"
-            )
-        finally:
-            ctx.untrack(proc)
-            kill_group(proc)  # oosplash's soffice.bin too, however the wait ended
         ctx.check()
         produced = outdir / f"{source.stem}.{fmt.split(':', 1)[0]}"
         if not produced.is_file():
-            said = errors.decode("utf-8", "replace").strip().splitlines()[-3:]
+            said = done.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
             raise ActivityError(
                 f"LibreOffice could not convert {source.name} to {fmt}"
                 + (f": {' '.join(said)[-300:]}" if said else "")
@@ -83,7 +74,29 @@ def convert(
     return destination
 
 
-def wait(
+def run(
+    argv: list[str], ctx: Context, limit: float, timeout_message: str
+) -> subprocess.CompletedProcess[bytes]:
+    """Run a program in a process group of its own and collect its output; the whole group
+    (oosplash's soffice.bin, a helper's LibreOffice) is killed however the run ended, and on
+    a stop request, the node's deadline or after ``limit`` seconds (see ``_wait``)."""
+    proc = subprocess.Popen(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    ctx.track(proc)
+    try:
+        out, err = _wait(proc, ctx, limit, timeout_message)
+    finally:
+        ctx.untrack(proc)
+        _kill_group(proc)
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+
+def _wait(
     proc: subprocess.Popen[bytes], ctx: Context, limit: float, timeout_message: str
 ) -> tuple[bytes, bytes]:
     """The process's stdout and stderr (what of them is piped); its whole process group dies
@@ -97,12 +110,12 @@ def wait(
         except subprocess.TimeoutExpired:
             pass
         if ctx.cancelled() or time.monotonic() > end:
-            kill_group(proc)
+            _kill_group(proc)
             ctx.check()
             raise ActivityError(timeout_message)
 
 
-def kill_group(proc: subprocess.Popen[bytes]) -> None:
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     """Kill the process's group (started with ``start_new_session``), or the process where
     there are no process groups (Windows)."""
     try:

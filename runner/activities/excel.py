@@ -964,28 +964,19 @@ def _libreoffice_macro(
     with tempfile.TemporaryDirectory(prefix="exekra-macro-") as private:
         request_file = Path(private) / "request.json"
         request_file.write_text(json.dumps(request), encoding="utf-8")
-        proc = subprocess.Popen(
+        # the helper's own deadline is limit; 15 s more for it to report and clean up; its
+        # LibreOffice shares its process group, gone with it however it ended (the engine
+        # may have killed only the helper when the node timed out)
+        done = office.run(
             [python, str(helper), str(request_file)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
+            ctx,
+            limit + 15,
+            f"the macro did not finish within {limit:g} s",
         )
-        ctx.track(proc)
-        try:
-            # the helper's own deadline is limit; 15 s more for it to report and clean up
-            out, _ = office.wait(
-                proc, ctx, limit + 15, f"the macro did not finish within {limit:g} s"
-            )
-        finally:
-            ctx.untrack(proc)
-            # LibreOffice shares the helper's process group: gone with it, however it ended
-            # (the engine may have killed only the helper when the node timed out)
-            office.kill_group(proc)
     ctx.check()
-    lines = [ln for ln in out.decode("utf-8", "replace").splitlines() if ln.startswith("{")]
+    lines = [ln for ln in done.stdout.decode("utf-8", "replace").splitlines() if ln[:1] == "{"]
     if not lines:
-        raise ActivityError(f"the macro runner ended without an answer (status {proc.returncode})")
+        raise ActivityError(f"the macro runner ended without an answer (status {done.returncode})")
     answer = json.loads(lines[-1])
     if "error" in answer:
         raise ActivityError(f"macro {macro!r} in {path.name} failed: {answer['error']}")
