@@ -35,7 +35,7 @@ from workflows.catalog.excel import MACRO_ENGINES, WRITE_MODES
 from . import _fs as fs
 from . import _office as office
 from .base import ActivityError, Context, activity, boolean, integer, number, text
-from .tables import column_keys
+from .tables import aggregate, column_keys, value_specs
 
 #: what openpyxl opens; .xls goes to xlrd (read only)
 OPENPYXL_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm")
@@ -845,24 +845,24 @@ def set_number_format(params: dict[str, Any], ctx: Context) -> None:
 
 @activity("excel.summarize")
 def summarize(params: dict[str, Any], ctx: Context) -> list[dict[str, Any]]:
-    from .tables import aggregate, value_specs
-
     path = book_path(params)
+    _refuse_legacy_write(path)  # before reading: the summary could not be written
     sheet = sheet_param(params)
     target = _valid_title(_required_sheet(params, "target_sheet"))
-    _, raw = raw_rows(path, sheet)
-    rows = table(raw, header=True, trim=boolean(params, "trim_header"))
     group_by = params.get("group_by")
     if isinstance(group_by, str):
         group_by = [group_by]
     if not isinstance(group_by, list | tuple) or not group_by:
         raise ActivityError("param 'group_by' must be a list of column names")
+    by = [str(g) for g in group_by]
+    specs = value_specs(params.get("values"))
+    _, raw = raw_rows(path, sheet)
+    rows = table(raw, header=True, trim=boolean(params, "trim_header"))
     keys = list(rows[0]) if rows else []
-    for name in [*group_by, *(s.column for s in value_specs(params.get("values")))]:
+    for name in [*by, *(s.column for s in specs)]:
         if rows and name not in keys:
             raise ActivityError(f"no column {name!r} in the sheet (columns: {', '.join(keys)})")
-    summary = aggregate(rows, [str(g) for g in group_by], value_specs(params.get("values")))
-    _refuse_legacy_write(path)
+    summary = aggregate(rows, by, specs)
     with editing(path) as wb:
         if sheet is not None and target == sheet or target == wb.sheetnames[0] and sheet is None:
             raise ActivityError("target_sheet must differ from the source sheet")

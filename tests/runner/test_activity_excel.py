@@ -274,6 +274,10 @@ def test_legacy_xls_reads_with_types(legacy: dict[str, Path]) -> None:
         "excel.write_cell", output=None, path=xls, cell="A1", value=1
     )
     assert "has no sheet 'Nope'" in failure("excel.read_table", path=xls, sheet="Nope")
+    for values in ({"Score": "sum"}, {"Score": "median"}):  # refused before anything is read
+        assert "cannot write the legacy .xls format" in failure(
+            "excel.summarize", path=xls, group_by=["Name"], values=values, target_sheet="S"
+        )
 
 
 def test_open_reads_an_xls_once(legacy: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
