@@ -56,7 +56,9 @@ class Remote:
     def remove(self, path: str) -> None:
         raise NotImplementedError
 
-    def rename(self, source: str, destination: str, overwrite: bool) -> None:
+    def rename(self, source: str, destination: str, replace: bool) -> None:
+        """Rename ``source``; ``replace``: ``destination`` is a file (the caller looked) that
+        the rename replaces."""
         raise NotImplementedError
 
     def mkdir(self, path: str) -> None:
@@ -262,8 +264,8 @@ class Ftp(Remote):
     def remove(self, path: str) -> None:
         self._call(f"cannot delete {path}", self.ftp.delete, path)
 
-    def rename(self, source: str, destination: str, overwrite: bool) -> None:
-        if overwrite and self.stat(destination) == "file":
+    def rename(self, source: str, destination: str, replace: bool) -> None:
+        if replace:
             self.remove(destination)
         self._call(f"cannot rename {source}", self.ftp.rename, source, destination)
 
@@ -497,8 +499,8 @@ class Sftp(Remote):
     def remove(self, path: str) -> None:
         self._call(f"cannot delete {path}", self.sftp.remove, path)
 
-    def rename(self, source: str, destination: str, overwrite: bool) -> None:
-        move = self.sftp.posix_rename if overwrite else self.sftp.rename
+    def rename(self, source: str, destination: str, replace: bool) -> None:
+        move = self.sftp.posix_rename if replace else self.sftp.rename
         self._call(f"cannot rename {source}", move, source, destination)
 
     def mkdir(self, path: str) -> None:
@@ -553,9 +555,11 @@ def _do_upload(session: Remote, params: dict[str, Any], ctx: Context) -> str:
             f"source {'is a folder' if source.is_dir() else 'does not exist'}: {source}"
         )
     target = _remote_path(params, "destination")
-    if target.endswith("/") or session.stat(target) == "folder":
+    found = None if target.endswith("/") else session.stat(target)
+    if target.endswith("/") or found == "folder":
         target = posixpath.join(target, source.name)
-    existed = session.stat(target) is not None
+        found = session.stat(target)
+    existed = found is not None
     if existed and not boolean(params, "overwrite", True):
         raise ActivityError(f"{target} exists on {session.where} and overwrite is false")
     try:
@@ -633,7 +637,7 @@ def _do_rename(session: Remote, params: dict[str, Any], ctx: Context) -> None:
         raise ActivityError(f"{destination} is a folder on {session.where}")
     if existing == "file" and not overwrite:
         raise ActivityError(f"{destination} exists on {session.where} and overwrite is false")
-    session.rename(source, destination, overwrite)
+    session.rename(source, destination, replace=existing == "file")
 
 
 def _do_create_folder(session: Remote, params: dict[str, Any], ctx: Context) -> None:

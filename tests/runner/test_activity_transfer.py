@@ -18,7 +18,14 @@ import pytest
 
 from runner.activities import Context, Credential, StopRequested
 from runner.activities.base import RunnerPolicy
-from runner.activities.transfer import Ftp, Sftp, _do_download, _do_upload, _mlsd_entry
+from runner.activities.transfer import (
+    Ftp,
+    Sftp,
+    _do_download,
+    _do_rename,
+    _do_upload,
+    _mlsd_entry,
+)
 from runner.engine import Status
 from tests.servers import Certs, Ftpd, Sshd, make_certs, run_until, start_ftpd, start_sshd
 from tests.support import free_port
@@ -477,5 +484,43 @@ def test_a_stopped_transfer_leaves_nothing_half_done(target: Target, tmp_path: P
         whole = _StopAfter(10_000, Credential(cred["username"], cred["secret"]))
         _do_download(session, {"source": t.p("remote.bin"), "destination": str(down)}, whole)
         assert (down / "remote.bin").read_bytes() == big.read_bytes()
+    finally:
+        session.close()
+
+
+def test_upload_and_rename_ask_about_each_path_once(target: Target, tmp_path: Path) -> None:
+    """Every stat is a round trip to the server (FTP: several): none is asked twice."""
+    t = target
+    report = tmp_path / "r.csv"
+    report.write_text("a,b\n")
+    (cred,) = t.creds.values()
+    kind = Ftp if t.prefix == "ftp" else Sftp
+    ctx = _StopAfter(10_000, Credential(cred["username"], cred["secret"]))
+    session = kind({**t.params}, ctx)
+    asked: list[str] = []
+    real = session.stat
+
+    def stat(path: str) -> str | None:
+        asked.append(path)
+        return real(path)
+
+    session.stat = stat  # type: ignore[method-assign]
+    try:
+        assert _do_upload(session, {"source": str(report), "destination": t.p("a.csv")}, ctx)
+        assert asked == [t.p("a.csv")]
+        asked.clear()
+        assert _do_upload(session, {"source": str(report), "destination": t.base}, ctx) == t.p(
+            "r.csv"
+        )
+        assert asked == [t.base, t.p("r.csv")]
+        asked.clear()
+        move = {"source": t.p("a.csv"), "destination": t.p("r.csv"), "overwrite": True}
+        _do_rename(session, move, ctx)
+        assert asked == [t.p("a.csv"), t.p("r.csv")]
+        assert sorted(p.name for p in t.local.iterdir()) == ["r.csv"]
+        asked.clear()
+        _do_rename(session, {**move, "source": t.p("r.csv"), "destination": t.p("n.csv")}, ctx)
+        assert asked == [t.p("r.csv"), t.p("n.csv")]
+        assert sorted(p.name for p in t.local.iterdir()) == ["n.csv"]
     finally:
         session.close()
