@@ -16,12 +16,12 @@ from pathlib import Path
 from .base import ActivityError, Context
 
 
-def soffice() -> str:
+def soffice(purpose: str = "convert documents to PDF") -> str:
     found = shutil.which("soffice") or shutil.which("libreoffice")
     if found is None:
         raise ActivityError(
-            "LibreOffice is not installed on this runner (soffice not found); install it to "
-            "convert documents to PDF"
+            f"LibreOffice is not installed on this runner (soffice not found); install it to "
+            f"{purpose}"
         )
     return found
 
@@ -43,7 +43,7 @@ def convert(
         work = Path(tmp)
         profile = work / "profile"
         outdir = work / "out"
-        proc = subprocess.Popen(
+        done = run(
             [
                 program,
                 f"-env:UserInstallation={profile.as_uri()}",
@@ -57,44 +57,70 @@ def convert(
                 str(outdir),
                 str(source),
             ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
+            ctx,
+            limit,
+            f"LibreOffice did not finish the conversion within {limit:g} s",
         )
-        ctx.track(proc)
-        try:
-            _wait(proc, ctx, limit)
-        finally:
-            ctx.untrack(proc)
-            _kill_group(proc)  # oosplash's soffice.bin too, however the wait ended
         ctx.check()
         produced = outdir / f"{source.stem}.{fmt.split(':', 1)[0]}"
         if not produced.is_file():
-            raise ActivityError(f"LibreOffice could not convert {source.name} to {fmt}")
+            said = done.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
+            raise ActivityError(
+                f"LibreOffice could not convert {source.name} to {fmt}"
+                + (f": {' '.join(said)[-300:]}" if said else "")
+            )
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(produced), destination)
     return destination
 
 
-def _wait(proc: subprocess.Popen[bytes], ctx: Context, limit: float) -> None:
+def run(
+    argv: list[str], ctx: Context, limit: float, timeout_message: str
+) -> subprocess.CompletedProcess[bytes]:
+    """Run a program in a process group of its own and collect its output; the whole group
+    (oosplash's soffice.bin, a helper's LibreOffice) is killed however the run ended, and on
+    a stop request, the node's deadline or after ``limit`` seconds (see ``_wait``)."""
+    proc = subprocess.Popen(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    ctx.track(proc)
+    try:
+        out, err = _wait(proc, ctx, limit, timeout_message)
+    finally:
+        ctx.untrack(proc)
+        _kill_group(proc)
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+
+def _wait(
+    proc: subprocess.Popen[bytes], ctx: Context, limit: float, timeout_message: str
+) -> tuple[bytes, bytes]:
+    """The process's stdout and stderr (what of them is piped); its whole process group dies
+    on a stop request, the node's deadline or after ``limit`` seconds (then
+    ``timeout_message`` is the error)."""
     end = time.monotonic() + limit
     while True:
         try:
-            proc.communicate(timeout=0.2)
-            return
+            out, err = proc.communicate(timeout=0.2)
+            return out or b"", err or b""
         except subprocess.TimeoutExpired:
             pass
         if ctx.cancelled() or time.monotonic() > end:
             _kill_group(proc)
             ctx.check()
-            raise ActivityError(f"LibreOffice did not finish the conversion within {limit:g} s")
+            raise ActivityError(timeout_message)
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """Kill the process's group (started with ``start_new_session``), or the process where
+    there are no process groups (Windows)."""
     try:
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
+    except (ProcessLookupError, PermissionError, AttributeError):
         if proc.poll() is None:
             proc.kill()
     proc.wait()

@@ -1,6 +1,7 @@
 """Run one macro of a document in a headless LibreOffice, through UNO.
 
-Started by ``excel.run_macro`` as ``<python with uno> _uno_macro.py '<json request>'``: the
+Started by ``excel.run_macro`` as ``<python with uno> _uno_macro.py <request.json>`` (a
+file in a private folder: the request's args may be secrets, and a command line is public): the
 Python that has LibreOffice's ``uno`` module (Debian's python3-uno) is usually not the
 runner's, so this file imports nothing from Exekra. It starts its own ``soffice`` with a
 private profile (parallel runs never share one), loads the document with macros allowed,
@@ -139,7 +140,7 @@ def run(request: dict[str, Any]) -> Any:
 
 
 def main() -> int:
-    request = json.loads(sys.argv[1])
+    request = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
     try:
         result = run(request)
     except Exception as exc:  # noqa: BLE001 - every failure goes back as one message

@@ -20,11 +20,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from workflows.catalog.desktop import BUTTONS, IMAGE_STATES, TYPE_METHODS
 
+from . import _fs as fs
 from .base import ActivityError, Context, activity, boolean, integer, number, text
 
 _LOCK = threading.RLock()
@@ -140,7 +140,7 @@ def grab(region: tuple[int, int, int, int] | None = None) -> Any:
 def _needle(params: dict[str, Any]) -> Any:
     from PIL import Image, UnidentifiedImageError
 
-    path = Path(text(params, "image")).expanduser()
+    path = fs.path(params, "image")
     try:
         with Image.open(path) as img:
             return img.convert("RGB")
@@ -440,7 +440,7 @@ def screenshot(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
         "artifact": None,
     }
     if params.get("path"):
-        path = Path(text(params, "path")).expanduser()
+        path = fs.path(params)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
@@ -578,9 +578,7 @@ def launch(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     title = text(params, "window", "")
     if title:
         gui()  # waiting for a window needs the display: fail before starting anything
-    cwd = (
-        Path(text(params, "working_folder")).expanduser() if params.get("working_folder") else None
-    )
+    cwd = fs.path(params, "working_folder") if params.get("working_folder") else None
     if cwd is not None and not cwd.is_dir():
         raise ActivityError(f"working_folder does not exist: {cwd}")
     errors = tempfile.TemporaryFile()  # noqa: SIM115 - read if the program dies early

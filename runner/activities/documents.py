@@ -535,10 +535,11 @@ def word_append(params: dict[str, Any], ctx: Context) -> None:
         grid = _table_rows(table)
         width = max(len(r) for r in grid)
         t = doc.add_table(rows=len(grid), cols=width)
+        table_style = params.get("table_style") or "Table Grid"
         try:
-            t.style = params.get("table_style") or "Table Grid"
+            t.style = table_style
         except (KeyError, ValueError):
-            raise ActivityError(f"the document has no table style {t.style!r}") from None
+            raise ActivityError(f"the document has no table style {table_style!r}") from None
         for r, row in enumerate(grid):
             for c, value in enumerate(row):
                 t.cell(r, c).text = value

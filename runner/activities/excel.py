@@ -14,11 +14,9 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -35,7 +33,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 from workflows.catalog.excel import MACRO_ENGINES, WRITE_MODES
 
 from . import _fs as fs
+from . import _office as office
 from .base import ActivityError, Context, activity, boolean, integer, number, text
+from .tables import aggregate, column_keys, value_specs
 
 #: what openpyxl opens; .xls goes to xlrd (read only)
 OPENPYXL_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm")
@@ -173,7 +173,7 @@ def worksheet(wb: Any, name: str | None, path: Path, *, create: bool = False) ->
         ws: Worksheet = wb[name]
         return ws
     if create:
-        return wb.create_sheet(name)
+        return wb.create_sheet(_valid_title(name))
     raise ActivityError(unknown_sheet(name, wb.sheetnames, path))
 
 
@@ -213,9 +213,9 @@ Grid = list[list[Any]]
 Raw = tuple[Any, str]
 
 
-def _xls_rows(path: Path, sheet: str | None) -> tuple[str, list[list[Raw]]]:
-    """Cells of a legacy .xls sheet through xlrd (dates decoded with the book's date mode,
-    whole numbers as integers: .xls stores every number as a float)."""
+@contextmanager
+def _xls_book(path: Path) -> Iterator[Any]:
+    """A legacy .xls workbook opened with xlrd (sheets loaded when asked for)."""
     import xlrd
 
     try:
@@ -225,17 +225,27 @@ def _xls_rows(path: Path, sheet: str | None) -> tuple[str, list[list[Raw]]]:
     except OSError as exc:
         raise fs.os_error("open workbook", exc) from None
     try:
+        yield book
+    finally:
+        book.release_resources()
+
+
+def _xls_rows(path: Path, sheet: str | None) -> tuple[str, list[list[Raw]]]:
+    with _xls_book(path) as book:
         names = book.sheet_names()
         if sheet is not None and sheet not in names:
             raise ActivityError(unknown_sheet(sheet, names, path))
         sh = book.sheet_by_name(sheet) if sheet is not None else book.sheet_by_index(0)
-        rows = [
-            [(_xls_value(sh.cell(r, c), book.datemode), "General") for c in range(sh.ncols)]
-            for r in range(sh.nrows)
-        ]
-        return sh.name, rows
-    finally:
-        book.release_resources()
+        return sh.name, _xls_cells(sh, book.datemode)
+
+
+def _xls_cells(sh: Any, datemode: int) -> list[list[Raw]]:
+    """Cells of a legacy .xls sheet (dates decoded with the book's date mode, whole numbers
+    as integers: .xls stores every number as a float)."""
+    return [
+        [(_xls_value(sh.cell(r, c), datemode), "General") for c in range(sh.ncols)]
+        for r in range(sh.nrows)
+    ]
 
 
 def _xls_value(cell: Any, datemode: int) -> Any:
@@ -288,40 +298,31 @@ def to_grid(rows: list[list[Raw]], text_columns: set[int] | None = None) -> Grid
     return grid
 
 
-def header_keys(row: Sequence[Any], width: int, *, trim: bool) -> list[str]:
-    """Keys from a header row: as written (or trimmed), blanks → column letter, repeats → _2."""
-    keys: list[str] = []
-    seen: dict[str, int] = {}
-    for i in range(width):
-        raw = row[i] if i < len(row) else None
-        name = "" if raw is None else str(raw)
-        if trim:
-            name = name.strip()
-        if name.strip() == "":
-            name = get_column_letter(i + 1)
-        if name in seen:
-            seen[name] += 1
-            name = f"{name}_{seen[name]}"
-        else:
-            seen[name] = 1
-        keys.append(name)
-    return keys
-
-
-def column_indexes(names: Any, keys: Sequence[str], param: str) -> set[int] | None:
-    """0-based indexes of columns named by header key or by letter (``C``)."""
+def column_indexes(
+    names: Any, keys: Sequence[str], param: str, span: tuple[int, int] | None = None
+) -> set[int] | None:
+    """0-based indexes (within the rows read) of columns named by header key or by the
+    sheet's letter (``C``); ``span``: the first and last sheet column read, when the rows
+    are a range's, whose columns a letter must name."""
     if names in (None, "", []):
         return None
     if isinstance(names, str):
         names = [names]
     if not isinstance(names, list | tuple):
         raise ActivityError(f"param {param!r} must be a list of column names")
+    first, last = span or (1, None)
     indexes: set[int] = set()
     for name in (str(n) for n in names):
         if name in keys:
             indexes.add(list(keys).index(name))
         elif re.fullmatch(r"[A-Z]{1,3}", name):
-            indexes.add(column_index_from_string(name) - 1)
+            column = column_index_from_string(name)
+            if column < first or last is not None and column > last:
+                raise ActivityError(
+                    f"{param}: column {name!r} is outside the range (columns "
+                    f"{get_column_letter(first)} to {get_column_letter(last or first)})"
+                )
+            indexes.add(column - first)
         else:
             raise ActivityError(
                 f"{param}: no column {name!r} (columns: {', '.join(keys) or 'none'})"
@@ -330,16 +331,25 @@ def column_indexes(names: Any, keys: Sequence[str], param: str) -> set[int] | No
 
 
 def table(
-    rows: list[list[Raw]], *, header: bool, trim: bool, text_columns: Any = None
+    rows: list[list[Raw]],
+    *,
+    header: bool,
+    trim: bool,
+    text_columns: Any = None,
+    span: tuple[int, int] | None = None,
 ) -> list[dict[str, Any]]:
-    """Row objects from a sheet's cells; fully blank rows are skipped."""
+    """Row objects from a sheet's cells; fully blank rows are skipped. ``span``: the first
+    and last sheet column of a range's cells (a blank header is named by its own letter)."""
     grid = to_grid(rows)
     width = max((len(r) for r in grid), default=0)
+    offset = span[0] - 1 if span else 0
     if header:
-        keys = header_keys(grid[0] if grid else [], width, trim=trim)
+        first = grid[0] if grid else []
+        names = ["" if v is None else str(v) for v in first] + [""] * (width - len(first))
+        keys = column_keys(names, trim=trim, blank=lambda i: get_column_letter(offset + i))
     else:
-        keys = [get_column_letter(i + 1) for i in range(width)]
-    as_text = column_indexes(text_columns, keys, "text_columns")
+        keys = [get_column_letter(offset + i + 1) for i in range(width)]
+    as_text = column_indexes(text_columns, keys, "text_columns", span)
     if as_text:
         grid = to_grid(rows, as_text)
     body = grid[1:] if header else grid
@@ -412,27 +422,32 @@ def write_rows(
         ws.delete_rows(1, ws.max_row)
     last = last_used_row(ws) if append else 0
     existing = [c.value for c in ws[1]] if last and header else []
-    keys: list[str] = [str(k) for k in existing if k not in (None, "")]
-    for col in columns or []:
-        if col not in keys:
-            keys.append(col)
+    while existing and existing[-1] in (None, ""):
+        existing.pop()
+    # key -> column: the existing header's cells where they stand (a blank one names
+    # nothing), then each new key in a new column after them
+    index: dict[str, int] = {}
+    for c, name in enumerate(existing, start=1):
+        if name not in (None, ""):
+            index.setdefault(str(name), c)
+    wanted = list(columns or [])
     if columns is None:
         for row in rows:
             if isinstance(row, dict):
-                keys.extend(str(k) for k in row if str(k) not in keys)
+                wanted.extend(str(k) for k in row)
+    new_keys: list[str] = []
+    for key in wanted:
+        if key not in index:
+            new_keys.append(key)
+            index[key] = len(existing) + len(new_keys)
     has_objects = any(isinstance(r, dict) for r in rows)
     next_row = last + 1
     if header and has_objects:
+        for key in new_keys if last else index:
+            set_cell(ws, 1, index[key], key, formulas=False)
         if last == 0:
-            for c, key in enumerate(keys, start=1):
-                set_cell(ws, 1, c, key, formulas=False)
             next_row = 2
-        else:  # new keys become new columns of the existing header
-            for c, key in enumerate(keys, start=1):
-                if c > len(existing) or existing[c - 1] in (None, ""):
-                    set_cell(ws, 1, c, key, formulas=False)
-    order = columns if columns is not None else keys
-    index = {k: keys.index(k) + 1 for k in order}
+    order = columns if columns is not None else list(index)
     for row in rows:
         if isinstance(row, dict):
             items = [(index[k], row.get(k)) for k in order]
@@ -455,7 +470,7 @@ def write_table(params: dict[str, Any], ctx: Context) -> int:
     columns = _columns_param(params)
     with editing(path, create=True) as wb:
         if not path.exists() and sheet is not None:
-            wb.active.title = sheet
+            wb.active.title = _valid_title(sheet)
         ws = worksheet(wb, sheet, path, create=True)
         return write_rows(
             ws,
@@ -507,10 +522,11 @@ def open_(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     path = book_path(params)
     if path.suffix.lower() == LEGACY_SUFFIX:
         sheets = []
-        for name in _xls_sheet_names(path):
-            _, rows = _xls_rows(path, name)
-            grid = to_grid(rows)
-            sheets.append({"name": name, "rows": len(grid), "columns": _width(grid)})
+        with _xls_book(path) as book:
+            for i, name in enumerate(book.sheet_names()):
+                grid = to_grid(_xls_cells(book.sheet_by_index(i), book.datemode))
+                book.unload_sheet(i)  # one sheet's cells in memory at a time
+                sheets.append({"name": name, "rows": len(grid), "columns": _width(grid)})
         return {"path": str(path), "format": "xls", "sheets": sheets}
     wb = load(path, data_only=True, read_only=True)
     try:
@@ -528,16 +544,8 @@ def _width(grid: Grid) -> int:
 
 
 def _xls_sheet_names(path: Path) -> list[str]:
-    import xlrd
-
-    try:
-        book = xlrd.open_workbook(str(path), on_demand=True)
-    except xlrd.XLRDError as exc:
-        raise ActivityError(f"not a valid Excel workbook: {path} ({exc})") from None
-    try:
+    with _xls_book(path) as book:
         return list(book.sheet_names())
-    finally:
-        book.release_resources()
 
 
 @activity("excel.list_sheets")
@@ -656,10 +664,11 @@ def read_range(params: dict[str, Any], ctx: Context) -> list[Any]:
             header=True,
             trim=boolean(params, "trim_header"),
             text_columns=params.get("text_columns"),
+            span=(c1, c2),
         )
     width = c2 - c1 + 1
     keys = [get_column_letter(c) for c in range(c1, c2 + 1)]
-    as_text = column_indexes(params.get("text_columns"), keys, "text_columns")
+    as_text = column_indexes(params.get("text_columns"), keys, "text_columns", (c1, c2))
     grid = [
         [plain(v, f, as_text=bool(as_text and i in as_text)) for i, (v, f) in enumerate(r)]
         for r in rows
@@ -836,24 +845,24 @@ def set_number_format(params: dict[str, Any], ctx: Context) -> None:
 
 @activity("excel.summarize")
 def summarize(params: dict[str, Any], ctx: Context) -> list[dict[str, Any]]:
-    from .tables import aggregate, value_specs
-
     path = book_path(params)
+    _refuse_legacy_write(path)  # before reading: the summary could not be written
     sheet = sheet_param(params)
     target = _valid_title(_required_sheet(params, "target_sheet"))
-    _, raw = raw_rows(path, sheet)
-    rows = table(raw, header=True, trim=boolean(params, "trim_header"))
     group_by = params.get("group_by")
     if isinstance(group_by, str):
         group_by = [group_by]
     if not isinstance(group_by, list | tuple) or not group_by:
         raise ActivityError("param 'group_by' must be a list of column names")
+    by = [str(g) for g in group_by]
+    specs = value_specs(params.get("values"))
+    _, raw = raw_rows(path, sheet)
+    rows = table(raw, header=True, trim=boolean(params, "trim_header"))
     keys = list(rows[0]) if rows else []
-    for name in [*group_by, *(s.column for s in value_specs(params.get("values")))]:
+    for name in [*by, *(s.column for s in specs)]:
         if rows and name not in keys:
             raise ActivityError(f"no column {name!r} in the sheet (columns: {', '.join(keys)})")
-    summary = aggregate(rows, [str(g) for g in group_by], value_specs(params.get("values")))
-    _refuse_legacy_write(path)
+    summary = aggregate(rows, by, specs)
     with editing(path) as wb:
         if sheet is not None and target == sheet or target == wb.sheetnames[0] and sheet is None:
             raise ActivityError("target_sheet must differ from the source sheet")
@@ -915,13 +924,11 @@ def run_macro(params: dict[str, Any], ctx: Context) -> Any:
     return _libreoffice_macro(path, macro, args, save_after, ctx, timeout)
 
 
-def _uno_python() -> str:
+def _uno_python(soffice: str) -> str:
     """A Python that can ``import uno``: $EXEKRA_UNO_PYTHON, LibreOffice's own, or python3."""
     candidates = [os.environ.get(UNO_PYTHON_ENV, "")]
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    if soffice:
-        program = Path(os.path.realpath(soffice)).parent
-        candidates += [str(program / "python"), str(program / "python.exe")]
+    program = Path(os.path.realpath(soffice)).parent
+    candidates += [str(program / "python"), str(program / "python.exe")]
     candidates += [shutil.which("python3") or "", "/usr/bin/python3"]
     for candidate in dict.fromkeys(c for c in candidates if c):
         if not Path(candidate).is_file():
@@ -940,9 +947,7 @@ def _uno_python() -> str:
 def _libreoffice_macro(
     path: Path, macro: str, args: list[Any], save_after: bool, ctx: Context, timeout: float
 ) -> Any:
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    if soffice is None:
-        raise ActivityError("cannot run macros: LibreOffice (soffice) is not installed")
+    soffice = office.soffice("run macros with engine libreoffice")
     limit = ctx.remaining(timeout) or timeout
     request = {
         "soffice": soffice,
@@ -953,54 +958,29 @@ def _libreoffice_macro(
         "timeout": limit,
     }
     helper = Path(__file__).with_name("_uno_macro.py")
-    proc = subprocess.Popen(
-        [_uno_python(), str(helper), json.dumps(request)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    ctx.track(proc)
-    try:
-        out = _wait(proc, ctx, limit + 15)
-    finally:
-        ctx.untrack(proc)
-        # LibreOffice shares the helper's process group: gone with it, however it ended
-        # (the engine may have killed only the helper when the node timed out)
-        _kill_group(proc)
+    python = _uno_python(soffice)
+    # the request (args may be rendered secrets) goes in a file in a folder only this user
+    # can read, never on the command line, which every user of the machine can see
+    with tempfile.TemporaryDirectory(prefix="exekra-macro-") as private:
+        request_file = Path(private) / "request.json"
+        request_file.write_text(json.dumps(request), encoding="utf-8")
+        # the helper's own deadline is limit; 15 s more for it to report and clean up; its
+        # LibreOffice shares its process group, gone with it however it ended (the engine
+        # may have killed only the helper when the node timed out)
+        done = office.run(
+            [python, str(helper), str(request_file)],
+            ctx,
+            limit + 15,
+            f"the macro did not finish within {limit:g} s",
+        )
     ctx.check()
-    lines = [ln for ln in out.decode("utf-8", "replace").splitlines() if ln.startswith("{")]
+    lines = [ln for ln in done.stdout.decode("utf-8", "replace").splitlines() if ln[:1] == "{"]
     if not lines:
-        raise ActivityError(f"the macro runner ended without an answer (status {proc.returncode})")
+        raise ActivityError(f"the macro runner ended without an answer (status {done.returncode})")
     answer = json.loads(lines[-1])
     if "error" in answer:
         raise ActivityError(f"macro {macro!r} in {path.name} failed: {answer['error']}")
     return answer.get("result")
-
-
-def _wait(proc: subprocess.Popen[bytes], ctx: Context, limit: float) -> bytes:
-    """The helper's output; its whole process group (LibreOffice too) dies on a stop
-    request, the node's deadline or ``limit``."""
-    end = time.monotonic() + limit
-    while True:
-        try:
-            out, _ = proc.communicate(timeout=0.2)
-            return out
-        except subprocess.TimeoutExpired:
-            pass
-        if ctx.cancelled() or time.monotonic() > end:
-            _kill_group(proc)
-            ctx.check()
-            raise ActivityError(f"the macro did not finish within {limit - 15:g} s")
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError, AttributeError):
-        if proc.poll() is None:
-            proc.kill()
-    proc.wait()
 
 
 def _excel_com_macro(path: Path, macro: str, args: list[Any], save_after: bool) -> Any:

@@ -26,6 +26,7 @@ from typing import Any
 
 from workflows.catalog.mail import IMAP_SECURITY, SMTP_SECURITY
 
+from . import _fs as fs
 from . import _remote as remote
 from ._filenames import safe_name
 from ._filenames import unique_path as _unique
@@ -637,14 +638,12 @@ def _save_parts(
 
 @activity("email.save_attachments")
 def save_attachments(params: dict[str, Any], ctx: Context) -> list[str]:
-    destination = Path(text(params, "destination")).expanduser()
-    if not str(destination).strip():
-        raise ActivityError("param 'destination' must not be empty")
+    destination = fs.path(params, "destination")
     pattern = text(params, "pattern", "*") or "*"
     overwrite = boolean(params, "overwrite")
     sources: list[EmailMessage] = []
     if params.get("eml_file"):
-        path = Path(text(params, "eml_file")).expanduser()
+        path = fs.path(params, "eml_file")
         try:
             raw = path.read_bytes()
         except OSError as exc:

@@ -100,14 +100,17 @@ def csv_read(params: dict[str, Any], ctx: Context) -> list[Any]:
     return rows
 
 
-def column_keys(names: list[str], *, trim: bool = True) -> list[str]:
-    """Header texts as row keys (``trim``: stripped): a blank one is ``column_N``, a repeat
-    gets ``_2``, ``_3``. Also word.read_tables's."""
+def column_keys(
+    names: list[str], *, trim: bool = True, blank: Callable[[int], str] | None = None
+) -> list[str]:
+    """Header texts as row keys (``trim``: stripped): a blank one is ``column_N`` (or
+    ``blank(N)``, N counted from 1), a repeat gets ``_2``, ``_3``. Also word.read_tables's
+    and the Excel activities'."""
     keys: list[str] = []
     for i, name in enumerate(names, start=1):
         key = name.strip() if trim else name
         if not key.strip():
-            key = f"column_{i}"
+            key = blank(i) if blank is not None else f"column_{i}"
         base, n = key, 1
         while key in keys:
             n += 1

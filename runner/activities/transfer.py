@@ -18,6 +18,7 @@ import hashlib
 import io
 import os
 import posixpath
+import re
 import ssl
 import stat
 import sys
@@ -27,6 +28,7 @@ from typing import Any, BinaryIO
 
 from workflows.catalog.transfer import FTP_SECURITY, SERVER_PARAMS, VERBS
 
+from . import _fs as fs
 from . import _remote as remote
 from .base import ActivityError, Context, activity, boolean, text
 
@@ -54,7 +56,9 @@ class Remote:
     def remove(self, path: str) -> None:
         raise NotImplementedError
 
-    def rename(self, source: str, destination: str, overwrite: bool) -> None:
+    def rename(self, source: str, destination: str, replace: bool) -> None:
+        """Rename ``source``; ``replace``: ``destination`` is a file (the caller looked) that
+        the rename replaces."""
         raise NotImplementedError
 
     def mkdir(self, path: str) -> None:
@@ -79,6 +83,32 @@ def _entry(folder: str, name: str, kind: str, size: Any, modified: str | None) -
         "size": int(size) if size not in (None, "") and kind == "file" else None,
         "modified": modified,
     }
+
+
+_MLSD_TIME = re.compile(r"\d{14}(\.\d+)?", re.ASCII)
+
+
+def _mlsd_entry(folder: str, name: str, facts: dict[str, str]) -> dict[str, Any] | None:
+    """An entry from one MLSD line (None for the folder itself and its parent); a size or
+    time the server wrote in a form other than RFC 3659's is unknown (None)."""
+    kind = facts.get("type", "file")
+    if kind in ("cdir", "pdir") or name in (".", ".."):
+        return None
+    size = facts.get("size") or ""
+    modified = facts.get("modify") or ""
+    stamp = None
+    if _MLSD_TIME.fullmatch(modified):
+        try:
+            stamp = dt.datetime.strptime(modified[:14], "%Y%m%d%H%M%S").replace(tzinfo=dt.UTC)
+        except ValueError:  # 20241345...: the shape of a time, not one
+            pass
+    return _entry(
+        folder,
+        name,
+        "folder" if kind == "dir" else "file",
+        int(size) if size.isascii() and size.isdigit() else None,
+        stamp.isoformat() if stamp else None,
+    )
 
 
 def _pump(
@@ -180,21 +210,8 @@ class Ftp(Remote):
             return self._nlst(path)
         except (OSError, ftplib.Error) as exc:
             raise _ftp_error(f"cannot list {path}", self.where, exc) from None
-        out = []
-        for name, facts in listing:
-            kind = facts.get("type", "file")
-            if kind in ("cdir", "pdir") or name in (".", ".."):
-                continue
-            modified = facts.get("modify")
-            if modified:
-                stamp = dt.datetime.strptime(modified[:14], "%Y%m%d%H%M%S").replace(tzinfo=dt.UTC)
-                modified = stamp.isoformat()
-            out.append(
-                _entry(
-                    path, name, "folder" if kind == "dir" else "file", facts.get("size"), modified
-                )
-            )
-        return out
+        entries = (_mlsd_entry(path, name, facts) for name, facts in listing)
+        return [e for e in entries if e is not None]
 
     def _nlst(self, path: str) -> list[dict[str, Any]]:
         """Servers without MLSD: names only, each probed for its type."""
@@ -247,8 +264,8 @@ class Ftp(Remote):
     def remove(self, path: str) -> None:
         self._call(f"cannot delete {path}", self.ftp.delete, path)
 
-    def rename(self, source: str, destination: str, overwrite: bool) -> None:
-        if overwrite and self.stat(destination) == "file":
+    def rename(self, source: str, destination: str, replace: bool) -> None:
+        if replace:
             self.remove(destination)
         self._call(f"cannot rename {source}", self.ftp.rename, source, destination)
 
@@ -482,8 +499,8 @@ class Sftp(Remote):
     def remove(self, path: str) -> None:
         self._call(f"cannot delete {path}", self.sftp.remove, path)
 
-    def rename(self, source: str, destination: str, overwrite: bool) -> None:
-        move = self.sftp.posix_rename if overwrite else self.sftp.rename
+    def rename(self, source: str, destination: str, replace: bool) -> None:
+        move = self.sftp.posix_rename if replace else self.sftp.rename
         self._call(f"cannot rename {source}", move, source, destination)
 
     def mkdir(self, path: str) -> None:
@@ -532,15 +549,17 @@ def _do_list(session: Remote, params: dict[str, Any], ctx: Context) -> list[dict
 
 
 def _do_upload(session: Remote, params: dict[str, Any], ctx: Context) -> str:
-    source = Path(text(params, "source")).expanduser()
+    source = fs.path(params, "source")
     if not source.is_file():
         raise ActivityError(
             f"source {'is a folder' if source.is_dir() else 'does not exist'}: {source}"
         )
     target = _remote_path(params, "destination")
-    if target.endswith("/") or session.stat(target) == "folder":
+    found = None if target.endswith("/") else session.stat(target)
+    if target.endswith("/") or found == "folder":
         target = posixpath.join(target, source.name)
-    existed = session.stat(target) is not None
+        found = session.stat(target)
+    existed = found is not None
     if existed and not boolean(params, "overwrite", True):
         raise ActivityError(f"{target} exists on {session.where} and overwrite is false")
     try:
@@ -566,7 +585,7 @@ def _do_download(session: Remote, params: dict[str, Any], ctx: Context) -> str:
         raise ActivityError(
             f"no file {source} on {session.where}" + (" (a folder)" if kind else "")
         )
-    target = Path(text(params, "destination")).expanduser()
+    target = fs.path(params, "destination")
     if target.is_dir() or str(params.get("destination", "")).endswith(("/", os.sep)):
         target = target / posixpath.basename(source)
     if target.exists() and not boolean(params, "overwrite", True):
@@ -618,7 +637,7 @@ def _do_rename(session: Remote, params: dict[str, Any], ctx: Context) -> None:
         raise ActivityError(f"{destination} is a folder on {session.where}")
     if existing == "file" and not overwrite:
         raise ActivityError(f"{destination} exists on {session.where} and overwrite is false")
-    session.rename(source, destination, overwrite)
+    session.rename(source, destination, replace=existing == "file")
 
 
 def _do_create_folder(session: Remote, params: dict[str, Any], ctx: Context) -> None:

@@ -220,7 +220,10 @@ def test_screenshot_locate_and_wait(app: App, tmp_path: Path) -> None:
     assert "not found on the screen within 0.2 s" in error
 
 
-def test_bad_input_fails_clearly(xvfb: Xvfb, tmp_path: Path) -> None:
+def test_bad_input_fails_clearly(
+    xvfb: Xvfb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # where a blank path would have written
     assert "give a point (x and y) or an image" in fail("desktop.click")
     assert "outside the screen (1024×768)" in fail("desktop.click", x=5000, y=10)
     assert "image does not exist" in fail("desktop.click", image=str(tmp_path / "none.png"))
@@ -230,6 +233,11 @@ def test_bad_input_fails_clearly(xvfb: Xvfb, tmp_path: Path) -> None:
     assert "param 'region' must be" in fail("desktop.screenshot", region=[1, 2])
     assert "'confidence' must be above 0" in fail(
         "desktop.locate", image=str(tmp_path / "bad.png"), confidence=3
+    )
+    assert "param 'image' must not be empty" in fail("desktop.locate", image="")
+    assert "param 'path' must not be empty" in fail("desktop.screenshot", path=" ", artifact=False)
+    assert "param 'working_folder' must not be empty" in fail(
+        "desktop.launch", command="true", working_folder=" "
     )
 
 

@@ -4,6 +4,7 @@ PDF) for Word and PowerPoint files — not only by the library that wrote them."
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 from pathlib import Path
@@ -306,6 +307,9 @@ def test_append_paragraphs_and_tables(tmp_path: Path, lo_profile: Path) -> None:
     assert "no paragraph style 'Nope'" in failure(
         "word.append", output=None, path=str(path), paragraphs=["x"], style="Nope"
     )
+    assert "no table style 'Fancy'" in failure(  # the style asked for, not the table's own
+        "word.append", output=None, path=str(path), table=[["a"]], table_style="Fancy"
+    )
     assert "give 'paragraphs' and/or 'table'" in failure("word.append", output=None, path=str(path))
 
 
@@ -406,3 +410,21 @@ def test_without_libreoffice_the_error_says_so(
         "pdf.from_html", output=None, html="<p>x</p>", destination=str(tmp_path / "b.pdf")
     )
     assert not list(tmp_path.glob("*.pdf"))
+
+
+def test_a_failed_conversion_shows_what_libreoffice_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    doc = tmp_path / "a.docx"
+    one("word.append", output=None, path=str(doc), paragraphs=["x"])
+    bin_ = tmp_path / "bin"
+    bin_.mkdir()
+    fake = bin_ / "soffice"  # a LibreOffice that fails the way a broken install does
+    fake.write_text(
+        "#!/bin/sh\necho 'noise' >&2\necho 'Error: source file could not be loaded' >&2\nexit 1\n"
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_}{os.pathsep}{os.environ['PATH']}")
+    error = failure("word.to_pdf", output=None, path=str(doc), destination=str(tmp_path / "a.pdf"))
+    assert "LibreOffice could not convert a.docx to pdf" in error
+    assert error.endswith("Error: source file could not be loaded")

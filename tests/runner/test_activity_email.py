@@ -532,6 +532,26 @@ def test_save_attachments_from_eml_file(tmp_path: Path):
     assert result.status == Status.FAILED and "cannot read" in (result.error or "")
 
 
+def test_save_attachments_needs_a_destination(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    # "" is not the runner's working folder
+    eml = tmp_path / "mail.eml"
+    eml.write_bytes(MULTIPART)
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    for where in ("", " "):
+        result, r = run(
+            chain(node("n", "email.save_attachments", eml_file=str(eml), destination=where))
+        )
+        assert result.status == Status.FAILED, r.text()
+        assert "param 'destination' must not be empty" in (result.error or "")
+    result, r = run(
+        chain(node("n", "email.save_attachments", eml_file=" ", destination=str(tmp_path)))
+    )
+    assert "param 'eml_file' must not be empty" in (result.error or "")
+    assert list(cwd.iterdir()) == []
+
+
 @pytest.mark.parametrize(
     ("raw", "safe"),
     [

@@ -7,8 +7,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import os
+import subprocess
+import tempfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import psutil
@@ -124,6 +127,26 @@ def test_cells_ranges_formulas_seen_by_libreoffice(tmp_path: Path, lo_profile: P
     assert "either 'value' or 'formula'" in failure(
         "excel.write_cell", output=None, path=path, cell="A1", value=1, formula="=1"
     )
+
+
+def test_read_range_names_columns_by_the_sheet_letters(tmp_path: Path) -> None:
+    # A range that starts at column C: a blank header cell is 'C', and text_columns letters
+    # are the sheet's, not counted from the range's first column.
+    path = str(tmp_path / "off.xlsx")
+    one("excel.write_range", output=None, path=path, cell="C1", rows=[[None, "qty"], [7, 8]])
+    assert value("excel.read_range", path=path, range="C1:D2", header=True) == [{"C": 7, "qty": 8}]
+    assert value("excel.read_range", path=path, range="C1:D2", header=True, text_columns=["C"]) == [
+        {"C": "7", "qty": 8}
+    ]
+    assert value("excel.read_range", path=path, range="C1:D2", text_columns=["D"]) == [
+        [None, "qty"],
+        [7, "8"],
+    ]
+    for header in (True, False):
+        error = failure(
+            "excel.read_range", path=path, range="C1:D2", header=header, text_columns=["A"]
+        )
+        assert "text_columns: column 'A' is outside the range (columns C to D)" in error
 
 
 def test_empty_row_insert_delete_and_formats(tmp_path: Path, lo_profile: Path) -> None:
@@ -251,6 +274,28 @@ def test_legacy_xls_reads_with_types(legacy: dict[str, Path]) -> None:
         "excel.write_cell", output=None, path=xls, cell="A1", value=1
     )
     assert "has no sheet 'Nope'" in failure("excel.read_table", path=xls, sheet="Nope")
+    for values in ({"Score": "sum"}, {"Score": "median"}):  # refused before anything is read
+        assert "cannot write the legacy .xls format" in failure(
+            "excel.summarize", path=xls, group_by=["Name"], values=values, target_sheet="S"
+        )
+
+
+def test_open_reads_an_xls_once(legacy: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    import xlrd
+
+    opened: list[str] = []
+    real = xlrd.open_workbook
+
+    def counting(filename: str, *args: Any, **kwargs: Any) -> Any:
+        opened.append(filename)
+        return real(filename, *args, **kwargs)
+
+    monkeypatch.setattr(xlrd, "open_workbook", counting)
+    assert value("excel.open", path=str(legacy["xls"]))["sheets"] == [
+        {"name": "People", "rows": 3, "columns": 4},
+        {"name": "Empty", "rows": 0, "columns": 0},
+    ]
+    assert opened == [str(legacy["xls"])]
 
 
 def _with_vba_project(xls: Path, target: Path) -> Path:
@@ -316,6 +361,29 @@ def test_run_macro_in_libreoffice(
     )
 
 
+def test_run_macro_keeps_its_args_off_the_command_line(
+    tmp_path: Path, legacy: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # args may be rendered secrets: any user of the machine can read a process's command line
+    book = tmp_path / "macro.ods"
+    book.write_bytes(legacy["ods"].read_bytes())
+    commands: list[str] = []
+    real = subprocess.Popen
+
+    def recording(args: Any, *rest: Any, **kwargs: Any) -> Any:
+        commands.append(" ".join(map(str, args)))
+        return real(args, *rest, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", recording)
+    private_tmp = tmp_path / "tmp"
+    private_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private_tmp))
+    assert value("excel.run_macro", path=str(book), macro="Module1.Twice", args=[4321]) == 8642
+    helper = [c for c in commands if "_uno_macro.py" in c]
+    assert len(helper) == 1 and "4321" not in helper[0] and "Twice" not in helper[0]
+    assert list(private_tmp.iterdir()) == []  # the request's folder is gone
+
+
 def _helper_offices() -> set[int]:
     """LibreOffice processes started by excel.run_macro (their private profiles)."""
     found = set()
@@ -342,7 +410,8 @@ def test_run_macro_without_libreoffice(tmp_path: Path, monkeypatch: pytest.Monke
     book.write_bytes(b"PK")  # never opened: the missing program is found first
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))  # a runner without soffice
     error = failure("excel.run_macro", path=str(book), macro="Module1.Main", engine="libreoffice")
-    assert "LibreOffice (soffice) is not installed" in error
+    assert "LibreOffice is not installed on this runner (soffice not found)" in error
+    assert error.endswith("install it to run macros with engine libreoffice")
 
 
 def _xlsm_with_vba(path: Path, vba: bytes) -> Path:

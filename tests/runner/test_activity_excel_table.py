@@ -91,6 +91,12 @@ def test_read_table_blank_and_repeated_header_names(tmp_path: Path) -> None:
     ]
 
 
+def test_read_table_repeat_that_meets_a_written_name(tmp_path: Path) -> None:
+    # the second 'a' must not become a second 'a_2' (one of the columns would be lost)
+    path = _book(tmp_path / "r.xlsx", [["a", "a", "a_2"], [1, 2, 3]])
+    assert value("excel.read_table", path=str(path)) == [{"a": 1, "a_2": 2, "a_2_2": 3}]
+
+
 def test_read_table_errors_name_the_cause(tmp_path: Path) -> None:
     path = _book(tmp_path / "a.xlsx", [["x"]])
     error = failure("excel.read_table", path=str(path), sheet="Nope")
@@ -123,6 +129,22 @@ def test_write_table_objects_then_append(tmp_path: Path) -> None:
     assert back[-1] == {"id": 3, "customer": "Initech", "due": None, "total": None, "note": "rush"}
     assert back[0]["due"] == "2024-02-01"  # round trip keeps the date
     assert len(back) == 3
+
+
+def test_append_under_a_header_with_a_blank_cell(tmp_path: Path) -> None:
+    # Values go under the header cell that names them; the blank header cell stays blank
+    # and a new key becomes a column after the existing header.
+    path = _book(tmp_path / "gap.xlsx", [["a", None, "b"], [1, "x", 2]])
+    rows = [{"a": 10, "b": 20, "c": 30}]
+    value("excel.write_table", path=str(path), sheet="Data", rows=rows, mode="append")
+    ws = openpyxl.load_workbook(path)["Data"]
+    assert [c.value for c in ws[1]] == ["a", None, "b", "c"]
+    assert [c.value for c in ws[3]] == [10, None, 20, 30]
+    only = [{"b": 5}]
+    value(
+        "excel.write_table", path=str(path), sheet="Data", rows=only, mode="append", columns=["b"]
+    )
+    assert [c.value for c in openpyxl.load_workbook(path)["Data"][4]] == [None, None, 5, None]
 
 
 def test_write_table_lists_replace_and_new_sheet(tmp_path: Path) -> None:
@@ -163,6 +185,17 @@ def test_write_table_bad_input_changes_nothing(tmp_path: Path) -> None:
     )
     assert path.read_bytes() == before
     assert not list(tmp_path.glob(".keep.*"))  # no temporary file left behind
+
+
+def test_write_to_an_invalid_sheet_name_is_a_clear_error(tmp_path: Path) -> None:
+    existing = _book(tmp_path / "has.xlsx", [["a"], [1]])
+    for path in (existing, tmp_path / "new.xlsx"):
+        for name in ("a/b", "x?y"):
+            for args in ({"rows": [{"a": 1}]}, {"cell": "A1", "value": 1}):
+                kind = "excel.write_table" if "rows" in args else "excel.write_cell"
+                error = failure(kind, output=None, path=str(path), sheet=name, **args)
+                assert f"invalid sheet name {name!r}" in error
+    assert not (tmp_path / "new.xlsx").exists()
 
 
 def test_read_then_write_in_one_workflow(tmp_path: Path) -> None:

@@ -18,7 +18,14 @@ import pytest
 
 from runner.activities import Context, Credential, StopRequested
 from runner.activities.base import RunnerPolicy
-from runner.activities.transfer import Ftp, Sftp, _do_download, _do_upload
+from runner.activities.transfer import (
+    Ftp,
+    Sftp,
+    _do_download,
+    _do_rename,
+    _do_upload,
+    _mlsd_entry,
+)
 from runner.engine import Status
 from tests.servers import Certs, Ftpd, Sshd, make_certs, run_until, start_ftpd, start_sshd
 from tests.support import free_port
@@ -230,6 +237,57 @@ def test_ftp_failures(ftpd: Ftpd, certs: Certs) -> None:
     )
 
 
+def test_an_empty_local_path_is_refused(
+    ftpd: Ftpd, certs: Certs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "" is not the runner's working folder: nothing is downloaded into it
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    t = _ftp(ftpd, certs, "none")
+    (t.local / "a.txt").write_text("a")
+    error = fail(t, "download", source=t.p("a.txt"), destination="")
+    assert "param 'destination' must not be empty" in error
+    error = fail(t, "upload", source="", destination=t.p("b.txt"))
+    assert "param 'source' must not be empty" in error
+    assert list(cwd.iterdir()) == []
+
+
+def test_odd_mlsd_facts_are_unknown_not_a_crash() -> None:
+    # pyftpdlib, the server these tests run, always sends standard facts; servers in the wild
+    # send odd ones, so the parsing is checked on its own (and through a stub connection)
+    assert _mlsd_entry("/in", "a.csv", {"type": "file", "size": "12", "modify": "20240131093005"})
+    assert _mlsd_entry("/in", "a.csv", {"size": "12", "modify": "20240131093005.250"}) == {
+        "name": "a.csv",
+        "path": "/in/a.csv",
+        "type": "file",
+        "size": 12,
+        "modified": "2024-01-31T09:30:05+00:00",
+    }
+    for size, modify in [("12k", "yesterday"), ("-1", "20241345250000"), ("", "2024013109")]:
+        entry = _mlsd_entry("/in", "b", {"type": "file", "size": size, "modify": modify})
+        assert entry is not None and entry["size"] is None and entry["modified"] is None
+    assert _mlsd_entry("/in", "sub", {"type": "dir", "size": "4096"}) == {
+        "name": "sub",
+        "path": "/in/sub",
+        "type": "folder",
+        "size": None,
+        "modified": None,
+    }
+    assert _mlsd_entry("/in", ".", {"type": "cdir"}) is None
+    assert _mlsd_entry("/in", "..", {"type": "pdir"}) is None
+
+    class Listing:
+        def mlsd(self, path: str, facts: list[str]) -> Iterator[tuple[str, dict[str, str]]]:
+            yield "odd.txt", {"type": "file", "size": "n/a", "modify": "0"}
+
+    session = object.__new__(Ftp)
+    session.ftp = Listing()  # type: ignore[assignment]
+    assert session.entries("/in") == [
+        {"name": "odd.txt", "path": "/in/odd.txt", "type": "file", "size": None, "modified": None}
+    ]
+
+
 def test_sftp_host_key_is_never_silently_accepted(
     sshd: Sshd, known_hosts: Path, tmp_path: Path
 ) -> None:
@@ -426,5 +484,43 @@ def test_a_stopped_transfer_leaves_nothing_half_done(target: Target, tmp_path: P
         whole = _StopAfter(10_000, Credential(cred["username"], cred["secret"]))
         _do_download(session, {"source": t.p("remote.bin"), "destination": str(down)}, whole)
         assert (down / "remote.bin").read_bytes() == big.read_bytes()
+    finally:
+        session.close()
+
+
+def test_upload_and_rename_ask_about_each_path_once(target: Target, tmp_path: Path) -> None:
+    """Every stat is a round trip to the server (FTP: several): none is asked twice."""
+    t = target
+    report = tmp_path / "r.csv"
+    report.write_text("a,b\n")
+    (cred,) = t.creds.values()
+    kind = Ftp if t.prefix == "ftp" else Sftp
+    ctx = _StopAfter(10_000, Credential(cred["username"], cred["secret"]))
+    session = kind({**t.params}, ctx)
+    asked: list[str] = []
+    real = session.stat
+
+    def stat(path: str) -> str | None:
+        asked.append(path)
+        return real(path)
+
+    session.stat = stat  # type: ignore[method-assign]
+    try:
+        assert _do_upload(session, {"source": str(report), "destination": t.p("a.csv")}, ctx)
+        assert asked == [t.p("a.csv")]
+        asked.clear()
+        assert _do_upload(session, {"source": str(report), "destination": t.base}, ctx) == t.p(
+            "r.csv"
+        )
+        assert asked == [t.base, t.p("r.csv")]
+        asked.clear()
+        move = {"source": t.p("a.csv"), "destination": t.p("r.csv"), "overwrite": True}
+        _do_rename(session, move, ctx)
+        assert asked == [t.p("a.csv"), t.p("r.csv")]
+        assert sorted(p.name for p in t.local.iterdir()) == ["r.csv"]
+        asked.clear()
+        _do_rename(session, {**move, "source": t.p("r.csv"), "destination": t.p("n.csv")}, ctx)
+        assert asked == [t.p("r.csv"), t.p("n.csv")]
+        assert sorted(p.name for p in t.local.iterdir()) == ["n.csv"]
     finally:
         session.close()

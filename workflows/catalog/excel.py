@@ -103,7 +103,6 @@ register(
     ),
 )
 
-AGGREGATES = ("sum", "count", "avg", "min", "max")
 MACRO_ENGINES = ("auto", "libreoffice", "excel")
 
 
