@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..tables import column_keys
+
 #: finds the first table-like element (when the node names none)
 FIND_JS = """
 () => {
@@ -86,16 +88,7 @@ EXTRACT_JS = """
 
 def unique_keys(header: list[str], width: int) -> list[str]:
     """Header texts as object keys: blanks become ``column_N``, repeats get ``_2``, ``_3``."""
-    keys: list[str] = []
-    for i in range(width):
-        name = header[i].strip() if i < len(header) and header[i] else ""
-        name = name or f"column_{i + 1}"
-        candidate, n = name, 2
-        while candidate in keys:
-            candidate = f"{name}_{n}"
-            n += 1
-        keys.append(candidate)
-    return keys
+    return column_keys([str(header[i] or "") if i < len(header) else "" for i in range(width)])
 
 
 def rows_from_grid(grid: dict[str, Any], header_mode: str = "auto") -> list[dict[str, str]]:
