@@ -18,6 +18,8 @@ from .client import HubClient, HubError
 from .recorder import BrowserProcess, ExtensionError, StudioServer, extension_dir, find_browser
 from .session import SessionStore
 
+CALL_TIMEOUT = 60.0  # seconds the Studio page has to answer startRecording / stopRecording
+
 
 def describe(action: dict[str, Any]) -> str:
     """One line per live action for the terminal (never a password: the extension sends none)."""
@@ -248,15 +250,16 @@ def _record(rec: Recording, url: str, executable: str | None) -> list[dict[str, 
         if rec.browser and rec.browser.proc.poll() is not None:
             raise click.ClickException("the browser exited before the page connected")
     try:
-        rec.server.call("startRecording", {"url": url}, timeout=60)
+        rec.server.call("startRecording", {"url": url}, timeout=CALL_TIMEOUT)
     except ExtensionError as exc:
         raise click.ClickException(f"the extension refused to record: {exc}") from None
     click.echo(f"recording {url} — press Enter here (or Stop on the page) to stop")
     sys.stdout.flush()
     _wait_for_stop(rec)
     try:
-        result = rec.server.call("stopRecording", timeout=60)
+        result = rec.server.call("stopRecording", timeout=CALL_TIMEOUT)
     except ExtensionError as exc:
-        raise click.ClickException(f"the extension did not stop cleanly: {exc}") from None
+        click.echo(f"the extension did not stop cleanly ({exc}): keeping the actions it sent")
+        return list(rec.server.actions)
     actions = result.get("actions") if isinstance(result, dict) else None
     return [a for a in (actions or []) if isinstance(a, dict)]
