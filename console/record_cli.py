@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from workflows.recording import actions_to_graph, actions_to_nodes
+from workflows.recording import actions_to_nodes
 
 from .client import HubClient, HubError
 from .recorder import BrowserProcess, ExtensionError, StudioServer, extension_dir, find_browser
@@ -102,30 +102,29 @@ def _wait_for_stop(rec: Recording) -> None:
     rec.stop_requested.wait()
 
 
-async def _hub_save(
-    hub_url: str,
-    workflow_id: int | None,
-    name: str | None,
-    actions: list[dict[str, Any]],
-    credential: str | None,
-    url: str,
-) -> str:
-    token = SessionStore().load(hub_url)
-    api = HubClient(hub_url, token)
+async def _hub_create(hub_url: str, name: str, graph: dict[str, Any], url: str) -> str:
+    api = HubClient(hub_url, SessionStore().load(hub_url))
     try:
-        if name is not None:
-            graph = actions_to_graph(actions, credential=credential, start_url=url)
-            wf = await api.create_workflow(name, f"Recorded from {url}", graph)
-            return f"saved {name!r} (workflow {wf['id']}) as draft v{wf.get('latest_version') or 1}"
-        assert workflow_id is not None
+        wf = await api.create_workflow(name, f"Recorded from {url}", graph)
+        return f"saved {name!r} (workflow {wf['id']}) as draft v{wf.get('latest_version') or 1}"
+    finally:
+        await api.aclose()
+
+
+async def _hub_append(
+    hub_url: str, workflow_id: int, actions: list[dict[str, Any]], credential: str | None, url: str
+) -> tuple[str, list[str]]:
+    """Appends to the workflow's latest version; the message and the notes of that graph."""
+    api = HubClient(hub_url, SessionStore().load(hub_url))
+    try:
         versions = await api.versions(workflow_id)
         base: dict[str, Any] = {"format": 1, "variables": {}, "nodes": [], "edges": []}
         if versions:
             latest = max(v["number"] for v in versions)
             base = (await api.version(workflow_id, latest))["graph"]
-        graph, _ = append_to_graph(base, actions, credential, url)
+        graph, notes = append_to_graph(base, actions, credential, url)
         saved = await api.save_version(workflow_id, graph)
-        return f"saved workflow {workflow_id} as draft v{saved.get('number')}"
+        return f"saved workflow {workflow_id} as draft v{saved.get('number')}", notes
     finally:
         await api.aclose()
 
@@ -211,17 +210,28 @@ def record_command(
     finally:
         rec.close()
     click.echo(f"recorded {len(actions)} action(s)")
-    if out is not None:
-        graph = actions_to_graph(actions, credential=credential, start_url=url)
-        out.write_text(json.dumps(graph, indent=2), encoding="utf-8")
+    # one conversion per graph: a new workflow and --out get the whole graph, --workflow the
+    # nodes appended to its latest version (their ids, and so the notes, depend on it)
+    whole = None
+    if new_name is not None or out is not None:
+        whole = actions_to_nodes(
+            actions, include_open=True, include_close=True, credential=credential, start_url=url
+        )
+    if out is not None and whole is not None:
+        out.write_text(json.dumps(whole.graph(), indent=2), encoding="utf-8")
         click.echo(f"wrote {out}")
-    for note in actions_to_nodes(actions, credential=credential, start_url=url).notes:
-        click.echo(f"note: {note}")
+    if whole is not None and workflow_id is None:
+        _notes(whole.notes)
     if to_hub:
         try:
-            message = asyncio.run(
-                _hub_save(hub_url, workflow_id, new_name, actions, credential, url)
-            )
+            if new_name is not None and whole is not None:
+                message = asyncio.run(_hub_create(hub_url, new_name, whole.graph(), url))
+            else:
+                assert workflow_id is not None
+                message, notes = asyncio.run(
+                    _hub_append(hub_url, workflow_id, actions, credential, url)
+                )
+                _notes(notes)
         except HubError as exc:
             problems = exc.body.get("problems") if isinstance(exc.body, dict) else None
             detail = "".join(
@@ -231,6 +241,11 @@ def record_command(
             )
             raise click.ClickException(f"the hub refused the workflow: {exc}{detail}") from None
         click.echo(message)
+
+
+def _notes(notes: list[str]) -> None:
+    for note in notes:
+        click.echo(f"note: {note}")
 
 
 def _record(rec: Recording, url: str, executable: str | None) -> list[dict[str, Any]]:

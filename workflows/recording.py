@@ -175,6 +175,15 @@ class Conversion:
     notes: list[str] = field(default_factory=list)
     start_url: str | None = None
 
+    def graph(self) -> dict[str, Any]:
+        """These nodes as a whole workflow graph (WORKFLOW_FORMAT.md)."""
+        return {
+            "format": 1,
+            "variables": copy.deepcopy(self.variables),
+            "nodes": self.nodes,
+            "edges": self.edges,
+        }
+
 
 def _valid_actions(actions: Iterable[Any]) -> list[dict[str, Any]]:
     out = []
@@ -401,16 +410,10 @@ def actions_to_graph(
     actions: Sequence[Any], *, credential: str | None = None, start_url: str | None = None
 ) -> dict[str, Any]:
     """A whole new workflow graph: open the first page, replay the actions, close."""
-    conv = actions_to_nodes(
+    return actions_to_nodes(
         actions,
         include_open=True,
         include_close=True,
         credential=credential,
         start_url=start_url,
-    )
-    return {
-        "format": 1,
-        "variables": copy.deepcopy(conv.variables),
-        "nodes": conv.nodes,
-        "edges": conv.edges,
-    }
+    ).graph()
