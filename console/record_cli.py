@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import threading
 from pathlib import Path
@@ -152,7 +153,8 @@ async def _check_hub(hub_url: str) -> None:
 @click.option("--hub", "hub_url", envvar="EXEKRA_HUB_URL", default="http://127.0.0.1:5000",
               show_default=True, help="The hub's base URL (or EXEKRA_HUB_URL).")  # fmt: skip
 @click.option("--credential", help="Vault credential for password fields (default: the host).")
-@click.option("--port", type=int, default=0, help="Port of the local Studio page (0: any free).")
+@click.option("--port", type=click.IntRange(0, 65535), default=0,
+              help="Port of the local Studio page (0: any free).")  # fmt: skip
 @click.option("--browser", "browser_path", help="Chromium/Chrome to start (or EXEKRA_BROWSER).")
 @click.option("--no-browser", is_flag=True,
               help="Start no browser: open the printed page in your own Chrome, which has the "
@@ -192,6 +194,8 @@ def record_command(
         raise click.UsageError("say where the recording goes: --new NAME, --workflow ID or --out")
     if new_name is not None and not new_name.strip():
         raise click.UsageError("--new needs a name")
+    if out is not None:
+        _check_writable(out)
     to_hub = workflow_id is not None or new_name is not None
     if to_hub:
         try:
@@ -204,7 +208,12 @@ def record_command(
             "no Chromium or Chrome found: pass --browser PATH, or --no-browser and open the page "
             "in your own Chrome with the Exekra extension"
         )
-    rec = Recording(port)
+    try:
+        rec = Recording(port)
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot serve the Studio page on 127.0.0.1 port {port}: {exc.strerror or exc}"
+        ) from None
     try:
         actions = _record(rec, url, executable)
     finally:
@@ -241,6 +250,15 @@ def record_command(
             )
             raise click.ClickException(f"the hub refused the workflow: {exc}{detail}") from None
         click.echo(message)
+
+
+def _check_writable(out: Path) -> None:
+    """Fails before the recording (not after it) when --out cannot be written."""
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        raise click.BadParameter(f"the folder {str(folder)!r} does not exist", param_hint="--out")
+    if not os.access(out if out.exists() else folder, os.W_OK):
+        raise click.BadParameter(f"{str(out)!r} is not writable", param_hint="--out")
 
 
 def _notes(notes: list[str]) -> None:
