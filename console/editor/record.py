@@ -20,7 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from workflows import catalog
-from workflows.recording import actions_to_nodes
+from workflows.recording import actions_to_nodes, clean_target
 
 from ..modals import Field, FormModal
 from ..recorder import BrowserSession, ExtensionError, StudioServer
@@ -193,9 +193,13 @@ class BrowserEditing(HubScreen):
                     return
                 await asyncio.to_thread(browser.call, "openTab", {"url": url}, 60)
             self.notify("click the element in the browser (Escape there cancels)")
-            target = await asyncio.to_thread(browser.call, "selectElement", {}, 600)
+            picked = await asyncio.to_thread(browser.call, "selectElement", {}, 600)
         except ExtensionError as exc:
             self.notify(f"no element picked: {exc}", severity="error", markup=False)
+            return
+        target = clean_target(picked)  # from a web page: bounded and well-formed, as recorded
+        if target is None:
+            self.notify("no element picked: the browser sent no usable target", severity="error")
             return
         params = dict(node.get("params") or {})
         params[name] = target
