@@ -32,9 +32,11 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option
 
-from .client import HubError
+from .client import HubError, HubUnreachable, NotAuthenticated, RateLimited
 
 CSS_PATH = "modals.tcss"
+#: hub failures a form does not show: the app signs in again, reconnects or asks to wait
+SESSION_ERRORS = (NotAuthenticated, HubUnreachable, RateLimited)
 
 # what an Input accepts as typed, per field kind (textual's InputType; it is not exported)
 INPUT_TYPES: dict[str, Literal["integer", "number", "text"]] = {
@@ -354,6 +356,13 @@ class FormModal(ModalScreen[Any]):
             result = await self.submit(values)
         except FieldError as exc:
             self.show_error(str(exc), exc.field)
+            return
+        except SESSION_ERRORS as exc:  # the app's to handle (sign in again, reconnect, wait)
+            hub_failed = getattr(self.app, "hub_failed", None)
+            if hub_failed is None:
+                self.show_hub_error(exc)
+            else:
+                hub_failed(exc)
             return
         except HubError as exc:
             self.show_hub_error(exc)
