@@ -236,7 +236,7 @@ async function handle(type, payload) {
     }
     case "cancel":
       if (pending) {
-        for (const id of [pending.tabId]) sendToTab(id, { type: "pickStop" });
+        sendToTab(pending.tabId, { type: "pickStop" });
         pending.reject(new Error("cancelled"));
         pending = null;
       }

@@ -165,7 +165,7 @@
         send({ type: "picked", purpose, anchor: anchorResult(el) });
       } else if (purpose === "table") {
         const table = T.describeTable(el);
-        if (table) table.target.frame_path = table.params.target.frame_path = await framePath();
+        if (table) table.target.frame_path = await framePath(); // table.params.target is the same object
         send({ type: "picked", purpose, table });
       }
     } catch (err) {
@@ -346,9 +346,6 @@
         flushAll(null);
         state.recording = false;
         break;
-      case "ping":
-        sendResponse({ ok: true, url: location.href, top: window.top === window });
-        return;
       default:
         return;
     }
