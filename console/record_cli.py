@@ -16,19 +16,23 @@ import click
 from workflows.recording import actions_to_nodes
 
 from .client import HubClient, HubError
-from .recorder import BrowserProcess, ExtensionError, StudioServer, extension_dir, find_browser
+from .recorder import (
+    BrowserProcess,
+    ExtensionError,
+    StudioServer,
+    describe_action,
+    extension_dir,
+    find_browser,
+)
 from .session import SessionStore
 
 CALL_TIMEOUT = 60.0  # seconds the Studio page has to answer startRecording / stopRecording
 
 
 def describe(action: dict[str, Any]) -> str:
-    """One line per live action for the terminal (never a password: the extension sends none)."""
-    target = action.get("target") if isinstance(action.get("target"), dict) else {}
-    selector = str((target or {}).get("selector") or "")[:60]
-    value = action.get("value")
-    shown = f" {json.dumps(value)[:40]}" if isinstance(value, str) and value else ""
-    return f"  {action.get('seq', '?'):>3} {str(action.get('type'))[:14]:<14} {selector}{shown}"
+    """One line per live action for the terminal."""
+    line, value = describe_action(action)
+    return f"  {action.get('seq', '?'):>3} {line}" + (f" {value}" if value else "")
 
 
 def append_to_graph(

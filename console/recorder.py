@@ -36,6 +36,7 @@ __all__ = [
     "BrowserSession",
     "ExtensionError",
     "StudioServer",
+    "describe_action",
     "extension_dir",
     "find_browser",
 ]
@@ -342,6 +343,16 @@ class StudioServer:
         else:
             return 404
         return 204
+
+
+def describe_action(action: dict[str, Any], width: int = 60) -> tuple[str, str]:
+    """One recorded action in a line: its type and selector, and its typed value as JSON (""
+    without one). Never a password: the extension sends none."""
+    target = action.get("target") if isinstance(action.get("target"), dict) else {}
+    selector = str((target or {}).get("selector") or "")[:width]
+    value = action.get("value")
+    shown = json.dumps(value)[:40] if isinstance(value, str) and value else ""
+    return f"{str(action.get('type'))[:14]:<14} {selector}", shown
 
 
 def find_browser(explicit: str | None = None) -> str | None:

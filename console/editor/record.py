@@ -23,7 +23,7 @@ from workflows import catalog
 from workflows.recording import actions_to_nodes, clean_target
 
 from ..modals import Field, FormModal
-from ..recorder import BrowserSession, ExtensionError, StudioServer
+from ..recorder import BrowserSession, ExtensionError, StudioServer, describe_action
 from ..screens.base import HubScreen
 from .model import EditorModel
 
@@ -43,12 +43,10 @@ def target_param(activity: Any) -> str | None:
 
 def action_line(action: dict[str, Any]) -> Text:
     """One recorded action as plain text (selectors are full of brackets: never markup)."""
-    target = action.get("target") if isinstance(action.get("target"), dict) else {}
-    selector = str((target or {}).get("selector") or "")[:50]
-    line = Text(f"{str(action.get('type'))[:14]:<14} {selector}")
-    value = action.get("value")
-    if isinstance(value, str) and value:
-        line.append(f"  {value[:30]!r}", style="dim")
+    head, value = describe_action(action, width=50)
+    line = Text(head)
+    if value:
+        line.append(f"  {value}", style="dim")
     return line
 
 
