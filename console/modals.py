@@ -61,6 +61,15 @@ class Field:
     suggester: Suggester | None = None
 
 
+def open_variable(text: str) -> str | None:
+    """The partial ``{variable}`` name after the last unclosed ``{`` in ``text`` (None when
+    there is none)."""
+    start = text.rfind("{")
+    if start < 0 or "}" in text[start:] or text[start + 1 : start + 2] == "{":
+        return None
+    return text[start + 1 :]
+
+
 class SuggestingTextArea(TextArea):
     """A multi-line field that suggests ``{variable}`` names like the one-line fields do: after
     an unclosed ``{`` the matching names show under the field, and ``tab`` inserts the first
@@ -76,12 +85,8 @@ class SuggestingTextArea(TextArea):
     def pending(self) -> tuple[str, list[str]]:
         """The partial name after an unclosed ``{`` before the cursor, and its matches."""
         row, col = self.selection.end
-        line = self.document.get_line(row)[:col]
-        start = line.rfind("{")
-        if start < 0 or "}" in line[start:] or line[start + 1 : start + 2] == "{":
-            return "", []
-        partial = line[start + 1 :]
-        if not all(c.isalnum() or c in "_." for c in partial):
+        partial = open_variable(self.document.get_line(row)[:col])
+        if partial is None or not all(c.isalnum() or c in "_." for c in partial):
             return "", []
         return partial, [n for n in self.names if n.startswith(partial) and n != partial]
 

@@ -300,6 +300,13 @@ class TestParamForm:
         assert await s.get_suggestion("no brace") is None
         assert await s.get_suggestion("{order}") is None
 
+    def test_open_variable(self):
+        from console.modals import open_variable
+
+        assert open_variable("Dear {cu") == "cu" and open_variable("{a} and {") == ""
+        assert open_variable("{a}") is None
+        assert open_variable("no brace") is None
+
     def test_secret_params_are_masked(self):
         from console.editor.dialogs import param_fields
         from workflows.catalog import Activity, Param
