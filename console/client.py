@@ -348,10 +348,6 @@ class HubClient:
     async def stop_execution(self, execution_id: int) -> dict[str, Any]:
         return await self.post(f"/api/executions/{execution_id}/stop")
 
-    async def artifacts(self, execution_id: int) -> list[dict[str, Any]]:
-        result = await self.get(f"/api/executions/{execution_id}/artifacts")
-        return list(result["items"])
-
     async def download_artifact(self, execution_id: int, artifact_id: int) -> bytes:
         data = await self.request(
             "GET", f"/api/executions/{execution_id}/artifacts/{artifact_id}", raw=True

@@ -119,11 +119,8 @@ def duration(seconds: Any) -> str:
     return f"{hours}h {minutes:02d}m"
 
 
-UNFINISHED = UNFINISHED_EXECUTION_STATUSES
-
-
 def can_stop(execution: dict[str, Any] | None) -> bool:
-    return (execution or {}).get("status") in UNFINISHED
+    return (execution or {}).get("status") in UNFINISHED_EXECUTION_STATUSES
 
 
 def stop_outcome(execution_id: Any, answer: dict[str, Any]) -> str:

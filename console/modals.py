@@ -32,9 +32,11 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option
 
-from .client import HubError
+from .client import HubError, HubUnreachable, NotAuthenticated, RateLimited
 
 CSS_PATH = "modals.tcss"
+#: hub failures a form does not show: the app signs in again, reconnects or asks to wait
+SESSION_ERRORS = (NotAuthenticated, HubUnreachable, RateLimited)
 
 # what an Input accepts as typed, per field kind (textual's InputType; it is not exported)
 INPUT_TYPES: dict[str, Literal["integer", "number", "text"]] = {
@@ -59,6 +61,15 @@ class Field:
     suggester: Suggester | None = None
 
 
+def open_variable(text: str) -> str | None:
+    """The partial ``{variable}`` name after the last unclosed ``{`` in ``text`` (None when
+    there is none)."""
+    start = text.rfind("{")
+    if start < 0 or "}" in text[start:] or text[start + 1 : start + 2] == "{":
+        return None
+    return text[start + 1 :]
+
+
 class SuggestingTextArea(TextArea):
     """A multi-line field that suggests ``{variable}`` names like the one-line fields do: after
     an unclosed ``{`` the matching names show under the field, and ``tab`` inserts the first
@@ -74,12 +85,8 @@ class SuggestingTextArea(TextArea):
     def pending(self) -> tuple[str, list[str]]:
         """The partial name after an unclosed ``{`` before the cursor, and its matches."""
         row, col = self.selection.end
-        line = self.document.get_line(row)[:col]
-        start = line.rfind("{")
-        if start < 0 or "}" in line[start:] or line[start + 1 : start + 2] == "{":
-            return "", []
-        partial = line[start + 1 :]
-        if not all(c.isalnum() or c in "_." for c in partial):
+        partial = open_variable(self.document.get_line(row)[:col])
+        if partial is None or not all(c.isalnum() or c in "_." for c in partial):
             return "", []
         return partial, [n for n in self.names if n.startswith(partial) and n != partial]
 
@@ -354,6 +361,13 @@ class FormModal(ModalScreen[Any]):
             result = await self.submit(values)
         except FieldError as exc:
             self.show_error(str(exc), exc.field)
+            return
+        except SESSION_ERRORS as exc:  # the app's to handle (sign in again, reconnect, wait)
+            hub_failed = getattr(self.app, "hub_failed", None)
+            if hub_failed is None:
+                self.show_hub_error(exc)
+            else:
+                hub_failed(exc)
             return
         except HubError as exc:
             self.show_hub_error(exc)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import threading
 from pathlib import Path
@@ -12,20 +13,26 @@ from typing import Any
 
 import click
 
-from workflows.recording import actions_to_graph, actions_to_nodes
+from workflows.recording import actions_to_nodes
 
 from .client import HubClient, HubError
-from .recorder import BrowserProcess, ExtensionError, StudioServer, extension_dir, find_browser
+from .recorder import (
+    BrowserProcess,
+    ExtensionError,
+    StudioServer,
+    describe_action,
+    extension_dir,
+    find_browser,
+)
 from .session import SessionStore
+
+CALL_TIMEOUT = 60.0  # seconds the Studio page has to answer startRecording / stopRecording
 
 
 def describe(action: dict[str, Any]) -> str:
-    """One line per live action for the terminal (never a password: the extension sends none)."""
-    target = action.get("target") if isinstance(action.get("target"), dict) else {}
-    selector = str((target or {}).get("selector") or "")[:60]
-    value = action.get("value")
-    shown = f" {json.dumps(value)[:40]}" if isinstance(value, str) and value else ""
-    return f"  {action.get('seq', '?'):>3} {str(action.get('type'))[:14]:<14} {selector}{shown}"
+    """One line per live action for the terminal."""
+    line, value = describe_action(action)
+    return f"  {action.get('seq', '?'):>3} {line}" + (f" {value}" if value else "")
 
 
 def append_to_graph(
@@ -100,30 +107,29 @@ def _wait_for_stop(rec: Recording) -> None:
     rec.stop_requested.wait()
 
 
-async def _hub_save(
-    hub_url: str,
-    workflow_id: int | None,
-    name: str | None,
-    actions: list[dict[str, Any]],
-    credential: str | None,
-    url: str,
-) -> str:
-    token = SessionStore().load(hub_url)
-    api = HubClient(hub_url, token)
+async def _hub_create(hub_url: str, name: str, graph: dict[str, Any], url: str) -> str:
+    api = HubClient(hub_url, SessionStore().load(hub_url))
     try:
-        if name is not None:
-            graph = actions_to_graph(actions, credential=credential, start_url=url)
-            wf = await api.create_workflow(name, f"Recorded from {url}", graph)
-            return f"saved {name!r} (workflow {wf['id']}) as draft v{wf.get('latest_version') or 1}"
-        assert workflow_id is not None
+        wf = await api.create_workflow(name, f"Recorded from {url}", graph)
+        return f"saved {name!r} (workflow {wf['id']}) as draft v{wf.get('latest_version') or 1}"
+    finally:
+        await api.aclose()
+
+
+async def _hub_append(
+    hub_url: str, workflow_id: int, actions: list[dict[str, Any]], credential: str | None, url: str
+) -> tuple[str, list[str]]:
+    """Appends to the workflow's latest version; the message and the notes of that graph."""
+    api = HubClient(hub_url, SessionStore().load(hub_url))
+    try:
         versions = await api.versions(workflow_id)
         base: dict[str, Any] = {"format": 1, "variables": {}, "nodes": [], "edges": []}
         if versions:
             latest = max(v["number"] for v in versions)
             base = (await api.version(workflow_id, latest))["graph"]
-        graph, _ = append_to_graph(base, actions, credential, url)
+        graph, notes = append_to_graph(base, actions, credential, url)
         saved = await api.save_version(workflow_id, graph)
-        return f"saved workflow {workflow_id} as draft v{saved.get('number')}"
+        return f"saved workflow {workflow_id} as draft v{saved.get('number')}", notes
     finally:
         await api.aclose()
 
@@ -151,7 +157,8 @@ async def _check_hub(hub_url: str) -> None:
 @click.option("--hub", "hub_url", envvar="EXEKRA_HUB_URL", default="http://127.0.0.1:5000",
               show_default=True, help="The hub's base URL (or EXEKRA_HUB_URL).")  # fmt: skip
 @click.option("--credential", help="Vault credential for password fields (default: the host).")
-@click.option("--port", type=int, default=0, help="Port of the local Studio page (0: any free).")
+@click.option("--port", type=click.IntRange(0, 65535), default=0,
+              help="Port of the local Studio page (0: any free).")  # fmt: skip
 @click.option("--browser", "browser_path", help="Chromium/Chrome to start (or EXEKRA_BROWSER).")
 @click.option("--no-browser", is_flag=True,
               help="Start no browser: open the printed page in your own Chrome, which has the "
@@ -191,6 +198,8 @@ def record_command(
         raise click.UsageError("say where the recording goes: --new NAME, --workflow ID or --out")
     if new_name is not None and not new_name.strip():
         raise click.UsageError("--new needs a name")
+    if out is not None:
+        _check_writable(out)
     to_hub = workflow_id is not None or new_name is not None
     if to_hub:
         try:
@@ -203,23 +212,39 @@ def record_command(
             "no Chromium or Chrome found: pass --browser PATH, or --no-browser and open the page "
             "in your own Chrome with the Exekra extension"
         )
-    rec = Recording(port)
+    try:
+        rec = Recording(port)
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot serve the Studio page on 127.0.0.1 port {port}: {exc.strerror or exc}"
+        ) from None
     try:
         actions = _record(rec, url, executable)
     finally:
         rec.close()
     click.echo(f"recorded {len(actions)} action(s)")
-    if out is not None:
-        graph = actions_to_graph(actions, credential=credential, start_url=url)
-        out.write_text(json.dumps(graph, indent=2), encoding="utf-8")
+    # one conversion per graph: a new workflow and --out get the whole graph, --workflow the
+    # nodes appended to its latest version (their ids, and so the notes, depend on it)
+    whole = None
+    if new_name is not None or out is not None:
+        whole = actions_to_nodes(
+            actions, include_open=True, include_close=True, credential=credential, start_url=url
+        )
+    if out is not None and whole is not None:
+        out.write_text(json.dumps(whole.graph(), indent=2), encoding="utf-8")
         click.echo(f"wrote {out}")
-    for note in actions_to_nodes(actions, credential=credential, start_url=url).notes:
-        click.echo(f"note: {note}")
+    if whole is not None and workflow_id is None:
+        _notes(whole.notes)
     if to_hub:
         try:
-            message = asyncio.run(
-                _hub_save(hub_url, workflow_id, new_name, actions, credential, url)
-            )
+            if new_name is not None and whole is not None:
+                message = asyncio.run(_hub_create(hub_url, new_name, whole.graph(), url))
+            else:
+                assert workflow_id is not None
+                message, notes = asyncio.run(
+                    _hub_append(hub_url, workflow_id, actions, credential, url)
+                )
+                _notes(notes)
         except HubError as exc:
             problems = exc.body.get("problems") if isinstance(exc.body, dict) else None
             detail = "".join(
@@ -229,6 +254,20 @@ def record_command(
             )
             raise click.ClickException(f"the hub refused the workflow: {exc}{detail}") from None
         click.echo(message)
+
+
+def _check_writable(out: Path) -> None:
+    """Fails before the recording (not after it) when --out cannot be written."""
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        raise click.BadParameter(f"the folder {str(folder)!r} does not exist", param_hint="--out")
+    if not os.access(out if out.exists() else folder, os.W_OK):
+        raise click.BadParameter(f"{str(out)!r} is not writable", param_hint="--out")
+
+
+def _notes(notes: list[str]) -> None:
+    for note in notes:
+        click.echo(f"note: {note}")
 
 
 def _record(rec: Recording, url: str, executable: str | None) -> list[dict[str, Any]]:
@@ -248,15 +287,16 @@ def _record(rec: Recording, url: str, executable: str | None) -> list[dict[str, 
         if rec.browser and rec.browser.proc.poll() is not None:
             raise click.ClickException("the browser exited before the page connected")
     try:
-        rec.server.call("startRecording", {"url": url}, timeout=60)
+        rec.server.call("startRecording", {"url": url}, timeout=CALL_TIMEOUT)
     except ExtensionError as exc:
         raise click.ClickException(f"the extension refused to record: {exc}") from None
     click.echo(f"recording {url} — press Enter here (or Stop on the page) to stop")
     sys.stdout.flush()
     _wait_for_stop(rec)
     try:
-        result = rec.server.call("stopRecording", timeout=60)
+        result = rec.server.call("stopRecording", timeout=CALL_TIMEOUT)
     except ExtensionError as exc:
-        raise click.ClickException(f"the extension did not stop cleanly: {exc}") from None
+        click.echo(f"the extension did not stop cleanly ({exc}): keeping the actions it sent")
+        return list(rec.server.actions)
     actions = result.get("actions") if isinstance(result, dict) else None
     return [a for a in (actions or []) if isinstance(a, dict)]

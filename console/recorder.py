@@ -21,8 +21,10 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -34,6 +36,7 @@ __all__ = [
     "BrowserSession",
     "ExtensionError",
     "StudioServer",
+    "describe_action",
     "extension_dir",
     "find_browser",
 ]
@@ -178,7 +181,21 @@ class StudioServer:
     def call(
         self, kind: str, payload: dict[str, Any] | None = None, timeout: float | None = None
     ) -> Any:
-        return self.submit(kind, payload).result(timeout)
+        """The call's result; ExtensionError when the page refuses it or does not answer
+        within ``timeout`` seconds (the call is then withdrawn: a late answer gets 404)."""
+        future = self.submit(kind, payload)
+        try:
+            return future.result(timeout)
+        except FutureTimeout:
+            with self._lock:
+                for cmd_id, cmd in list(self._waiting.items()):
+                    if cmd.future is future:
+                        del self._waiting[cmd_id]
+            if future.cancel() or not future.done():
+                raise ExtensionError(
+                    f"the browser page did not answer within {timeout:g} s (closed?)"
+                ) from None
+            return future.result()  # answered just as the wait ended
 
     def cancel_pending(self) -> None:
         """Fail every call still waiting (the session ends)."""
@@ -245,13 +262,16 @@ class StudioServer:
                     if server.closed.is_set():
                         self._send(410)
                         return
-                    try:
-                        cmd = server._commands.get(timeout=POLL_SECONDS)
-                    except queue.Empty:
+                    cmd = server._next_command(POLL_SECONDS)
+                    if cmd is None:
                         self._send(204)
                         return
                     body = {"id": cmd.id, "type": cmd.type, "payload": cmd.payload}
-                    self._send(200, json.dumps(body).encode())
+                    try:
+                        self._send(200, json.dumps(body).encode())
+                    except OSError:  # the page went away mid-poll: the next poll gets it
+                        server._commands.put(cmd)
+                        self.close_connection = True
                 else:
                     self._send(404, b'{"error": "not found"}')
 
@@ -280,6 +300,17 @@ class StudioServer:
 
         return Handler
 
+    def _next_command(self, timeout: float) -> _Command | None:
+        """The next command still waited for (a withdrawn call is not sent to the page)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                cmd = self._commands.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                return None
+            if not cmd.future.done():
+                return cmd
+
     def _post(self, route: str, body: dict[str, Any]) -> int:
         if route == "hello":
             self.version = str(body.get("version") or "")[:40]
@@ -301,13 +332,27 @@ class StudioServer:
                 cmd = self._waiting.pop(str(body.get("id")), None)
             if cmd is None:
                 return 404
-            if body.get("ok") is True:
-                cmd.future.set_result(body.get("result"))
-            else:
-                cmd.future.set_exception(ExtensionError(str(body.get("error") or "failed")[:500]))
+            try:
+                if body.get("ok") is True:
+                    cmd.future.set_result(body.get("result"))
+                else:
+                    error = ExtensionError(str(body.get("error") or "failed")[:500])
+                    cmd.future.set_exception(error)
+            except InvalidStateError:  # the call timed out as the answer came
+                return 404
         else:
             return 404
         return 204
+
+
+def describe_action(action: dict[str, Any], width: int = 60) -> tuple[str, str]:
+    """One recorded action in a line: its type and selector, and its typed value as JSON (""
+    without one). Never a password: the extension sends none."""
+    target = action.get("target") if isinstance(action.get("target"), dict) else {}
+    selector = str((target or {}).get("selector") or "")[:width]
+    value = action.get("value")
+    shown = json.dumps(value)[:40] if isinstance(value, str) and value else ""
+    return f"{str(action.get('type'))[:14]:<14} {selector}", shown
 
 
 def find_browser(explicit: str | None = None) -> str | None:

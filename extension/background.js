@@ -8,6 +8,10 @@
 const VERSION = chrome.runtime.getManifest().version;
 const STUDIO_PORT = "exekra-studio";
 const PICK_PURPOSES = ["target", "anchor", "table"];
+const PAGE_URL = /^(https?|file):/i; // the pages a request may open
+// what the manifest puts in every page: injected into a tab that has none (opened before the
+// extension was installed); content.js runs once however often it is injected
+const CONTENT_SCRIPTS = chrome.runtime.getManifest().content_scripts.find((c) => c.js.includes("content.js")).js;
 
 /** Only these pages may drive the extension: the Studio served by `exekra` on this machine. */
 function isStudioUrl(url) {
@@ -105,9 +109,17 @@ async function sendToTab(tabId, message) {
   }
 }
 
-async function targetTab(url) {
-  if (url) {
-    const tab = await chrome.tabs.create({ url, active: true });
+/** A new active tab on ``url``, which must be an http, https or file URL. */
+async function openPage(url, request) {
+  if (typeof url !== "string" || !PAGE_URL.test(url)) throw new Error(`${request} needs {url} (http, https or file)`);
+  return chrome.tabs.create({ url, active: true });
+}
+
+/** The tab a request works in: a new one on ``url`` (loaded), else the recorded or last picked
+ * tab. ``required``: the request must open ``url``. */
+async function targetTab(url, request, required = false) {
+  if (url || required) {
+    const tab = await openPage(url, request);
     state.pickTab = tab.id;
     save();
     await waitLoaded(tab.id);
@@ -126,30 +138,53 @@ async function targetTab(url) {
 }
 
 function waitLoaded(tabId) {
-  return new Promise((resolve) => {
-    const done = () => {
+  return new Promise((resolve, reject) => {
+    const settle = (error) => {
       chrome.tabs.onUpdated.removeListener(listener);
-      resolve();
+      chrome.tabs.onRemoved.removeListener(removed);
+      if (error) reject(error);
+      else resolve();
     };
     const listener = (id, info) => {
-      if (id === tabId && info.status === "complete") done();
+      if (id === tabId && info.status === "complete") settle();
+    };
+    const removed = (id) => {
+      if (id === tabId) settle(new Error("the tab was closed before it loaded"));
     };
     chrome.tabs.onUpdated.addListener(listener);
-    chrome.tabs.get(tabId).then((t) => t.status === "complete" && done(), done);
+    chrome.tabs.onRemoved.addListener(removed);
+    chrome.tabs.get(tabId).then((t) => t.status === "complete" && settle(), () => settle());
   });
 }
 
 function pick(tabId, purpose) {
   if (pending) pending.reject(new Error("superseded by a new pick"));
   return new Promise((resolve, reject) => {
-    pending = { purpose, tabId, resolve, reject };
+    const mine = { purpose, tabId, resolve, reject };
+    pending = mine;
     chrome.tabs.update(tabId, { active: true }).catch(() => {});
-    sendToTab(tabId, { type: "pickStart", purpose });
+    startPick(tabId, purpose).catch((err) => {
+      if (pending !== mine) return;
+      pending = null;
+      reject(err);
+    });
   });
 }
 
+/** Tells the tab's content scripts to pick; a tab without them gets them injected (their
+ * "hello" then learns of the pick), and a page no extension may script is refused. */
+async function startPick(tabId, purpose) {
+  if (await sendToTab(tabId, { type: "pickStart", purpose })) return;
+  try {
+    await chrome.scripting.executeScript({ target: { tabId, allFrames: true }, files: CONTENT_SCRIPTS });
+  } catch (_err) {
+    const tab = await chrome.tabs.get(tabId).catch(() => null);
+    throw new Error(`cannot pick on this page (${tab ? tab.url || tab.pendingUrl : "the tab is closed"})`);
+  }
+}
+
 async function selectElement(options) {
-  const tabId = await targetTab(options.url);
+  const tabId = await targetTab(options.url, "selectElement");
   const picked = await pick(tabId, "target");
   const target = picked.target;
   if (options.anchor) {
@@ -170,9 +205,8 @@ async function handle(type, payload) {
     case "hello":
       return { version: VERSION, recording: state.recording };
     case "startRecording": {
-      if (!payload.url || !/^(https?|file):/i.test(payload.url)) throw new Error("startRecording needs {url} (http, https or file)");
+      const tab = await openPage(payload.url, "startRecording");
       state = { ...freshState(), recording: true };
-      const tab = await chrome.tabs.create({ url: payload.url, active: true });
       state.tabs = [tab.id];
       state.order = [tab.id];
       state.lastTab = tab.id;
@@ -190,21 +224,19 @@ async function handle(type, payload) {
       save();
       return { actions };
     }
-    case "openTab": {
-      if (!payload.url || !/^(https?|file):/i.test(payload.url)) throw new Error("openTab needs {url} (http, https or file)");
-      return { tabId: await targetTab(payload.url) };
-    }
+    case "openTab":
+      return { tabId: await targetTab(payload.url, "openTab", true) };
     case "selectElement":
       return selectElement(payload);
     case "extractTable": {
-      const tabId = await targetTab(payload.url);
+      const tabId = await targetTab(payload.url, "extractTable");
       const picked = await pick(tabId, "table");
       if (!picked.table) throw new Error("no table around the picked element");
       return picked.table;
     }
     case "cancel":
       if (pending) {
-        for (const id of [pending.tabId]) sendToTab(id, { type: "pickStop" });
+        sendToTab(pending.tabId, { type: "pickStop" });
         pending.reject(new Error("cancelled"));
         pending = null;
       }

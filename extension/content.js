@@ -165,7 +165,7 @@
         send({ type: "picked", purpose, anchor: anchorResult(el) });
       } else if (purpose === "table") {
         const table = T.describeTable(el);
-        if (table) table.target.frame_path = table.params.target.frame_path = await framePath();
+        if (table) table.target.frame_path = await framePath(); // table.params.target is the same object
         send({ type: "picked", purpose, table });
       }
     } catch (err) {
@@ -177,19 +177,13 @@
   function anchorResult(anchorEl) {
     const target = state.lastPicked;
     if (!target || !target.isConnected) return { error: "pick the target in this frame first" };
-    const anchor = S.anchorFor(target, anchorEl);
+    const found = C.findRelation(target, anchorEl);
+    const anchor = found && S.anchorFor(target, anchorEl, found);
     if (!anchor) return { error: "the anchor and the target share no ancestor close enough" };
     // the element the relation holds for: the clicked anchor, or an ancestor of it
     let scopeEl = anchorEl;
-    const levels = (C.findRelation(target, anchorEl) || { up: 0 }).up;
-    for (let i = 0; i < levels; i += 1) scopeEl = scopeEl.parentElement;
-    const related = (m) =>
-      anchor.relation === "descendant" ? scopeEl.contains(m) && m !== scopeEl
-        : anchor.relation === "nextSibling" ? scopeEl.nextElementSibling === m
-          : anchor.relation === "previousSibling" ? scopeEl.previousElementSibling === m
-            : anchor.relation === "firstChild" ? scopeEl.firstElementChild === m
-              : anchor.relation === "lastChild" ? scopeEl.lastElementChild === m
-                : scopeEl.parentElement === m;
+    for (let i = 0; i < found.up; i += 1) scopeEl = scopeEl.parentElement;
+    const related = (m) => C.relationHolds(anchor.relation, scopeEl, m);
     const scope = target.getRootNode();
     const sel = S.selectorsFor(target);
     // the cheapest meaningful selector that the anchor narrows down to exactly this element
@@ -352,9 +346,6 @@
         flushAll(null);
         state.recording = false;
         break;
-      case "ping":
-        sendResponse({ ok: true, url: location.href, top: window.top === window });
-        return;
       default:
         return;
     }

@@ -67,10 +67,12 @@ def _text(value: Any, limit: int = MAX_TEXT) -> str:
     return value[:limit] if isinstance(value, str) else ""
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _strings(value: Any, limit: int = 20) -> list[str]:
-    if not isinstance(value, list):
-        return []
-    return [v[:MAX_SELECTOR] for v in value[:limit] if isinstance(v, str) and v]
+    return [v[:MAX_SELECTOR] for v in _list(value)[:limit] if isinstance(v, str) and v]
 
 
 def _json_safe(value: Any, depth: int = 0) -> Any:
@@ -107,7 +109,7 @@ def clean_target(target: Any) -> dict[str, Any] | str | None:
                 "status": _text(c.get("status"), 20),
                 **({"score": c["score"]} if isinstance(c.get("score"), int | float) else {}),
             }
-            for c in (target.get("candidates") or [])[:40]
+            for c in _list(target.get("candidates"))[:40]
             if isinstance(c, Mapping) and isinstance(c.get("selector"), str)
         ],
         "frame_path": _strings(target.get("frame_path")),
@@ -156,7 +158,10 @@ def _describe(target: Any) -> str:
 
 def default_credential_name(url: str) -> str:
     """The vault name proposed for a page's password: its host (``login.example.com``)."""
-    host = urlsplit(url).hostname or "site"
+    try:
+        host = urlsplit(url).hostname or "site"
+    except ValueError:  # "http://[x": not a URL urllib can split
+        host = "site"
     return re.sub(r"[^A-Za-z0-9._-]+", "-", host)[:60] or "site"
 
 
@@ -170,13 +175,24 @@ class Conversion:
     notes: list[str] = field(default_factory=list)
     start_url: str | None = None
 
+    def graph(self) -> dict[str, Any]:
+        """These nodes as a whole workflow graph (WORKFLOW_FORMAT.md)."""
+        return {
+            "format": 1,
+            "variables": copy.deepcopy(self.variables),
+            "nodes": self.nodes,
+            "edges": self.edges,
+        }
+
 
 def _valid_actions(actions: Iterable[Any]) -> list[dict[str, Any]]:
     out = []
     for i, a in enumerate(actions):
         if i >= MAX_ACTIONS:
             break
-        if not isinstance(a, Mapping) or a.get("type") not in ACTION_TYPES:
+        if not isinstance(a, Mapping) or not isinstance(a.get("type"), str):
+            continue
+        if a["type"] not in ACTION_TYPES:
             continue
         out.append(dict(a))
     return out
@@ -319,8 +335,12 @@ class _Builder:
 
 
 def _path(url: str) -> str:
-    parts = urlsplit(url)
-    text = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[x": label it by the raw text
+        text = url
+    else:
+        text = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return text if len(text) <= 40 else text[:39] + "…"
 
 
@@ -390,16 +410,10 @@ def actions_to_graph(
     actions: Sequence[Any], *, credential: str | None = None, start_url: str | None = None
 ) -> dict[str, Any]:
     """A whole new workflow graph: open the first page, replay the actions, close."""
-    conv = actions_to_nodes(
+    return actions_to_nodes(
         actions,
         include_open=True,
         include_close=True,
         credential=credential,
         start_url=start_url,
-    )
-    return {
-        "format": 1,
-        "variables": copy.deepcopy(conv.variables),
-        "nodes": conv.nodes,
-        "edges": conv.edges,
-    }
+    ).graph()

@@ -18,7 +18,7 @@ from textual.widgets.option_list import Option
 from workflows import catalog
 from workflows.catalog import Activity, Param
 
-from ..modals import Field
+from ..modals import Field, open_variable
 
 
 def rank(query: str, activities: list[catalog.Activity]) -> list[catalog.Activity]:
@@ -139,10 +139,9 @@ class VariableSuggester(Suggester):
         self.names = names
 
     async def get_suggestion(self, value: str) -> str | None:
-        start = value.rfind("{")
-        if start < 0 or "}" in value[start:] or value[start + 1 : start + 2] == "{":
+        partial = open_variable(value)
+        if partial is None:
             return None
-        partial = value[start + 1 :]
         for name in self.names:
             if name.startswith(partial) and name != partial:
                 return value + name[len(partial) :] + "}"

@@ -20,10 +20,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from workflows import catalog
-from workflows.recording import actions_to_nodes
+from workflows.recording import actions_to_nodes, clean_target
 
 from ..modals import Field, FormModal
-from ..recorder import BrowserSession, ExtensionError, StudioServer
+from ..recorder import BrowserSession, ExtensionError, StudioServer, describe_action
 from ..screens.base import HubScreen
 from .model import EditorModel
 
@@ -43,12 +43,10 @@ def target_param(activity: Any) -> str | None:
 
 def action_line(action: dict[str, Any]) -> Text:
     """One recorded action as plain text (selectors are full of brackets: never markup)."""
-    target = action.get("target") if isinstance(action.get("target"), dict) else {}
-    selector = str((target or {}).get("selector") or "")[:50]
-    line = Text(f"{str(action.get('type'))[:14]:<14} {selector}")
-    value = action.get("value")
-    if isinstance(value, str) and value:
-        line.append(f"  {value[:30]!r}", style="dim")
+    head, value = describe_action(action, width=50)
+    line = Text(head)
+    if value:
+        line.append(f"  {value}", style="dim")
     return line
 
 
@@ -193,9 +191,13 @@ class BrowserEditing(HubScreen):
                     return
                 await asyncio.to_thread(browser.call, "openTab", {"url": url}, 60)
             self.notify("click the element in the browser (Escape there cancels)")
-            target = await asyncio.to_thread(browser.call, "selectElement", {}, 600)
+            picked = await asyncio.to_thread(browser.call, "selectElement", {}, 600)
         except ExtensionError as exc:
             self.notify(f"no element picked: {exc}", severity="error", markup=False)
+            return
+        target = clean_target(picked)  # from a web page: bounded and well-formed, as recorded
+        if target is None:
+            self.notify("no element picked: the browser sent no usable target", severity="error")
             return
         params = dict(node.get("params") or {})
         params[name] = target

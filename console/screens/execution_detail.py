@@ -13,7 +13,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, RichLog, Static
 
-from workflows.statuses import ACTIVE_EXECUTION_STATUSES, ExecutionStatus
+from workflows.statuses import (
+    ACTIVE_EXECUTION_STATUSES,
+    UNFINISHED_EXECUTION_STATUSES,
+    ExecutionStatus,
+)
 
 from .. import fmt
 from ..modals import Field, FormModal
@@ -71,7 +75,7 @@ class ExecutionDetailScreen(HubScreen):
         # the log tails every second while it runs; a queued one is looked at every 5 s
         self.ticks += 1
         status = self.execution.get("status")
-        if not self.is_current or status not in fmt.UNFINISHED:
+        if not self.is_current or status not in UNFINISHED_EXECUTION_STATUSES:
             return
         if status in ACTIVE_EXECUTION_STATUSES:
             # logs every second, the record every 3 s: ~80 requests a minute (limit: 100)

@@ -181,15 +181,33 @@
     let a = anchor;
     for (let up = 0; a && up <= maxUp; up += 1) {
       if (a === target) return null;
-      if (a.nextElementSibling === target) return { relation: "nextSibling", up };
-      if (a.previousElementSibling === target) return { relation: "previousSibling", up };
-      if (a.firstElementChild === target) return { relation: "firstChild", up };
-      if (a.lastElementChild === target) return { relation: "lastChild", up };
-      if (up === 0 && target === a.parentElement) return { relation: "parent", up };
-      if (a.contains(target)) return { relation: "descendant", up };
+      const relation = RELATIONS.find((r) => (r !== "parent" || up === 0) && relationHolds(r, a, target));
+      if (relation) return { relation, up };
       a = a.parentElement;
     }
     return null;
+  }
+
+  /** In the order findRelation tries them (the closest first). */
+  const RELATIONS = ["nextSibling", "previousSibling", "firstChild", "lastChild", "parent", "descendant"];
+
+  /** Whether ``el`` stands in ``relation`` to ``scope`` (the anchor, or the ancestor of it that
+   * findRelation climbed to): the rule the replay applies, from findRelation's result. */
+  function relationHolds(relation, scope, el) {
+    switch (relation) {
+      case "nextSibling":
+        return scope.nextElementSibling === el;
+      case "previousSibling":
+        return scope.previousElementSibling === el;
+      case "firstChild":
+        return scope.firstElementChild === el;
+      case "lastChild":
+        return scope.lastElementChild === el;
+      case "descendant":
+        return el !== scope && scope.contains(el);
+      default: // "parent"
+        return scope.parentElement === el;
+    }
   }
 
   /** Pick the anchor's type from what identifies it: aria-label, a <label>, or its text. */
@@ -237,6 +255,7 @@
     scoreCandidate,
     rankCandidates,
     findRelation,
+    relationHolds,
     anchorType,
     rowObjects,
   };

@@ -398,9 +398,9 @@
     return first || event.target;
   }
 
-  /** A selector for an anchor: its text XPath, aria-label or label first, else the primary. */
-  function anchorFor(target, anchorEl) {
-    const found = C.findRelation(target, anchorEl);
+  /** A selector for an anchor: its text XPath, aria-label or label first, else the primary.
+   * ``found``: findRelation(target, anchorEl) when the caller has it already. */
+  function anchorFor(target, anchorEl, found = C.findRelation(target, anchorEl)) {
     if (!found) return null;
     const info = C.anchorType({
       ariaLabel: anchorEl.getAttribute("aria-label"),

@@ -121,6 +121,28 @@ test("anchor relations, climbing from the picked anchor when needed", () => {
   assert.equal(C.findRelation(t.button, t.button), null);
 });
 
+test("a relation holds exactly where findRelation found it", () => {
+  const t = tree();
+  const nodes = Object.values(t);
+  for (const target of nodes) {
+    for (const anchor of nodes) {
+      const found = C.findRelation(target, anchor);
+      if (!found) continue;
+      let scope = anchor;
+      for (let i = 0; i < found.up; i += 1) scope = scope.parentElement;
+      assert.ok(C.relationHolds(found.relation, scope, target), `${anchor.name} → ${target.name}`);
+    }
+  }
+  assert.ok(C.relationHolds("nextSibling", t.cellA, t.cellB));
+  assert.ok(!C.relationHolds("nextSibling", t.cellB, t.cellA));
+  assert.ok(C.relationHolds("previousSibling", t.cellB, t.cellA));
+  assert.ok(C.relationHolds("firstChild", t.row, t.cellA) && !C.relationHolds("firstChild", t.row, t.cellB));
+  assert.ok(C.relationHolds("lastChild", t.row, t.cellB));
+  assert.ok(C.relationHolds("parent", t.label, t.cellA) && !C.relationHolds("parent", t.label, t.row));
+  assert.ok(C.relationHolds("descendant", t.row, t.button));
+  assert.ok(!C.relationHolds("descendant", t.row, t.row)); // not itself
+});
+
 test("anchor types and table rows", () => {
   assert.deepEqual(C.anchorType({ ariaLabel: " Bob ", tag: "li", text: "x" }), { type: "aria-label", text: "Bob" });
   assert.deepEqual(C.anchorType({ tag: "label", text: "Email " }), { type: "label", text: "Email" });

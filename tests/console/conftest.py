@@ -113,6 +113,18 @@ def make_app(live_hub: LiveHub, tmp_path: Path) -> Any:
     return build
 
 
+@pytest.fixture
+def pick_activity() -> Iterator[str]:
+    """An activity with a ``target`` param that exists whatever the browser catalog holds."""
+    from workflows import catalog
+    from workflows.catalog import Activity, Param
+
+    act = Activity("testpick.element", "Pick test", "test only", params=(Param("target", "any"),))
+    catalog.register(act)
+    yield act.type
+    catalog.CATALOG.pop(act.type, None)
+
+
 async def settle(pilot: Any, rounds: int = 100) -> None:
     """Wait until the hub calls (workers outside the dialog group) have finished and the
     screen has repainted. Dialog workers wait for the user, so they are not waited for."""

@@ -300,6 +300,13 @@ class TestParamForm:
         assert await s.get_suggestion("no brace") is None
         assert await s.get_suggestion("{order}") is None
 
+    def test_open_variable(self):
+        from console.modals import open_variable
+
+        assert open_variable("Dear {cu") == "cu" and open_variable("{a} and {") == ""
+        assert open_variable("{a}") is None
+        assert open_variable("no brace") is None
+
     def test_secret_params_are_masked(self):
         from console.editor.dialogs import param_fields
         from workflows.catalog import Activity, Param
@@ -307,3 +314,58 @@ class TestParamForm:
         act = Activity("x.login", "Login", "", params=(Param("password", secret=True),))
         (field, *_) = param_fields(act, {"id": "l", "type": "x.login", "params": {}}, [])
         assert field.kind == "password"
+
+
+class FakeBrowserSession:
+    """A connected browser session whose pick answers ``answer`` (what a page could send)."""
+
+    def __init__(self, answer: object) -> None:
+        import threading
+        from types import SimpleNamespace
+
+        self.answer = answer
+        self.has_tab = True
+        self.server = SimpleNamespace(connected=threading.Event(), missing=threading.Event())
+        self.server.connected.set()
+
+    def start(self) -> tuple[object, bool]:
+        return self.server, True
+
+    def call(self, kind: str, payload: object = None, timeout: float = 600) -> object:
+        return self.answer
+
+    def close(self) -> None:
+        pass
+
+
+async def test_a_picked_target_is_cleaned_like_a_recorded_one(make_app, pick_activity):
+    from workflows.recording import clean_target
+
+    node = {"id": "pick", "type": pick_activity, "params": {"target": "#old"}}
+    graph = {"format": 1, "variables": {}, "edges": [], "nodes": [node]}
+    sent = {"selector": "#ok", "candidates": {"a": 1}, "fingerprint": "x", "evil": "y" * 10}
+    app = make_app("DEVELOPER")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        editor = EditorScreen(graph=graph)
+        app.push_screen(editor)
+        await wait_screen(pilot, EditorScreen)
+        editor.selected = "pick"
+        editor.browser = FakeBrowserSession(sent)  # type: ignore[assignment]
+        await pilot.press("t")
+        await settle(pilot)
+        for _ in range(100):
+            if editor.model.node("pick")["params"]["target"] != "#old":
+                break
+            await pilot.pause(0.05)
+        target = editor.model.node("pick")["params"]["target"]
+        assert target == clean_target(sent) and "evil" not in target
+        editor.browser = FakeBrowserSession(42)  # type: ignore[assignment]
+        await pilot.press("t")
+        for _ in range(100):
+            if any("no usable target" in n.message for n in app._notifications):
+                break
+            await pilot.pause(0.05)
+        assert editor.model.node("pick")["params"]["target"] == target
+        assert any("no usable target" in n.message for n in app._notifications)
+        editor.browser = None

@@ -20,8 +20,6 @@ from console.modals import ConfirmModal, FormModal
 from console.screens.editor import EditorScreen
 from tests.console.conftest import settle, wait_screen
 from tests.extension.kit import Pages, ThreadedBrowser
-from workflows import catalog
-from workflows.catalog import Activity, Param
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
@@ -38,15 +36,6 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedBrowse
     tb = ThreadedBrowser(Path(tmp_path_factory.mktemp("profile")))
     yield tb
     tb.close()
-
-
-@pytest.fixture
-def pick_activity() -> Iterator[str]:
-    """An activity with a ``target`` param that exists whatever the browser catalog holds."""
-    act = Activity("testpick.element", "Pick test", "test only", params=(Param("target", "any"),))
-    catalog.register(act)
-    yield act.type
-    catalog.CATALOG.pop(act.type, None)
 
 
 class Launcher:

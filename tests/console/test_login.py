@@ -164,3 +164,24 @@ class TestSessionAndConnection:
                 await wait_screen(pilot, DashboardScreen)
         finally:
             hub.process.stop()
+
+    async def test_a_form_whose_session_expired_goes_to_login(self, live_hub, tmp_path):
+        from console.client import NotAuthenticated
+        from console.modals import Field, FormModal
+        from tests.console.conftest import wait_screen
+
+        async def submit(values: dict[str, object]) -> None:
+            raise NotAuthenticated("Your token has expired.")
+
+        app = ExekraConsole(
+            live_hub.url, store=SessionStore(tmp_path / "s"), token=live_hub.tokens["ADMIN"]
+        )
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            form = FormModal("Edit", [Field("name", "Name", value="x")], submit=submit)
+            app.push_screen(form)
+            await wait_screen(pilot, FormModal)
+            form.action_submit()
+            login = await wait_screen(pilot, LoginScreen)
+            assert "expired" in str(login.query_one("#login-message").render()).lower()
+            assert app.client.token is None

@@ -3,8 +3,13 @@ before a final ``browser.close`` — and a ``browser.open`` is added only when t
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import pytest
+from click.testing import CliRunner
+
+from console import record_cli
 from console.record_cli import append_to_graph, describe
 
 URL = "http://127.0.0.1:8000/form.html"
@@ -54,3 +59,60 @@ def test_live_lines_show_type_selector_and_value() -> None:
     line = describe({"seq": 3, "type": "type", "target": {"selector": "#q"}, "value": "tea"})
     assert line.split() == ["3", "type", "#q", '"tea"']
     assert describe({"type": "navigate", "target": None}).split() == ["?", "navigate"]
+
+
+class FakeHub:
+    """The HubClient calls `exekra record --workflow` makes, on one stored graph."""
+
+    graph: dict[str, Any] = {}
+    saved: list[dict[str, Any]] = []
+
+    def __init__(self, url: str, token: str | None) -> None:
+        pass
+
+    async def versions(self, workflow_id: int) -> list[dict[str, Any]]:
+        return [{"number": 1}]
+
+    async def version(self, workflow_id: int, number: int) -> dict[str, Any]:
+        return {"graph": self.graph}
+
+    async def save_version(self, workflow_id: int, graph: dict[str, Any]) -> dict[str, Any]:
+        self.saved.append(graph)
+        return {"number": 2}
+
+    async def aclose(self) -> None:
+        pass
+
+
+def test_workflow_notes_name_the_saved_nodes_and_it_converts_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    upload = {"type": "upload", "target": {"selector": "#f"}, "files": ["a.pdf"], "url": URL}
+    FakeHub.graph = {"format": 1, "variables": {},
+                     "nodes": [{"id": "upload1", "type": "log.write", "params": {}}],
+                     "edges": []}  # fmt: skip
+    FakeHub.saved = []
+    conversions: list[object] = []
+    convert = record_cli.actions_to_nodes
+
+    def counted(*args: Any, **kw: Any) -> Any:
+        conversions.append(args)
+        return convert(*args, **kw)
+
+    async def signed_in(hub_url: str) -> None:
+        pass
+
+    monkeypatch.setenv("EXEKRA_CONSOLE_DIR", str(tmp_path))
+    monkeypatch.setattr(record_cli, "actions_to_nodes", counted)
+    monkeypatch.setattr(record_cli, "HubClient", FakeHub)
+    monkeypatch.setattr(record_cli, "_check_hub", signed_in)
+    monkeypatch.setattr(record_cli, "_record", lambda rec, url, exe: [upload])
+    args = ["--url", URL, "--workflow", "7", "--no-browser"]
+    result = CliRunner().invoke(record_cli.record_command, args)
+    assert result.exit_code == 0, result.output
+    ids = [n["id"] for n in FakeHub.saved[0]["nodes"]]
+    assert ids == ["upload1", "open1", "upload2"]
+    notes = [line for line in result.output.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1 and notes[0].startswith("note: upload2 uploads")
+    assert len(conversions) == 1
+    assert "saved workflow 7 as draft v2" in result.output

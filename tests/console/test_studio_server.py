@@ -91,3 +91,69 @@ def test_calls_round_trip_and_actions_arrive_live(server: StudioServer) -> None:
     server.close()
     with pytest.raises(ExtensionError, match="ended"):
         pending.result(1)
+
+
+def test_a_page_that_never_answers_fails_the_call_in_time(
+    server: StudioServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("console.recorder.POLL_SECONDS", 0.5)
+    api = server.url + "/api/"
+    with pytest.raises(ExtensionError, match=r"did not answer within 0\.2 s"):
+        server.call("selectElement", {}, 0.2)
+    assert server._waiting == {}
+    with httpx.Client(timeout=10) as http:
+        # the withdrawn call is not handed to a page that polls later, a late answer is refused
+        assert http.get(api + "next").status_code == 204
+        assert http.post(api + "result", json={"id": "c1", "ok": True}).status_code == 404
+
+
+def test_a_command_whose_poll_breaks_goes_to_the_next_poll(
+    server: StudioServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handler = server.httpd.RequestHandlerClass
+    send = handler._send  # type: ignore[attr-defined]
+    broken: list[int] = []
+
+    def flaky(self: object, status: int, body: bytes = b"", ctype: str = "") -> None:
+        if status == 200 and b'"type"' in body and not broken:
+            broken.append(status)
+            raise BrokenPipeError("the page went away")
+        send(self, status, body, *([ctype] if ctype else []))
+
+    monkeypatch.setattr(handler, "_send", flaky)
+    future = server.submit("selectElement")
+    api = server.url + "/api/"
+    with httpx.Client(timeout=30) as http:
+        with pytest.raises(httpx.HTTPError):
+            http.get(api + "next")
+        cmd = http.get(api + "next").json()
+        assert broken and cmd["type"] == "selectElement"
+        http.post(api + "result", json={"id": cmd["id"], "ok": True, "result": "#x"})
+    assert future.result(10) == "#x"
+
+
+def test_record_keeps_the_live_actions_when_stop_gets_no_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from console import record_cli
+
+    monkeypatch.setattr(record_cli, "CALL_TIMEOUT", 0.5)
+    monkeypatch.setattr(record_cli, "_wait_for_stop", lambda rec: None)
+    rec = record_cli.Recording(0, quiet=True)
+    action = {"type": "click", "target": {"selector": "#go"}, "url": "http://x.test/"}
+    api = rec.server.url + "/api/"
+
+    def page() -> None:  # answers startRecording, sends one action, then goes silent
+        with httpx.Client(timeout=30) as http:
+            http.post(api + "hello", json={"version": "t"})
+            cmd = http.get(api + "next").json()
+            http.post(api + "action", json={"action": action})
+            http.post(api + "result", json={"id": cmd["id"], "ok": True, "result": {}})
+
+    t = threading.Thread(target=page, daemon=True)
+    t.start()
+    try:
+        assert record_cli._record(rec, "http://x.test/", None) == [action]
+    finally:
+        rec.close()
+    t.join(10)

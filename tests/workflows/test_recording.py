@@ -119,6 +119,8 @@ def test_untrusted_garbage_is_dropped() -> None:
         {"type": "click"},  # no target
         {"type": "click", "target": {"selector": 3}},
         {"type": "switchTab", "index": True},
+        {"type": ["click"], "target": {"selector": "#list"}},  # unhashable type
+        {"type": {"click": 1}, "target": {"selector": "#dict"}},
         {"type": "click", "target": {"selector": "#ok", "fallbacks": [1, "b"], "x": "y"}},
     ]
     nodes = actions_to_nodes(actions).nodes
@@ -127,3 +129,14 @@ def test_untrusted_garbage_is_dropped() -> None:
     assert "x" not in nodes[0]["params"]["target"]
     assert clean_target(None) is None and clean_target("text=Save") == "text=Save"
     assert actions_to_graph([])["nodes"] == []
+    for candidates in ({"a": 1}, 7, "abc"):  # not a list: no candidates
+        cleaned = clean_target({"selector": "#c", "candidates": candidates})
+        assert isinstance(cleaned, dict) and cleaned["candidates"] == []
+    # a URL urllib cannot split ("Invalid IPv6 URL") still converts
+    bad = "http://[x"
+    password = act("type", target("#pw"), value="x", password=True, url=bad)
+    conv = actions_to_nodes([{"type": "navigate", "url": bad}, password], include_open=True,
+                            start_url="http://[y")  # fmt: skip
+    assert types(conv.nodes) == ["browser.open", "browser.navigate", "browser.type"]
+    assert conv.nodes[2]["params"]["credential"] == "site"
+    assert conv.nodes[1]["label"] == f"Go to {bad}"
