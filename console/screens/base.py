@@ -56,8 +56,14 @@ def hub_work(
                 cast("ExekraConsole", self.app).hub_failed(exc)
                 return None
             except (NoMatches, NoScreen):
-                # the answer came after its screen was closed (page switched, app exiting)
-                if self.is_attached and self.is_mounted and _is_current(self):
+                # the answer came after its screen was closed (page switched), or while the
+                # app is shutting down (its screens lose their widgets before they close)
+                if (
+                    self.app.is_running
+                    and self.is_attached
+                    and self.is_mounted
+                    and _is_current(self)
+                ):
                     raise
                 return None
             finally:
