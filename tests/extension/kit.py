@@ -143,23 +143,29 @@ class Studio:
         return self.page.evaluate("window.received")
 
 
-def frames_ready(page: Page, timeout: float = 30) -> tuple[Frame, Frame]:
-    """The ``outer`` frame and the cross-origin ``inner`` frame in it, once both show their
-    buttons. A page re-render rebuilds both, so a test waits here rather than reusing a frame it
-    found before; on a timeout the message lists the frames the page has (what CI needs)."""
+def frames_ready(
+    page: Page, wanted: dict[str, str] | None = None, timeout: float = 30
+) -> list[Frame]:
+    """The page's frames named in ``wanted`` (name → a selector each must show; default: the
+    ``outer`` frame and the cross-origin ``inner`` frame of selectors.html, by their buttons),
+    in that order, once each shows it. A re-render rebuilds frames, so a test waits here
+    rather than reusing a frame it found before; on a timeout the message lists the frames the
+    page has (what a CI log needs)."""
+    wanted = wanted or {"outer": "button", "inner": "button"}
     deadline = time.monotonic() + timeout
     while True:
-        outer, inner = page.frame(name="outer"), page.frame(name="inner")
-        if outer and inner and not outer.is_detached() and not inner.is_detached():
+        found = [page.frame(name=name) for name in wanted]
+        if all(f is not None and not f.is_detached() for f in found):
             try:
-                outer.wait_for_selector("button", timeout=1000)
-                inner.wait_for_selector("button", timeout=1000)
-                return outer, inner
+                for frame, selector in zip(found, wanted.values(), strict=True):
+                    assert frame is not None
+                    frame.wait_for_selector(selector, timeout=1000)
+                return [f for f in found if f is not None]
             except PlaywrightError:  # detached by a re-render, or not loaded yet
                 pass
         if time.monotonic() > deadline:
             frames = [(f.name, f.url, f.is_detached()) for f in page.frames]
-            raise AssertionError(f"the outer and inner frames did not load: {frames}")
+            raise AssertionError(f"the frames {list(wanted)} did not load: {frames}")
         page.wait_for_timeout(100)
 
 

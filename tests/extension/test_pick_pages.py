@@ -45,12 +45,9 @@ def test_requests_open_only_http_https_and_file_pages(studio: Studio) -> None:
     assert error_of(studio, "Exekra.openTab({})") == "openTab needs {url} (http, https or file)"
 
 
-def test_a_pick_on_a_page_no_extension_may_script_is_refused(
-    studio: Studio, pages: Pages
-) -> None:
+def test_a_pick_on_a_page_no_extension_may_script_is_refused(studio: Studio, pages: Pages) -> None:
     page = studio.opened(f"Exekra.openTab({{url: {pages.url('selectors.html')!r}}})")
     page.goto("chrome://version")  # the pick's tab now shows a browser page
     message = error_of(studio, "Exekra.selectElement()")
     assert message == "cannot pick on this page (chrome://version/)"
     page.close()
-

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext
 
-from tests.extension.kit import Pages, Studio, extension_browser, resolve
+from tests.extension.kit import Pages, Studio, extension_browser, frames_ready, resolve
 from workflows import validate
 from workflows.recording import actions_to_graph
 
@@ -52,6 +52,7 @@ def record_session(
     page.locator("select").focus()
     page.keyboard.press("ArrowDown")
     page.get_by_text("I accept the terms").click()
+    frames_ready(page, {"notes": "input"})  # says which frames the page has if it never loads
     note = page.frame_locator("iframe[name=notes]").locator("input")
     note.fill("call me")
     page.locator("button.next .icon").click()  # the icon: recorded as the button
